@@ -1,0 +1,99 @@
+//! The command-line interface: argument parsing and the `run` entry point used by `main`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::error::Error;
+use crate::pipeline::{solve_spec, Progress};
+use crate::report;
+use crate::spec::Spec;
+
+/// Globally optimal two-layer ReLU networks by convex optimization.
+#[derive(Debug, Parser)]
+#[command(name = "cvxnn", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Solve the training problem of a TOML spec to global optimality.
+    Solve {
+        /// The problem spec (TOML).
+        spec: PathBuf,
+        /// Print one JSON object on stdout instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// Also write the JSON result to this file (whole or not at all).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Show the conic solver's iteration log on stderr.
+        #[arg(long)]
+        verbose: bool,
+    },
+}
+
+/// A spinner on stderr per phase (drawn only when stderr is a terminal), shown once a phase has
+/// run for a second.
+struct Spinner {
+    bar: std::cell::RefCell<Option<ProgressBar>>,
+}
+
+impl Spinner {
+    fn new() -> Spinner {
+        Spinner {
+            bar: std::cell::RefCell::new(None),
+        }
+    }
+}
+
+impl Progress for Spinner {
+    fn start(&self, phase: &str) {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_message(phase.to_string());
+        bar.enable_steady_tick(Duration::from_millis(1000));
+        *self.bar.borrow_mut() = Some(bar);
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = self.bar.borrow_mut().take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Run a parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> Result<i32, Error> {
+    match cli.command {
+        Command::Solve {
+            spec,
+            json,
+            out,
+            verbose,
+        } => {
+            let spec = Spec::from_file(&spec)?;
+            let spinner = Spinner::new();
+            let solved = solve_spec(&spec, verbose, &spinner)?;
+            let text = report::to_json(&solved.report);
+            if let Some(path) = out {
+                report::write_atomically(&path, &text)?;
+            }
+            if json {
+                print!("{text}");
+            } else {
+                print!("{}", report::solve_summary(&solved.report));
+            }
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Support of a polyhedral cone's unit ball: max{cᵀu : ‖u‖ ≤ 1, G u ≥ 0}.
+//!
+//! By conic duality, for every multiplier μ ≥ 0 and every feasible u,
+//! cᵀu ≤ cᵀu + μᵀG u = (c + Gᵀμ)ᵀu ≤ ‖c + Gᵀμ‖, so ‖c + Gᵀμ‖ is an upper bound whatever μ ≥ 0 is;
+//! it is tight at the μ that solves the non-negative least-squares problem min_{μ≥0} ‖c + Gᵀμ‖
+//! (then c + Gᵀμ is the projection of c onto the cone). Any feasible unit u gives a lower bound.
+//! We find μ by Lawson–Hanson; the bounds are recomputed from μ and stay valid for any μ.
+
+use crate::data::{dot, norm};
+
+/// Relative allowance added to computed upper bounds so that they hold in exact arithmetic:
+/// a norm of a sum of at most a few hundred products carries a relative rounding error far
+/// below this.
+pub const ROUNDING_ALLOWANCE: f64 = 1e-12;
+
+/// Lower and upper bounds on max{cᵀu : ‖u‖ ≤ 1, G u ≥ 0} and a feasible maximizer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Support {
+    /// cᵀu for the feasible unit vector `direction` (0 when u = 0 is best).
+    pub lower: f64,
+    /// ‖c + Gᵀμ‖ (1 + allowance) for the multipliers found: a rigorous upper bound.
+    pub upper: f64,
+    /// A feasible u with ‖u‖ ≤ 1 attaining `lower` (all zeros when the support is 0).
+    pub direction: Vec<f64>,
+}
+
+/// Rigorous upper bound ‖c + Gᵀμ‖ for any multipliers; negative entries of μ are clipped to 0
+/// (so garbage in cannot produce an invalid bound).
+pub fn upper_bound(c: &[f64], g_rows: &[&[f64]], mu: &[f64]) -> f64 {
+    let mut r = c.to_vec();
+    for (row, &m) in g_rows.iter().zip(mu) {
+        let m = if m.is_finite() { m.max(0.0) } else { 0.0 };
+        for (ri, gi) in r.iter_mut().zip(row.iter()) {
+            *ri += m * gi;
+        }
+    }
+    norm(&r) * (1.0 + ROUNDING_ALLOWANCE)
+}
+
+/// Multipliers μ ≥ 0 minimizing ‖c + Gᵀμ‖ (Lawson–Hanson active set).
+pub fn multipliers(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
+    let m = g_rows.len();
+    let d = c.len();
+    let mut mu = vec![0.0; m];
+    if m == 0 {
+        return mu;
+    }
+    let scale = norm(c).max(1e-300);
+    let tol = 1e-13 * scale * g_rows.iter().map(|g| norm(g)).fold(0.0, f64::max).max(1.0);
+    let mut passive = vec![false; m];
+    let residual = |mu: &[f64]| -> Vec<f64> {
+        let mut r = c.to_vec();
+        for (row, &mj) in g_rows.iter().zip(mu) {
+            if mj != 0.0 {
+                for (ri, gi) in r.iter_mut().zip(row.iter()) {
+                    *ri += mj * gi;
+                }
+            }
+        }
+        r
+    };
+    for _outer in 0..(3 * m + 3 * d + 10) {
+        // Gradient of ½‖c + Gᵀμ‖² is G r; we move along −G r, so candidates have G r < 0.
+        let r = residual(&mu);
+        let mut best = None;
+        let mut best_w = tol;
+        for j in 0..m {
+            if !passive[j] {
+                let w = -dot(g_rows[j], &r);
+                if w > best_w {
+                    best_w = w;
+                    best = Some(j);
+                }
+            }
+        }
+        let Some(j) = best else { break };
+        passive[j] = true;
+        for _inner in 0..(m + 1) {
+            let set: Vec<usize> = (0..m).filter(|&k| passive[k]).collect();
+            let s = least_squares(c, g_rows, &set);
+            if set.iter().zip(&s).all(|(_, &v)| v > 0.0) {
+                for (&k, &v) in set.iter().zip(&s) {
+                    mu[k] = v;
+                }
+                break;
+            }
+            let mut alpha = 1.0f64;
+            for (&k, &v) in set.iter().zip(&s) {
+                if v <= 0.0 {
+                    let denom = mu[k] - v;
+                    if denom > 0.0 {
+                        alpha = alpha.min(mu[k] / denom);
+                    } else {
+                        alpha = 0.0;
+                    }
+                }
+            }
+            for (&k, &v) in set.iter().zip(&s) {
+                mu[k] += alpha * (v - mu[k]);
+                if mu[k] <= 1e-15 * scale {
+                    mu[k] = 0.0;
+                    passive[k] = false;
+                }
+            }
+            if set.iter().all(|&k| !passive[k]) {
+                break;
+            }
+        }
+    }
+    mu
+}
+
+/// Unconstrained least squares min ‖c + Σ_{k∈set} s_k g_k‖ by the normal equations with a tiny
+/// ridge (the set is small; dependent columns only make the bound weaker, never wrong).
+fn least_squares(c: &[f64], g_rows: &[&[f64]], set: &[usize]) -> Vec<f64> {
+    let p = set.len();
+    let mut a = vec![0.0; p * p];
+    let mut rhs = vec![0.0; p];
+    for (i, &ki) in set.iter().enumerate() {
+        rhs[i] = -dot(g_rows[ki], c);
+        for (j, &kj) in set.iter().enumerate() {
+            a[i * p + j] = dot(g_rows[ki], g_rows[kj]);
+        }
+    }
+    let trace: f64 = (0..p).map(|i| a[i * p + i]).sum();
+    for i in 0..p {
+        a[i * p + i] += 1e-13 * trace.max(1e-300);
+    }
+    solve_dense(&mut a, &mut rhs, p);
+    rhs
+}
+
+/// Gaussian elimination with partial pivoting, in place; the solution lands in `b`.
+fn solve_dense(a: &mut [f64], b: &mut [f64], p: usize) {
+    for col in 0..p {
+        let piv = (col..p)
+            .max_by(|&i, &j| a[i * p + col].abs().total_cmp(&a[j * p + col].abs()))
+            .unwrap_or(col);
+        if a[piv * p + col] == 0.0 {
+            continue;
+        }
+        if piv != col {
+            for k in 0..p {
+                a.swap(col * p + k, piv * p + k);
+            }
+            b.swap(col, piv);
+        }
+        for row in col + 1..p {
+            let f = a[row * p + col] / a[col * p + col];
+            if f != 0.0 {
+                for k in col..p {
+                    a[row * p + k] -= f * a[col * p + k];
+                }
+                b[row] -= f * b[col];
+            }
+        }
+    }
+    for col in (0..p).rev() {
+        let mut v = b[col];
+        for k in col + 1..p {
+            v -= a[col * p + k] * b[k];
+        }
+        b[col] = if a[col * p + col] != 0.0 {
+            v / a[col * p + col]
+        } else {
+            0.0
+        };
+    }
+}
+
+/// Bounds on max{cᵀu : ‖u‖ ≤ 1, G u ≥ 0}. `interior` is a point with G g > 0 (a cell's gate),
+/// used to repair a maximizer that rounding left slightly outside the cone.
+pub fn support(c: &[f64], g_rows: &[&[f64]], interior: &[f64]) -> Support {
+    let mu = multipliers(c, g_rows);
+    let upper = upper_bound(c, g_rows, &mu);
+    // Candidate maximizer: the projection c + Gᵀμ.
+    let mut u = c.to_vec();
+    for (row, &m) in g_rows.iter().zip(&mu) {
+        for (ui, gi) in u.iter_mut().zip(row.iter()) {
+            *ui += m * gi;
+        }
+    }
+    let zero = Support {
+        lower: 0.0,
+        upper,
+        direction: vec![0.0; c.len()],
+    };
+    if norm(&u) == 0.0 {
+        return zero;
+    }
+    // Make u feasible: add the smallest multiple of the interior point that fixes every row.
+    let mut tau = 0.0f64;
+    for row in g_rows {
+        let gu = dot(row, &u);
+        let gg = dot(row, interior);
+        if gu < 0.0 && gg > 0.0 {
+            tau = tau.max(-gu / gg * (1.0 + 1e-9));
+        }
+    }
+    for (ui, gi) in u.iter_mut().zip(interior) {
+        *ui += tau * gi;
+    }
+    if g_rows.iter().any(|row| dot(row, &u) < 0.0) {
+        return zero;
+    }
+    let size = norm(&u);
+    let dir: Vec<f64> = u.iter().map(|v| v / size).collect();
+    let value = dot(c, &dir);
+    if value > 0.0 {
+        Support {
+            lower: value,
+            upper,
+            direction: dir,
+        }
+    } else {
+        zero
+    }
+}

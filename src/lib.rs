@@ -1,0 +1,29 @@
+//! cvxnn: two-layer neural networks with piecewise-linear activations trained to their global
+//! optimum by convex optimization.
+//!
+//! The pipeline is one module per step: [`spec`] → [`data`] → [`arrangement`] (activation
+//! patterns) → [`program`] (conic form and its [`program::Layout`]) → [`solve`] (Clarabel) →
+//! [`network`] (reconstruction) → [`report`]. [`pipeline`] runs them in order.
+//!
+//! ```no_run
+//! use cvxnn::{pipeline::{solve_spec, Silent}, spec::Spec};
+//! let spec = Spec::from_file(std::path::Path::new("problems/xor.toml")).unwrap();
+//! let solved = solve_spec(&spec, false, &Silent).unwrap();
+//! println!("optimum {}", solved.report.objective);
+//! ```
+#![deny(missing_docs)]
+
+pub mod arrangement;
+pub mod certificate;
+pub mod cli;
+pub mod cone;
+pub mod data;
+pub mod error;
+pub mod network;
+pub mod pipeline;
+pub mod program;
+pub mod report;
+pub mod solve;
+pub mod spec;
+
+pub use error::{Error, InputError};

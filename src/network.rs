@@ -1,0 +1,105 @@
+//! Two-layer networks: reconstruction from the convex solution and direct evaluation.
+//!
+//! A non-zero block u_b of pattern i gives one neuron: hidden weights u_b / √‖u_b‖ and output
+//! weight ±√‖u_b‖ (+ for v_i, − for w_i). Then α σ(X u) = ±σ(X u_b) on the cell and
+//! ½(‖u‖² + α²) = ‖u_b‖, so the network has the convex objective whenever u_b lies in its cone.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{dot, norm, Dataset, Matrix};
+use crate::spec::{Activation, Model};
+
+/// Blocks with ‖u_b‖ ≤ `PRUNE_RELATIVE` · max_b ‖u_b‖ are dropped as zero: an interior-point
+/// solution leaves inactive blocks at ~tolerance size instead of exactly 0.
+pub const PRUNE_RELATIVE: f64 = 1e-10;
+/// Neurons whose unit hidden directions differ by less than this (max-norm) and whose output
+/// weights have the same sign are merged (their sum has the same predictions and penalty).
+pub const MERGE_TOL: f64 = 1e-9;
+
+/// f(X) = Σ_j output_j σ(X hidden_j), hidden_j with the bias weight last.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    /// Activation name (`"relu"`).
+    pub activation: String,
+    /// Whether x is extended by a ones column (the bias weight is the last entry of each row).
+    pub bias: bool,
+    /// m rows of d first-layer weights.
+    pub hidden: Vec<Vec<f64>>,
+    /// m second-layer weights.
+    pub output: Vec<f64>,
+}
+
+impl Network {
+    /// Number of hidden neurons.
+    pub fn width(&self) -> usize {
+        self.output.len()
+    }
+
+    /// Predictions f(X) on a design matrix that already carries the bias column.
+    pub fn predict(&self, activation: Activation, x: &Matrix) -> Vec<f64> {
+        let mut f = vec![0.0; x.rows()];
+        for (u, &alpha) in self.hidden.iter().zip(&self.output) {
+            for (fk, row) in f.iter_mut().zip(x.row_iter()) {
+                *fk += alpha * activation.apply(dot(row, u));
+            }
+        }
+        f
+    }
+
+    /// The regularization (β/2) Σ_j (‖u_j‖² + α_j²).
+    pub fn penalty(&self, beta: f64) -> f64 {
+        let s: f64 = self
+            .hidden
+            .iter()
+            .zip(&self.output)
+            .map(|(u, a)| dot(u, u) + a * a)
+            .sum();
+        0.5 * beta * s
+    }
+
+    /// The training objective L(f(X), y) + (β/2) Σ_j (‖u_j‖² + α_j²), evaluated directly from the
+    /// weights with the true activation.
+    pub fn objective(&self, data: &Dataset, model: &Model) -> f64 {
+        let f = self.predict(model.activation, &data.x);
+        model.loss.value(&f, &data.y) + self.penalty(model.beta)
+    }
+
+    /// Build the network from signed convex blocks: each entry is (±1, u_b).
+    pub fn from_blocks(activation: Activation, bias: bool, blocks: &[(f64, Vec<f64>)]) -> Network {
+        let largest = blocks.iter().map(|(_, u)| norm(u)).fold(0.0, f64::max);
+        let cutoff = PRUNE_RELATIVE * largest;
+        // Merge blocks that point the same way with the same output sign.
+        let mut merged: Vec<(f64, Vec<f64>)> = Vec::new();
+        for (sign, u) in blocks {
+            let size = norm(u);
+            if size <= cutoff || size == 0.0 {
+                continue;
+            }
+            let dir: Vec<f64> = u.iter().map(|v| v / size).collect();
+            let twin = merged.iter_mut().find(|(s, w)| {
+                *s == *sign && {
+                    let wn = norm(w);
+                    w.iter().zip(&dir).all(|(a, b)| (a / wn - b).abs() <= MERGE_TOL)
+                }
+            });
+            match twin {
+                Some((_, w)) => w.iter_mut().zip(u).for_each(|(a, b)| *a += b),
+                None => merged.push((*sign, u.clone())),
+            }
+        }
+        let mut hidden = Vec::with_capacity(merged.len());
+        let mut output = Vec::with_capacity(merged.len());
+        for (sign, u) in merged {
+            let scale = norm(&u).sqrt();
+            hidden.push(u.iter().map(|v| v / scale).collect());
+            output.push(sign * scale);
+        }
+        Network {
+            activation: activation.name().to_string(),
+            bias,
+            hidden,
+            output,
+        }
+    }
+}

@@ -1,0 +1,444 @@
+//! The whole job: spec → data → patterns → program → solve → network, with phase timings.
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::arrangement::{patterns_for, Arrangement, ArrangementError, Pattern};
+use crate::certificate::{certify, check_pattern, dual_candidate, Interval};
+use crate::data::Dataset;
+use crate::error::{Error, InputError};
+use crate::data::norm;
+use crate::network::Network;
+use crate::program::{compile, convex_objective, Layout, Side};
+use crate::solve::solve;
+use crate::spec::{Spec, Strategy};
+
+/// Receives phase changes so a front end can show progress; the library never prints.
+pub trait Progress {
+    /// A phase (`"enumerate"`, `"compile"`, `"solve"`, ...) starts.
+    fn start(&self, phase: &str);
+    /// The current phase ended.
+    fn finish(&self);
+}
+
+/// A [`Progress`] that shows nothing.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn start(&self, _phase: &str) {}
+    fn finish(&self) {}
+}
+
+/// Wall-clock seconds per phase.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Seconds {
+    /// Reading the spec and data.
+    pub load: f64,
+    /// Pattern enumeration or sampling.
+    pub enumerate: f64,
+    /// Building the conic programs.
+    pub compile: f64,
+    /// Checking the dual constraints of patterns outside the working set.
+    pub screen: f64,
+    /// The conic solver.
+    pub solve: f64,
+    /// Network reconstruction and evaluation.
+    pub reconstruct: f64,
+    /// The certificate.
+    pub certify: f64,
+    /// Everything.
+    pub total: f64,
+}
+
+/// What the solver reported besides the status.
+#[derive(Debug, Clone, Serialize)]
+pub struct SolverSummary {
+    /// Interior-point iterations.
+    pub iterations: u32,
+    /// Primal objective according to the solver.
+    pub primal_objective: f64,
+    /// Dual objective according to the solver.
+    pub dual_objective: f64,
+    /// Columns of the conic program.
+    pub variables: usize,
+    /// Rows of the conic program.
+    pub constraints: usize,
+    /// Sign rows kept (facets only for exact patterns).
+    pub sign_rows: usize,
+    /// Sign rows of the unreduced program, 2 · (patterns solved) · (non-zero rows).
+    pub sign_rows_full: usize,
+}
+
+/// Everything a solve produces, ready to be reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct SolveReport {
+    /// Problem name.
+    pub name: String,
+    /// Solver status (`solved` or `almost_solved`).
+    pub status: &'static str,
+    /// Samples.
+    pub n: usize,
+    /// Weights per neuron (features + bias).
+    pub d: usize,
+    /// Numerical rank of X.
+    pub rank: usize,
+    /// Activation.
+    pub activation: &'static str,
+    /// Loss.
+    pub loss: &'static str,
+    /// β.
+    pub beta: f64,
+    /// Full-dimensional cells (exact) or distinct sampled patterns, before dropping the
+    /// all-zero ReLU pattern.
+    pub cells: usize,
+    /// Patterns in the program.
+    pub patterns: usize,
+    /// `exact` or `sampled`.
+    pub pattern_method: &'static str,
+    /// `working_set` or `full`.
+    pub strategy: &'static str,
+    /// Patterns in the final conic program (all of them for `full`).
+    pub patterns_solved: usize,
+    /// Conic solves (working-set rounds, including the polishing solve).
+    pub rounds: usize,
+    /// Whether the final polishing solve at [`POLISH_TOL`] succeeded and its result is reported.
+    pub polished: bool,
+    /// Convex objective at the solver's point, recomputed from the block weights.
+    pub objective: f64,
+    /// Non-convex training objective of the reconstructed network, from its weights.
+    pub nonconvex_objective: f64,
+    /// Hidden neurons after pruning and merging.
+    pub neurons: usize,
+    /// The network.
+    pub network: Network,
+    /// Lower bound on the optimum from the certificate's dual point.
+    pub dual_objective: f64,
+    /// nonconvex_objective − dual_objective.
+    pub gap: f64,
+    /// gap / |nonconvex_objective|.
+    pub relative_gap: f64,
+    /// Bounds on ρ(λ) at λ = y − f.
+    pub rho: Interval,
+    /// True only when every exact pattern was checked and relative_gap ≤ certificate tol.
+    pub certified: bool,
+    /// Certificate details.
+    pub certificate: CertificateSummary,
+    /// Solver details.
+    pub solver: SolverSummary,
+    /// Phase timings.
+    pub seconds: Seconds,
+    /// Peak resident memory of the process in MB (Linux; null elsewhere).
+    pub peak_memory_mb: Option<f64>,
+}
+
+/// Certificate details reported by `solve`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CertificateSummary {
+    /// Patterns whose dual constraint was checked.
+    pub patterns_checked: usize,
+    /// The pattern with the largest dual-constraint bound (index into the pattern list).
+    pub worst_pattern: Option<usize>,
+    /// Whether the checked patterns are every cell of the arrangement.
+    pub exact_patterns: bool,
+    /// The relative-gap tolerance.
+    pub tol: f64,
+    /// Scale applied to λ = y − f to make it dual feasible.
+    pub dual_scale: f64,
+    /// Seconds spent.
+    pub seconds: f64,
+}
+
+/// Intermediate products a caller may want to keep (tests, certificates).
+pub struct Solved {
+    /// The report.
+    pub report: SolveReport,
+    /// The data used.
+    pub data: Dataset,
+    /// The patterns used.
+    pub arrangement: Arrangement,
+    /// The program layout (of the final working set).
+    pub layout: Layout,
+    /// Indices (into `arrangement.patterns`) of the patterns in the final program, in block order.
+    pub working_set: Vec<usize>,
+    /// Block weights u_b (v_i at 2i, w_i at 2i+1).
+    pub weights: Vec<Vec<f64>>,
+}
+
+/// Turn an arrangement failure into an input error about the spec.
+pub fn arrangement_error(spec: &Spec, e: ArrangementError) -> Error {
+    match e {
+        ArrangementError::TooManyPatterns { .. } => {
+            Error::Input(InputError::new(&spec.path, "arrangements", e.to_string()))
+        }
+        ArrangementError::Numerical(_) => Error::Solver {
+            status: "enumeration_failed".into(),
+            detail: e.to_string(),
+        },
+    }
+}
+
+/// Relative violation ρ_i > β (1 + WORKING_SET_SLACK_FACTOR · tol) that brings a pattern into
+/// the working set (tol is the solver tolerance).
+pub const WORKING_SET_SLACK_FACTOR: f64 = 10.0;
+
+/// Tolerance of the final polishing solve of the converged working set. Interior-point
+/// predictions are accurate to about the square root of the tolerance, and the certificate's dual
+/// point λ = y − f inherits that error; a tight last solve makes the certificate's gap tiny.
+pub const POLISH_TOL: f64 = 1e-11;
+
+/// Patterns whose blocks are all below this fraction of the largest block leave the working set.
+pub const WORKING_SET_DROP: f64 = 1e-6;
+
+/// How many patterns enter the working set at the start and per round: max(n, 20).
+fn batch_size(n: usize) -> usize {
+    n.max(20)
+}
+
+/// The patterns outside `in_set` whose dual constraint at λ exceeds `threshold`, most violated
+/// first, with their violation.
+fn violated(
+    data: &Dataset,
+    spec: &Spec,
+    patterns: &[Pattern],
+    in_set: &[bool],
+    lambda: &[f64],
+    threshold: f64,
+) -> Vec<(usize, f64)> {
+    let mut out: Vec<(usize, f64)> = patterns
+        .par_iter()
+        .enumerate()
+        .filter(|(i, _)| !in_set[*i])
+        .filter_map(|(i, p)| {
+            let check = check_pattern(data, &spec.model, p, lambda, threshold);
+            let value = check.upper();
+            (value > threshold).then_some((i, value))
+        })
+        .collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    out
+}
+
+/// Run the whole pipeline on a spec.
+pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result<Solved, Error> {
+    let total = Instant::now();
+    let mut seconds = Seconds::default();
+
+    let t = Instant::now();
+    let data = Dataset::load(spec)?;
+    seconds.load = t.elapsed().as_secs_f64();
+
+    progress.start("enumerate");
+    let t = Instant::now();
+    let arrangement = patterns_for(&data, spec.model.activation, &spec.arrangements)
+        .map_err(|e| arrangement_error(spec, e));
+    progress.finish();
+    let arrangement = arrangement?;
+    seconds.enumerate = t.elapsed().as_secs_f64();
+
+    let all = &arrangement.patterns;
+    let count = all.len();
+    let mut in_set = vec![false; count];
+    let mut working: Vec<usize> = match spec.solver.strategy {
+        Strategy::Full => (0..count).collect(),
+        Strategy::WorkingSet => {
+            let t = Instant::now();
+            let first = violated(&data, spec, all, &in_set, &data.y, 0.0);
+            seconds.screen += t.elapsed().as_secs_f64();
+            let mut w: Vec<usize> = first.iter().take(batch_size(data.n())).map(|v| v.0).collect();
+            if w.is_empty() && count > 0 {
+                w.push(0);
+            }
+            w
+        }
+    };
+    let threshold = spec.model.beta * (1.0 + WORKING_SET_SLACK_FACTOR * spec.solver.tol);
+    let mut iterations = 0;
+    let mut rounds = 0;
+    let mut settings = spec.solver.clone();
+    let mut polishing = false;
+    let mut polished = true;
+    let mut fallback = None;
+    let mut trimmed = false;
+    let (layout, outcome, weights, objective, predictions) = loop {
+        rounds += 1;
+        for &i in &working {
+            in_set[i] = true;
+        }
+        let subset: Vec<&Pattern> = working.iter().map(|&i| &all[i]).collect();
+        progress.start("compile");
+        let t = Instant::now();
+        let (program, layout) = compile(&data, &spec.model, &subset, trimmed);
+        progress.finish();
+        seconds.compile += t.elapsed().as_secs_f64();
+
+        progress.start("solve");
+        let t = Instant::now();
+        let outcome = solve(&program, &settings, verbose);
+        progress.finish();
+        let outcome = outcome?;
+        seconds.solve += t.elapsed().as_secs_f64();
+        iterations += outcome.iterations;
+        if polishing && !outcome.status.has_solution() {
+            polished = false;
+            break fallback.take().expect("polishing starts from a solution");
+        }
+        if !outcome.status.has_solution() {
+            return Err(Error::Solver {
+                status: outcome.status.name().into(),
+                detail: format!(
+                    "after {} iterations (tolerance {:e}, max_iter {})",
+                    outcome.iterations, spec.solver.tol, spec.solver.max_iter
+                ),
+            });
+        }
+        let weights = layout.block_weights(&outcome.x);
+        let (objective, predictions) = convex_objective(&data, &spec.model, &subset, &weights);
+        if spec.solver.strategy == Strategy::Full && (polishing || settings.tol <= POLISH_TOL) {
+            break (layout, outcome, weights, objective, predictions);
+        }
+        if spec.solver.strategy == Strategy::Full {
+            polishing = true;
+            fallback = Some((layout, outcome, weights, objective, predictions));
+            settings.tol = POLISH_TOL;
+            continue;
+        }
+        progress.start("screen");
+        let t = Instant::now();
+        let lambda = dual_candidate(&predictions, &data.y);
+        let more = violated(&data, spec, all, &in_set, &lambda, threshold);
+        progress.finish();
+        seconds.screen += t.elapsed().as_secs_f64();
+        let largest = weights.iter().map(|u| norm(u)).fold(0.0, f64::max);
+        let keep: Vec<usize> = working
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| {
+                let v = norm(&weights[layout.block(j, Side::Positive)]);
+                let w = norm(&weights[layout.block(j, Side::Negative)]);
+                v.max(w) > WORKING_SET_DROP * largest
+            })
+            .map(|(_, &i)| i)
+            .collect();
+        if more.is_empty() {
+            if polishing || settings.tol <= POLISH_TOL {
+                if trimmed {
+                    break (layout, outcome, weights, objective, predictions);
+                }
+                // Drop the patterns that carry no weight and solve once more with every sign row
+                // of their cones (not only the facets), so that the blocks satisfy ReLU(X u) =
+                // D X u to the solver's precision and the network needs no pruning of
+                // non-negligible blocks.
+                trimmed = true;
+                fallback = Some((layout, outcome, weights, objective, predictions));
+                working = keep;
+                in_set.iter_mut().for_each(|b| *b = false);
+                continue;
+            }
+            // Converged at the requested tolerance: continue at the polishing tolerance.
+            polishing = true;
+            fallback = Some((layout, outcome, weights, objective, predictions));
+            settings.tol = POLISH_TOL;
+            continue;
+        }
+        if polishing {
+            fallback = Some((layout.clone(), outcome.clone(), weights.clone(), objective, predictions.clone()));
+        }
+        // Keep the patterns that carry weight, drop the rest (they are ~0 at the optimum of this
+        // round, so the objective does not change), then add the most violated patterns.
+        for &i in &working {
+            in_set[i] = false;
+        }
+        working = keep;
+        working.extend(more.iter().take(batch_size(data.n())).map(|v| v.0));
+    };
+
+    let t = Instant::now();
+    let signed: Vec<(f64, Vec<f64>)> = weights
+        .iter()
+        .enumerate()
+        .map(|(b, u)| (layout.block_owner(b).1.sign(), u.clone()))
+        .collect();
+    let network = Network::from_blocks(spec.model.activation, data.bias, &signed);
+    let nonconvex_objective = network.objective(&data, &spec.model);
+    seconds.reconstruct = t.elapsed().as_secs_f64();
+
+    progress.start("certify");
+    let (cert, _) = certify(
+        &data,
+        &spec.model,
+        &network,
+        all,
+        arrangement.exact,
+        spec.certificate.tol,
+    );
+    progress.finish();
+    seconds.certify = cert.seconds;
+    seconds.total = total.elapsed().as_secs_f64();
+
+    let nonzero_rows = (0..data.n())
+        .filter(|&k| data.x.row(k).iter().any(|&v| v != 0.0))
+        .count();
+    let report = SolveReport {
+        name: spec.name.clone(),
+        status: outcome.status.name(),
+        n: data.n(),
+        d: data.d(),
+        rank: arrangement.rank,
+        activation: spec.model.activation.name(),
+        loss: spec.model.loss.name(),
+        beta: spec.model.beta,
+        cells: arrangement.cells,
+        patterns: count,
+        pattern_method: spec.arrangements.name(),
+        strategy: spec.solver.strategy.name(),
+        patterns_solved: working.len(),
+        rounds,
+        polished: polishing && polished,
+        objective,
+        nonconvex_objective,
+        neurons: network.width(),
+        network,
+        dual_objective: cert.dual_objective,
+        gap: cert.gap,
+        relative_gap: cert.relative_gap,
+        rho: cert.rho,
+        certified: cert.certified,
+        certificate: CertificateSummary {
+            patterns_checked: cert.patterns_checked,
+            worst_pattern: cert.worst_pattern,
+            exact_patterns: cert.exact_patterns,
+            tol: cert.tol,
+            dual_scale: cert.dual_scale,
+            seconds: cert.seconds,
+        },
+        solver: SolverSummary {
+            iterations,
+            primal_objective: outcome.primal_objective,
+            dual_objective: outcome.dual_objective,
+            variables: layout.cols(),
+            constraints: layout.rows(),
+            sign_rows: layout.soc_rows.start - layout.fit_rows.end,
+            sign_rows_full: 2 * working.len() * nonzero_rows,
+        },
+        seconds,
+        peak_memory_mb: peak_memory_mb(),
+    };
+    Ok(Solved {
+        report,
+        data,
+        arrangement,
+        layout,
+        working_set: working,
+        weights,
+    })
+}
+
+/// Peak resident set size of this process in MB, from /proc/self/status (Linux only).
+pub fn peak_memory_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}

@@ -1,0 +1,288 @@
+//! Compile the convex program into Clarabel's standard conic form, keeping the map back.
+//!
+//! The program (squared loss, ReLU, P patterns, data X of n × d):
+//!
+//! ```text
+//! minimize   ½‖r‖² + β Σ_b t_b
+//! subject to r = Σ_i S_i X (v_i − w_i) − y           (n equality rows)
+//!            (2D_i − I) X v_i ≥ 0, same for w_i       (facet rows of each cell only)
+//!            (t_b, u_b) ∈ SOC(d+1) for every block b  (u_b is v_i or w_i)
+//! ```
+//!
+//! In Clarabel's form `min ½xᵀPx + qᵀx  s.t.  Ax + s = b, s ∈ K`.
+//!
+//! # Layout
+//! Columns: `[r (n) | block 0 | block 1 | … ]`, block b = 2i (v_i) or 2i+1 (w_i) holds
+//! `[t_b, u_b (d)]`. Rows: `[fit (n, zero cone) | sign rows (non-negative cone, block by block) |
+//! SOC rows ((d+1) per block, in block order)]`. [`Layout`] is the only code that indexes solver
+//! vectors.
+
+use std::ops::Range;
+
+use sprs::CsMat;
+
+use crate::arrangement::Pattern;
+use crate::data::{norm, Dataset};
+use crate::spec::{Activation, Model};
+
+/// A cone of the standard form, as plain data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cone {
+    /// {0}^k: equality rows.
+    Zero(usize),
+    /// R^k_+: inequality rows.
+    Nonnegative(usize),
+    /// {(t, z) ∈ R × R^{k−1} : ‖z‖ ≤ t}.
+    SecondOrder(usize),
+}
+
+/// min ½xᵀPx + qᵀx subject to Ax + s = b, s ∈ cones (in row order).
+#[derive(Debug, Clone)]
+pub struct ConicProgram {
+    /// Upper triangle of the quadratic cost (CSC).
+    pub p: CsMat<f64>,
+    /// Linear cost.
+    pub q: Vec<f64>,
+    /// Constraint matrix (CSC).
+    pub a: CsMat<f64>,
+    /// Constraint right-hand side.
+    pub b: Vec<f64>,
+    /// Cones covering the rows of A in order.
+    pub cones: Vec<Cone>,
+}
+
+/// Which side of a pattern a block belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// v_i: a neuron with positive output weight.
+    Positive,
+    /// w_i: a neuron with negative output weight.
+    Negative,
+}
+
+impl Side {
+    /// +1 for v, −1 for w.
+    pub fn sign(self) -> f64 {
+        match self {
+            Side::Positive => 1.0,
+            Side::Negative => -1.0,
+        }
+    }
+}
+
+/// Where every model variable and constraint block lives in the solver's vectors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    /// Samples n.
+    pub n: usize,
+    /// Weights per neuron d.
+    pub d: usize,
+    /// Patterns P (blocks = 2P).
+    pub patterns: usize,
+    /// Rows of the fit (zero-cone) block.
+    pub fit_rows: Range<usize>,
+    /// Sign rows of each block, indexed by block.
+    pub sign_rows: Vec<Range<usize>>,
+    /// All SOC rows.
+    pub soc_rows: Range<usize>,
+}
+
+impl Layout {
+    /// Number of blocks (2 per pattern).
+    pub fn blocks(&self) -> usize {
+        2 * self.patterns
+    }
+
+    /// The block index of pattern i and a side.
+    pub fn block(&self, pattern: usize, side: Side) -> usize {
+        2 * pattern + usize::from(side == Side::Negative)
+    }
+
+    /// Pattern and side of block b.
+    pub fn block_owner(&self, block: usize) -> (usize, Side) {
+        let side = if block % 2 == 0 {
+            Side::Positive
+        } else {
+            Side::Negative
+        };
+        (block / 2, side)
+    }
+
+    /// Columns of the residual r.
+    pub fn residual_cols(&self) -> Range<usize> {
+        0..self.n
+    }
+
+    /// Column of the norm bound t_b.
+    pub fn norm_col(&self, block: usize) -> usize {
+        self.n + block * (self.d + 1)
+    }
+
+    /// Columns of the weights u_b.
+    pub fn weight_cols(&self, block: usize) -> Range<usize> {
+        let start = self.norm_col(block) + 1;
+        start..start + self.d
+    }
+
+    /// Total number of columns (variables).
+    pub fn cols(&self) -> usize {
+        self.n + self.blocks() * (self.d + 1)
+    }
+
+    /// Total number of rows (constraints).
+    pub fn rows(&self) -> usize {
+        self.soc_rows.end
+    }
+
+    /// The weights u_b of every block from a primal solution vector.
+    pub fn block_weights(&self, x: &[f64]) -> Vec<Vec<f64>> {
+        (0..self.blocks())
+            .map(|b| x[self.weight_cols(b)].to_vec())
+            .collect()
+    }
+}
+
+/// The per-row slope of the activation on a cell: S_i = diag(slopes).
+pub fn cell_slopes(activation: Activation, pattern: &Pattern) -> Vec<f64> {
+    match activation {
+        Activation::Relu => pattern
+            .active
+            .iter()
+            .map(|&a| if a { 1.0 } else { 0.0 })
+            .collect(),
+    }
+}
+
+/// Build the conic program and its layout. With `all_sign_rows` every non-zero row's sign
+/// constraint is kept (the cone exactly as defined); otherwise only each cell's facet rows.
+pub fn compile(
+    data: &Dataset,
+    model: &Model,
+    patterns: &[&Pattern],
+    all_sign_rows: bool,
+) -> (ConicProgram, Layout) {
+    let x = &data.x;
+    let (n, d) = (x.rows(), x.cols());
+    let count = patterns.len();
+    let constraint_rows: Vec<Vec<usize>> = patterns
+        .iter()
+        .map(|p| {
+            if all_sign_rows {
+                (0..n).filter(|&k| x.row(k).iter().any(|&v| v != 0.0)).collect()
+            } else {
+                p.constraint_rows(x)
+            }
+        })
+        .collect();
+    let slopes: Vec<Vec<f64>> = patterns
+        .iter()
+        .map(|p| cell_slopes(model.activation, p))
+        .collect();
+
+    let mut sign_rows = Vec::with_capacity(2 * count);
+    let mut next = n;
+    for rows in &constraint_rows {
+        for _ in 0..2 {
+            sign_rows.push(next..next + rows.len());
+            next += rows.len();
+        }
+    }
+    let soc_start = next;
+    let layout = Layout {
+        n,
+        d,
+        patterns: count,
+        fit_rows: 0..n,
+        sign_rows,
+        soc_rows: soc_start..soc_start + 2 * count * (d + 1),
+    };
+
+    // A, column by column (rows increase within each column: fit, sign, SOC).
+    let ncols = layout.cols();
+    let mut indptr = Vec::with_capacity(ncols + 1);
+    let mut indices = Vec::new();
+    let mut values = Vec::new();
+    indptr.push(0);
+    for k in 0..n {
+        indices.push(k);
+        values.push(1.0);
+        indptr.push(indices.len());
+    }
+    for block in 0..layout.blocks() {
+        let (i, side) = layout.block_owner(block);
+        let soc = soc_start + block * (d + 1);
+        // t_b
+        indices.push(soc);
+        values.push(-1.0);
+        indptr.push(indices.len());
+        for c in 0..d {
+            for (k, &s) in slopes[i].iter().enumerate() {
+                let v = x.row(k)[c] * s;
+                if v != 0.0 {
+                    indices.push(k);
+                    values.push(-side.sign() * v);
+                }
+            }
+            let first = layout.sign_rows[block].start;
+            for (offset, &k) in constraint_rows[i].iter().enumerate() {
+                let v = x.row(k)[c];
+                if v != 0.0 {
+                    indices.push(first + offset);
+                    values.push(-patterns[i].sign(k) * v);
+                }
+            }
+            indices.push(soc + 1 + c);
+            values.push(-1.0);
+            indptr.push(indices.len());
+        }
+    }
+    let a = CsMat::new_csc((layout.rows(), ncols), indptr, indices, values);
+
+    let mut b = vec![0.0; layout.rows()];
+    for (bk, yk) in b.iter_mut().zip(&data.y) {
+        *bk = -yk;
+    }
+    let mut q = vec![0.0; ncols];
+    for block in 0..layout.blocks() {
+        q[layout.norm_col(block)] = model.beta;
+    }
+    // P = I on the residual columns.
+    let mut p_indptr = Vec::with_capacity(ncols + 1);
+    p_indptr.push(0);
+    for col in 0..ncols {
+        p_indptr.push(p_indptr[col] + usize::from(col < n));
+    }
+    let p = CsMat::new_csc((ncols, ncols), p_indptr, (0..n).collect(), vec![1.0; n]);
+
+    let mut cones = vec![
+        Cone::Zero(n),
+        Cone::Nonnegative(soc_start - n),
+    ];
+    cones.extend(std::iter::repeat_n(Cone::SecondOrder(d + 1), layout.blocks()));
+    (ConicProgram { p, q, a, b, cones }, layout)
+}
+
+/// The convex objective L(Σ_i S_i X (v_i − w_i), y) + β Σ (‖v_i‖ + ‖w_i‖) at block weights
+/// (as returned by [`Layout::block_weights`]), and the predictions.
+pub fn convex_objective(
+    data: &Dataset,
+    model: &Model,
+    patterns: &[&Pattern],
+    weights: &[Vec<f64>],
+) -> (f64, Vec<f64>) {
+    let n = data.n();
+    let mut f = vec![0.0; n];
+    let mut penalty = 0.0;
+    for (block, u) in weights.iter().enumerate() {
+        // Blocks alternate v_i, w_i as in the layout.
+        let (i, sign) = (block / 2, if block % 2 == 0 { 1.0 } else { -1.0 });
+        penalty += norm(u);
+        let slopes = cell_slopes(model.activation, &patterns[i]);
+        for (k, fk) in f.iter_mut().enumerate() {
+            if slopes[k] != 0.0 {
+                *fk += sign * slopes[k] * crate::data::dot(data.x.row(k), u);
+            }
+        }
+    }
+    (model.loss.value(&f, &data.y) + model.beta * penalty, f)
+}

@@ -1,0 +1,444 @@
+//! The problem specification: a TOML file read into plain, validated settings.
+//!
+//! Unknown keys are rejected by name, every value is range-checked, and every error names the
+//! spec file and the key. The format is documented in `docs/spec-format.md`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::InputError;
+
+/// Default upper limit on the number of exact patterns before we refuse to build the program.
+pub const DEFAULT_MAX_PATTERNS: usize = 50_000;
+/// Default number of Gaussian gate vectors for `method = "sampled"`.
+pub const DEFAULT_SAMPLES: usize = 1000;
+/// Default tolerance of the conic solver (gap and feasibility).
+pub const DEFAULT_SOLVER_TOL: f64 = 1e-8;
+/// Default iteration limit of the conic solver.
+pub const DEFAULT_MAX_ITER: u32 = 200;
+/// Default relative duality gap under which a network is called certified.
+pub const DEFAULT_CERTIFICATE_TOL: f64 = 1e-6;
+
+/// A validated problem specification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    /// The spec file; relative data paths are resolved against its folder.
+    pub path: PathBuf,
+    /// Problem name (defaults to the file stem).
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// Where the data come from.
+    pub data: DataSource,
+    /// The network and its training objective.
+    pub model: Model,
+    /// How the activation patterns are obtained.
+    pub arrangements: PatternMethod,
+    /// Conic solver settings.
+    pub solver: SolverSettings,
+    /// Certificate settings.
+    pub certificate: CertificateSettings,
+}
+
+/// Where the training data live.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataSource {
+    /// `x` and `y` written in the spec itself.
+    Inline {
+        /// n rows of d0 features.
+        x: Vec<Vec<f64>>,
+        /// n targets.
+        y: Vec<f64>,
+    },
+    /// A CSV file with a header row.
+    Csv {
+        /// The CSV path, already resolved against the spec's folder.
+        path: PathBuf,
+        /// The name of the target column; all other columns are features.
+        target: String,
+    },
+}
+
+/// The activation function σ of the hidden layer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Activation {
+    /// σ(t) = max(t, 0).
+    Relu,
+}
+
+impl Activation {
+    /// The name used in specs and JSON.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+        }
+    }
+
+    /// Evaluate σ(t).
+    pub fn apply(&self, t: f64) -> f64 {
+        match self {
+            Activation::Relu => t.max(0.0),
+        }
+    }
+}
+
+/// The training loss L(f, y), summed over samples.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Loss {
+    /// ½ Σ (f_k − y_k)².
+    Squared,
+}
+
+impl Loss {
+    /// The name used in specs and JSON.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Loss::Squared => "squared",
+        }
+    }
+
+    /// Evaluate L(f, y).
+    pub fn value(&self, f: &[f64], y: &[f64]) -> f64 {
+        match self {
+            Loss::Squared => {
+                0.5 * f
+                    .iter()
+                    .zip(y)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f64>()
+            }
+        }
+    }
+}
+
+/// The network model and the regularization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// Hidden activation.
+    pub activation: Activation,
+    /// Append a ones column to x (the bias weight is regularized like the others).
+    pub bias: bool,
+    /// Weight-decay strength β > 0 of the objective L + (β/2) Σ (‖u_j‖² + α_j²).
+    pub beta: f64,
+    /// Training loss.
+    pub loss: Loss,
+}
+
+/// How the activation patterns D_i are obtained.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PatternMethod {
+    /// Every cell of the hyperplane arrangement: the exact convex program.
+    Exact {
+        /// Refuse (exit 2) when the arrangement has more patterns than this.
+        max_patterns: usize,
+    },
+    /// Patterns of random Gaussian gates: a sub-sampled program (an upper bound).
+    Sampled {
+        /// Number of gate vectors drawn.
+        samples: usize,
+        /// Seed of the generator (the same patterns on every platform).
+        seed: u64,
+    },
+}
+
+impl PatternMethod {
+    /// `"exact"` or `"sampled"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PatternMethod::Exact { .. } => "exact",
+            PatternMethod::Sampled { .. } => "sampled",
+        }
+    }
+}
+
+/// How the exact program is solved.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Strategy {
+    /// One conic solve with every pattern.
+    Full,
+    /// Solve with a working set of patterns, check the dual constraint of every other pattern at
+    /// the solution, add the violated ones and repeat; stops when no pattern outside the set is
+    /// violated, so the result is the optimum of the full program.
+    WorkingSet,
+}
+
+impl Strategy {
+    /// The name used in specs and JSON.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Strategy::Full => "full",
+            Strategy::WorkingSet => "working_set",
+        }
+    }
+}
+
+/// Settings passed to the conic solver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SolverSettings {
+    /// Full program or working set.
+    pub strategy: Strategy,
+    /// Absolute and relative gap and feasibility tolerance.
+    pub tol: f64,
+    /// Iteration limit.
+    pub max_iter: u32,
+}
+
+/// Settings of the optimality certificate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CertificateSettings {
+    /// A network is certified when every exact pattern was checked and (p − d) / |p| ≤ tol.
+    pub tol: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    name: Option<String>,
+    description: Option<String>,
+    data: RawData,
+    model: RawModel,
+    #[serde(default)]
+    arrangements: RawArrangements,
+    #[serde(default)]
+    solver: RawSolver,
+    #[serde(default)]
+    certificate: RawCertificate,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawData {
+    x: Option<Vec<Vec<f64>>>,
+    y: Option<Vec<f64>>,
+    csv: Option<String>,
+    target: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    activation: Option<String>,
+    bias: Option<bool>,
+    beta: Option<f64>,
+    loss: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawArrangements {
+    method: Option<String>,
+    samples: Option<i64>,
+    seed: Option<i64>,
+    max_patterns: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSolver {
+    strategy: Option<String>,
+    tol: Option<f64>,
+    max_iter: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCertificate {
+    tol: Option<f64>,
+}
+
+impl Spec {
+    /// Read and validate a spec file.
+    pub fn from_file(path: &Path) -> Result<Spec, InputError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| InputError::new(path, "", format!("cannot read the spec: {e}")))?;
+        Spec::from_str(&text, path)
+    }
+
+    /// Parse and validate spec text; `path` is used for messages, the default name and relative
+    /// data paths.
+    pub fn from_str(text: &str, path: &Path) -> Result<Spec, InputError> {
+        let raw: RawSpec = toml::from_str(text).map_err(|e| {
+            let message = e.message().to_string();
+            let location = match e.span() {
+                Some(span) => {
+                    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                    format!("line {line}")
+                }
+                None => String::new(),
+            };
+            InputError::new(path, location, format!("invalid spec: {message}"))
+        })?;
+        let err = |key: &str, msg: String| InputError::new(path, key, msg);
+
+        let name = match raw.name {
+            Some(n) if n.trim().is_empty() => return Err(err("name", "must not be empty".into())),
+            Some(n) => n,
+            None => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "problem".into()),
+        };
+
+        let data = match (raw.data.x, raw.data.y, raw.data.csv) {
+            (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
+                return Err(err(
+                    "data",
+                    "give either `x` and `y` or `csv`, not both".into(),
+                ))
+            }
+            (Some(x), Some(y), None) => {
+                if raw.data.target.is_some() {
+                    return Err(err(
+                        "data.target",
+                        "`target` only applies to `csv` data".into(),
+                    ));
+                }
+                DataSource::Inline { x, y }
+            }
+            (Some(_), None, None) => return Err(err("data.y", "missing (x is given)".into())),
+            (None, Some(_), None) => return Err(err("data.x", "missing (y is given)".into())),
+            (None, None, Some(csv)) => {
+                let base = path.parent().unwrap_or_else(|| Path::new("."));
+                DataSource::Csv {
+                    path: base.join(csv),
+                    target: raw.data.target.unwrap_or_else(|| "y".into()),
+                }
+            }
+            (None, None, None) => {
+                return Err(err(
+                    "data",
+                    "missing: give `x` and `y`, or `csv` (with optional `target`)".into(),
+                ))
+            }
+        };
+
+        let activation = match raw.model.activation.as_deref().unwrap_or("relu") {
+            "relu" => Activation::Relu,
+            other => {
+                return Err(err(
+                    "model.activation",
+                    format!("unknown activation `{other}` (supported: relu)"),
+                ))
+            }
+        };
+        let loss = match raw.model.loss.as_deref().unwrap_or("squared") {
+            "squared" => Loss::Squared,
+            other => {
+                return Err(err(
+                    "model.loss",
+                    format!("unknown loss `{other}` (supported: squared)"),
+                ))
+            }
+        };
+        let beta = raw
+            .model
+            .beta
+            .ok_or_else(|| err("model.beta", "missing (a finite number > 0)".into()))?;
+        if !(beta.is_finite() && beta > 0.0) {
+            return Err(err(
+                "model.beta",
+                format!("must be finite and > 0, got {beta}"),
+            ));
+        }
+        let model = Model {
+            activation,
+            bias: raw.model.bias.unwrap_or(true),
+            beta,
+            loss,
+        };
+
+        let a = raw.arrangements;
+        let arrangements = match a.method.as_deref().unwrap_or("exact") {
+            "exact" => {
+                let max_patterns = match a.max_patterns {
+                    None => DEFAULT_MAX_PATTERNS,
+                    Some(m) if m >= 1 => m as usize,
+                    Some(m) => {
+                        return Err(err(
+                            "arrangements.max_patterns",
+                            format!("must be >= 1, got {m}"),
+                        ))
+                    }
+                };
+                PatternMethod::Exact { max_patterns }
+            }
+            "sampled" => {
+                let samples = match a.samples {
+                    None => DEFAULT_SAMPLES,
+                    Some(s) if s >= 1 => s as usize,
+                    Some(s) => {
+                        return Err(err(
+                            "arrangements.samples",
+                            format!("must be >= 1, got {s}"),
+                        ))
+                    }
+                };
+                let seed = match a.seed {
+                    None => 0,
+                    Some(s) if s >= 0 => s as u64,
+                    Some(s) => {
+                        return Err(err(
+                            "arrangements.seed",
+                            format!("must be >= 0, got {s}"),
+                        ))
+                    }
+                };
+                PatternMethod::Sampled { samples, seed }
+            }
+            other => {
+                return Err(err(
+                    "arrangements.method",
+                    format!("unknown method `{other}` (supported: exact, sampled)"),
+                ))
+            }
+        };
+
+        let tol = raw.solver.tol.unwrap_or(DEFAULT_SOLVER_TOL);
+        if !(tol.is_finite() && tol > 0.0 && tol < 1.0) {
+            return Err(err("solver.tol", format!("must be in (0, 1), got {tol}")));
+        }
+        let max_iter = match raw.solver.max_iter {
+            None => DEFAULT_MAX_ITER,
+            Some(m) if (1..=100_000).contains(&m) => m as u32,
+            Some(m) => {
+                return Err(err(
+                    "solver.max_iter",
+                    format!("must be in 1..=100000, got {m}"),
+                ))
+            }
+        };
+        let strategy = match raw.solver.strategy.as_deref().unwrap_or("working_set") {
+            "full" => Strategy::Full,
+            "working_set" => Strategy::WorkingSet,
+            other => {
+                return Err(err(
+                    "solver.strategy",
+                    format!("unknown strategy `{other}` (supported: working_set, full)"),
+                ))
+            }
+        };
+        let cert_tol = raw.certificate.tol.unwrap_or(DEFAULT_CERTIFICATE_TOL);
+        if !(cert_tol.is_finite() && cert_tol > 0.0) {
+            return Err(err(
+                "certificate.tol",
+                format!("must be finite and > 0, got {cert_tol}"),
+            ));
+        }
+
+        Ok(Spec {
+            path: path.to_path_buf(),
+            name,
+            description: raw.description,
+            data,
+            model,
+            arrangements,
+            solver: SolverSettings {
+                strategy,
+                tol,
+                max_iter,
+            },
+            certificate: CertificateSettings { tol: cert_tol },
+        })
+    }
+}
