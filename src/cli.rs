@@ -37,6 +37,29 @@ pub enum Command {
         #[arg(long)]
         verbose: bool,
     },
+    /// Certify (or refute) the global optimality of a network trained anywhere.
+    Certify {
+        /// The problem spec (TOML).
+        spec: PathBuf,
+        /// The network: the `network` object of `solve --json` (or the whole output).
+        #[arg(long, value_name = "NET.json")]
+        network: PathBuf,
+        /// Print one JSON object on stdout instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// Also write the JSON result to this file (whole or not at all).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Solve each spec in its own process and print per-phase times and peak memory.
+    Bench {
+        /// Specs to run.
+        #[arg(required = true)]
+        specs: Vec<PathBuf>,
+        /// Runs per spec; the fastest is reported.
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+    },
 }
 
 /// A spinner on stderr per phase (drawn only when stderr is a terminal), shown once a phase has
@@ -95,5 +118,29 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             }
             Ok(0)
         }
+        Command::Certify {
+            spec,
+            network,
+            json,
+            out,
+        } => {
+            let spec = Spec::from_file(&spec)?;
+            let spinner = Spinner::new();
+            spinner.start("certify");
+            let result = crate::audit::audit(&spec, &network);
+            spinner.finish();
+            let audit = result?;
+            let text = report::to_json(&audit);
+            if let Some(path) = out {
+                report::write_atomically(&path, &text)?;
+            }
+            if json {
+                print!("{text}");
+            } else {
+                print!("{}", report::audit_summary(&audit));
+            }
+            Ok(0)
+        }
+        Command::Bench { specs, repeat } => crate::bench::run(&specs, repeat.max(1)),
     }
 }

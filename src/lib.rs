@@ -14,6 +14,8 @@
 #![deny(missing_docs)]
 
 pub mod arrangement;
+pub mod audit;
+pub mod bench;
 pub mod certificate;
 pub mod cli;
 pub mod cone;

@@ -220,6 +220,58 @@ fn violated(
     out
 }
 
+/// The entries of `working` whose blocks carry more than [`WORKING_SET_DROP`] of the largest
+/// block's norm.
+fn carrying_weight(layout: &Layout, weights: &[Vec<f64>], working: &[usize]) -> Vec<usize> {
+    let largest = weights.iter().map(|u| norm(u)).fold(0.0, f64::max);
+    working
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| {
+            let v = norm(&weights[layout.block(j, Side::Positive)]);
+            let w = norm(&weights[layout.block(j, Side::Negative)]);
+            v.max(w) > WORKING_SET_DROP * largest
+        })
+        .map(|(_, &i)| i)
+        .collect()
+}
+
+/// Solve the convex program over exactly these patterns (every sign row kept) and reconstruct
+/// the network: at [`POLISH_TOL`] first, at the spec's tolerance if that fails. Returns the
+/// convex objective and the network.
+pub fn solve_patterns(
+    data: &Dataset,
+    spec: &Spec,
+    patterns: &[&Pattern],
+) -> Result<(f64, Network), Error> {
+    let (program, layout) = compile(data, &spec.model, patterns, true);
+    let mut settings = spec.solver.clone();
+    settings.tol = settings.tol.min(POLISH_TOL);
+    let mut outcome = solve(&program, &settings, false)?;
+    if !outcome.status.has_solution() {
+        outcome = solve(&program, &spec.solver, false)?;
+    }
+    if !outcome.status.has_solution() {
+        return Err(Error::Solver {
+            status: outcome.status.name().into(),
+            detail: format!("sub-program over {} patterns", patterns.len()),
+        });
+    }
+    let weights = layout.block_weights(&outcome.x);
+    let (objective, _) = convex_objective(data, &spec.model, patterns, &weights);
+    Ok((objective, network_from_weights(&layout, &weights, spec, data)))
+}
+
+/// Reconstruct the network from block weights.
+fn network_from_weights(layout: &Layout, weights: &[Vec<f64>], spec: &Spec, data: &Dataset) -> Network {
+    let signed: Vec<(f64, Vec<f64>)> = weights
+        .iter()
+        .enumerate()
+        .map(|(b, u)| (layout.block_owner(b).1.sign(), u.clone()))
+        .collect();
+    Network::from_blocks(spec.model.activation, data.bias, &signed)
+}
+
 /// Run the whole pipeline on a spec.
 pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result<Solved, Error> {
     let total = Instant::now();
@@ -261,7 +313,7 @@ pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result
     let mut polished = true;
     let mut fallback = None;
     let mut trimmed = false;
-    let (layout, outcome, weights, objective, predictions) = loop {
+    let (layout, outcome, weights, objective, _predictions) = loop {
         rounds += 1;
         for &i in &working {
             in_set[i] = true;
@@ -295,13 +347,17 @@ pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result
         }
         let weights = layout.block_weights(&outcome.x);
         let (objective, predictions) = convex_objective(&data, &spec.model, &subset, &weights);
-        if spec.solver.strategy == Strategy::Full && (polishing || settings.tol <= POLISH_TOL) {
-            break (layout, outcome, weights, objective, predictions);
-        }
         if spec.solver.strategy == Strategy::Full {
+            if trimmed {
+                break (layout, outcome, weights, objective, predictions);
+            }
+            // One polishing solve of the patterns that carry weight (as below).
+            let keep = carrying_weight(&layout, &weights, &working);
             polishing = true;
+            trimmed = true;
             fallback = Some((layout, outcome, weights, objective, predictions));
-            settings.tol = POLISH_TOL;
+            settings.tol = settings.tol.min(POLISH_TOL);
+            working = keep;
             continue;
         }
         progress.start("screen");
@@ -310,17 +366,7 @@ pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result
         let more = violated(&data, spec, all, &in_set, &lambda, threshold);
         progress.finish();
         seconds.screen += t.elapsed().as_secs_f64();
-        let largest = weights.iter().map(|u| norm(u)).fold(0.0, f64::max);
-        let keep: Vec<usize> = working
-            .iter()
-            .enumerate()
-            .filter(|&(j, _)| {
-                let v = norm(&weights[layout.block(j, Side::Positive)]);
-                let w = norm(&weights[layout.block(j, Side::Negative)]);
-                v.max(w) > WORKING_SET_DROP * largest
-            })
-            .map(|(_, &i)| i)
-            .collect();
+        let keep = carrying_weight(&layout, &weights, &working);
         if more.is_empty() {
             if polishing || settings.tol <= POLISH_TOL {
                 if trimmed {
@@ -355,12 +401,7 @@ pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result
     };
 
     let t = Instant::now();
-    let signed: Vec<(f64, Vec<f64>)> = weights
-        .iter()
-        .enumerate()
-        .map(|(b, u)| (layout.block_owner(b).1.sign(), u.clone()))
-        .collect();
-    let network = Network::from_blocks(spec.model.activation, data.bias, &signed);
+    let network = network_from_weights(&layout, &weights, spec, &data);
     let nonconvex_objective = network.objective(&data, &spec.model);
     seconds.reconstruct = t.elapsed().as_secs_f64();
 

@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::InputError;
+use crate::audit::Audit;
 use crate::pipeline::SolveReport;
 
 /// A human-readable summary of a solve.
@@ -59,12 +60,75 @@ pub fn solve_summary(r: &SolveReport) -> String {
             r.status
         );
     }
+    let _ = writeln!(
+        s,
+        "dual bound   {:.10} (gap {:.3e}, relative {:.3e}; rho in [{:.6e}, {:.6e}], beta {})",
+        r.dual_objective, r.gap, r.relative_gap, r.rho.lower, r.rho.upper, r.beta
+    );
+    let _ = writeln!(s, "verdict      {}", verdict(r.certified, r.certificate.exact_patterns, r.relative_gap, r.certificate.tol));
     let t = &r.seconds;
     let _ = writeln!(
         s,
-        "time         {:.3} s (enumerate {:.3}, compile {:.3}, solve {:.3})",
-        t.total, t.enumerate, t.compile, t.solve
+        "time         {:.3} s (enumerate {:.3}, compile {:.3}, solve {:.3} in {} rounds, screen {:.3}, certify {:.3})",
+        t.total, t.enumerate, t.compile, t.solve, r.rounds, t.screen, t.certify
     );
+    s
+}
+
+/// One sentence saying what was proven.
+fn verdict(certified: bool, exact: bool, relative_gap: f64, tol: f64) -> String {
+    if certified {
+        format!(
+            "CERTIFIED globally optimal: no two-layer network of any width has an objective lower \
+             than the dual bound; relative gap {relative_gap:.1e} <= tol {tol:.0e}"
+        )
+    } else if !exact {
+        format!(
+            "NOT CERTIFIED: the patterns were sampled, so the bound covers only the sub-sampled \
+             program, not the global optimum (relative gap there {relative_gap:.1e})"
+        )
+    } else {
+        format!(
+            "NOT CERTIFIED: relative gap {relative_gap:.1e} exceeds tol {tol:.0e}; the network may \
+             be suboptimal by up to the gap"
+        )
+    }
+}
+
+/// A human-readable summary of `certify`.
+pub fn audit_summary(a: &Audit) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "problem      {}", a.name);
+    let _ = writeln!(s, "patterns     {} checked ({})", a.patterns, a.pattern_method);
+    let _ = writeln!(s, "network      {:.10} (non-convex objective from the weights)", a.nonconvex_objective);
+    let _ = writeln!(
+        s,
+        "dual bound   {:.10} (gap {:.3e}, relative {:.3e}; rho in [{:.6e}, {:.6e}])",
+        a.dual_objective, a.gap, a.relative_gap, a.rho.lower, a.rho.upper
+    );
+    let _ = writeln!(s, "verdict      {}", verdict(a.certified, a.certificate.exact_patterns, a.relative_gap, a.certificate.tol));
+    let st = &a.stationarity;
+    let _ = writeln!(
+        s,
+        "stationary   {} (best network with the same {} activation patterns: {:.10})",
+        if st.stationary { "yes" } else { "NO: the network is not even a stationary point" },
+        st.patterns,
+        st.subprogram_objective
+    );
+    match &a.improvement {
+        Some(imp) => {
+            let _ = writeln!(
+                s,
+                "improvement  pattern {} violates the dual constraint by a factor {:.6}; adding it \
+                 ({} pattern(s) in all) lowers the objective to {:.10}",
+                imp.pattern, imp.violation, imp.patterns_added, imp.objective_after
+            );
+        }
+        None if !a.certified => {
+            let _ = writeln!(s, "improvement  none found by re-solving with the violated patterns");
+        }
+        None => {}
+    }
     s
 }
 

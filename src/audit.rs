@@ -1,0 +1,246 @@
+//! `cvxnn certify`: judge a network trained anywhere against a spec.
+//!
+//! Three answers: the certificate (from [`crate::certificate`], no solver involved), whether the
+//! network is even stationary (its value against the optimum of the sub-sampled convex program
+//! built from its own activation patterns D_j = diag(1[X u_j ≥ 0])), and, when it is not
+//! certified, an improvement: the most violated exact pattern, the neuron direction violating the
+//! dual constraint, and the objective after re-solving with that pattern added.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::arrangement::{patterns_for, Pattern};
+use crate::certificate::{certify, Certificate};
+use crate::data::Dataset;
+use crate::error::{Error, InputError};
+use crate::network::Network;
+use crate::pipeline::{arrangement_error, solve_patterns};
+use crate::spec::Spec;
+
+/// Stationarity of the network.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stationarity {
+    /// Optimum of the convex program over the network's own activation patterns.
+    pub subprogram_objective: f64,
+    /// Distinct activation patterns of the network's neurons.
+    pub patterns: usize,
+    /// p ≤ subprogram_objective · (1 + tol): no better network with the same activation
+    /// patterns exists (to tolerance).
+    pub stationary: bool,
+}
+
+/// A concrete way to lower the objective.
+#[derive(Debug, Clone, Serialize)]
+pub struct Improvement {
+    /// Index of the most violated exact pattern.
+    pub pattern: usize,
+    /// Its dual-constraint value divided by β (> 1 means violated).
+    pub violation: f64,
+    /// Unit hidden direction u in the pattern's cone with |λᵀ D X u| > β.
+    pub neuron: Vec<f64>,
+    /// Sign of the output weight a neuron in that direction should get.
+    pub output_sign: f64,
+    /// Objective after re-solving with the network's patterns plus the added ones.
+    pub objective_after: f64,
+    /// Patterns added to the network's own.
+    pub patterns_added: usize,
+    /// The improved network (feed it back to `certify`).
+    pub network: Network,
+}
+
+/// Everything `certify` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Audit {
+    /// Problem name.
+    pub name: String,
+    /// Exact patterns or sampled.
+    pub pattern_method: &'static str,
+    /// Patterns checked.
+    pub patterns: usize,
+    /// p.
+    pub nonconvex_objective: f64,
+    /// d.
+    pub dual_objective: f64,
+    /// p − d.
+    pub gap: f64,
+    /// (p − d)/|p|.
+    pub relative_gap: f64,
+    /// ρ bounds.
+    pub rho: crate::certificate::Interval,
+    /// The verdict.
+    pub certified: bool,
+    /// Certificate details.
+    pub certificate: Certificate,
+    /// Stationarity check.
+    pub stationarity: Stationarity,
+    /// Present when not certified and an improvement was found.
+    pub improvement: Option<Improvement>,
+}
+
+/// Read a network JSON file (the `network` object of `solve --json`, or the whole solve output).
+pub fn read_network(path: &Path) -> Result<Network, InputError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError::new(path, "", format!("cannot read the network: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| InputError::new(path, "", format!("invalid JSON: {e}")))?;
+    let object = match value.get("network") {
+        Some(inner) => inner.clone(),
+        None => value,
+    };
+    serde_json::from_value(object)
+        .map_err(|e| InputError::new(path, "", format!("not a network object: {e}")))
+}
+
+/// Check that a network fits the spec and data; say what differs.
+pub fn check_network(path: &Path, network: &Network, spec: &Spec, data: &Dataset) -> Result<(), InputError> {
+    let want = spec.model.activation.name();
+    if network.activation != want {
+        return Err(InputError::new(
+            path,
+            "activation",
+            format!("is `{}`, the spec says `{want}`", network.activation),
+        ));
+    }
+    if network.bias != data.bias {
+        return Err(InputError::new(
+            path,
+            "bias",
+            format!("is {}, the spec says {}", network.bias, data.bias),
+        ));
+    }
+    if network.hidden.len() != network.output.len() {
+        return Err(InputError::new(
+            path,
+            "output",
+            format!(
+                "has {} weights for {} hidden rows",
+                network.output.len(),
+                network.hidden.len()
+            ),
+        ));
+    }
+    let d = data.d();
+    for (j, row) in network.hidden.iter().enumerate() {
+        if row.len() != d {
+            return Err(InputError::new(
+                path,
+                format!("hidden row {}", j + 1),
+                format!(
+                    "has {} weights, the data need {d} ({} features{})",
+                    row.len(),
+                    data.features,
+                    if data.bias { " + bias" } else { "" }
+                ),
+            ));
+        }
+        if row.iter().any(|v| !v.is_finite()) {
+            return Err(InputError::new(path, format!("hidden row {}", j + 1), "has a non-finite weight"));
+        }
+    }
+    if let Some(j) = network.output.iter().position(|v| !v.is_finite()) {
+        return Err(InputError::new(path, format!("output {}", j + 1), "is not finite"));
+    }
+    Ok(())
+}
+
+/// The distinct activation patterns of a network's neurons, as cells with every sign row.
+pub fn own_patterns(data: &Dataset, network: &Network) -> Vec<Pattern> {
+    let mut seen = std::collections::HashSet::new();
+    network
+        .hidden
+        .iter()
+        .filter_map(|u| {
+            let active: Vec<bool> = data.x.mul_vec(u).iter().map(|&t| t >= 0.0).collect();
+            (active.iter().any(|&a| a) && seen.insert(active.clone())).then(|| Pattern {
+                active,
+                gate: u.clone(),
+                facet_rows: None,
+            })
+        })
+        .collect()
+}
+
+/// Run the certificate, the stationarity check and the improvement search.
+pub fn audit(spec: &Spec, network_path: &Path) -> Result<Audit, Error> {
+    let data = Dataset::load(spec)?;
+    let network = read_network(network_path)?;
+    check_network(network_path, &network, spec, &data)?;
+    let arrangement = patterns_for(&data, spec.model.activation, &spec.arrangements)
+        .map_err(|e| arrangement_error(spec, e))?;
+    let (cert, checks) = certify(
+        &data,
+        &spec.model,
+        &network,
+        &arrangement.patterns,
+        arrangement.exact,
+        spec.certificate.tol,
+    );
+    let p = cert.nonconvex_objective;
+    let own = own_patterns(&data, &network);
+    let own_refs: Vec<&Pattern> = own.iter().collect();
+    let sub_objective = if own_refs.is_empty() {
+        spec.model.loss.value(&vec![0.0; data.n()], &data.y)
+    } else {
+        solve_patterns(&data, spec, &own_refs)?.0
+    };
+    let stationarity = Stationarity {
+        subprogram_objective: sub_objective,
+        patterns: own.len(),
+        stationary: p <= sub_objective + spec.certificate.tol * sub_objective.abs().max(1e-300),
+    };
+
+    let mut improvement = None;
+    if !cert.certified {
+        if let Some(worst) = cert.worst_pattern {
+            let check = &checks[worst];
+            let (side, sign) = if check.positive.upper >= check.negative.upper {
+                (&check.positive, 1.0)
+            } else {
+                (&check.negative, -1.0)
+            };
+            // The worst pattern first; if that alone does not lower the objective, every
+            // violated pattern.
+            let mut violated: Vec<usize> = checks
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.upper() > spec.model.beta)
+                .map(|(i, _)| i)
+                .collect();
+            violated.retain(|&i| i != worst);
+            for extra in [Vec::new(), violated] {
+                let mut set = own_refs.clone();
+                set.push(&arrangement.patterns[worst]);
+                set.extend(extra.iter().map(|&i| &arrangement.patterns[i]));
+                let (_, better) = solve_patterns(&data, spec, &set)?;
+                let value = better.objective(&data, &spec.model);
+                if value < p {
+                    improvement = Some(Improvement {
+                        pattern: worst,
+                        violation: side.upper / spec.model.beta,
+                        neuron: side.direction.clone(),
+                        output_sign: sign,
+                        objective_after: value,
+                        patterns_added: 1 + extra.len(),
+                        network: better,
+                    });
+                    break;
+                }
+            }
+        }
+    }
+    Ok(Audit {
+        name: spec.name.clone(),
+        pattern_method: spec.arrangements.name(),
+        patterns: arrangement.patterns.len(),
+        nonconvex_objective: p,
+        dual_objective: cert.dual_objective,
+        gap: cert.gap,
+        relative_gap: cert.relative_gap,
+        rho: cert.rho,
+        certified: cert.certified,
+        certificate: cert,
+        stationarity,
+        improvement,
+    })
+}
