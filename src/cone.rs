@@ -189,12 +189,16 @@ pub fn support(c: &[f64], g_rows: &[&[f64]], interior: &[f64]) -> Support {
         return zero;
     }
     // Make u feasible: add the smallest multiple of the interior point that fixes every row.
+    // Rows within rounding of the boundary are pushed inside by a relative margin of 1e-12,
+    // larger than the rounding error of the dot products that check them.
+    let size = norm(&u);
     let mut tau = 0.0f64;
     for row in g_rows {
         let gu = dot(row, &u);
         let gg = dot(row, interior);
-        if gu < 0.0 && gg > 0.0 {
-            tau = tau.max(-gu / gg * (1.0 + 1e-9));
+        let margin = 1e-12 * norm(row) * size;
+        if gu < margin && gg > 0.0 {
+            tau = tau.max((margin - gu) / gg);
         }
     }
     for (ui, gi) in u.iter_mut().zip(interior) {

@@ -1,0 +1,134 @@
+//! The certificate's soundness battery: it accepts optima, rejects everything else, and its gap
+//! always bounds the true suboptimality.
+mod common;
+
+use common::*;
+use cvxnn::arrangement::Xoshiro;
+use cvxnn::audit::{audit, own_patterns};
+use cvxnn::certificate::certify;
+use cvxnn::cone::{multipliers, support, upper_bound};
+use cvxnn::data::dot;
+use cvxnn::network::Network;
+
+#[test]
+fn optimal_networks_certify_on_every_shipped_problem() {
+    for name in SHIPPED {
+        let s = solve(&problem(name));
+        assert!(s.report.certified, "{name}: relative gap {}", s.report.relative_gap);
+        assert!(s.report.gap >= -1e-12);
+        assert!(s.report.dual_objective <= s.report.nonconvex_objective);
+    }
+}
+
+#[test]
+fn perturbed_networks_never_certify_and_gap_bounds_suboptimality() {
+    for name in SHIPPED {
+        let spec = problem(name);
+        let s = solve(&spec);
+        let optimum = s.report.dual_objective; // a proven lower bound on the optimum
+        let mut rng = Xoshiro::new(3);
+        for trial in 0..5 {
+            let mut net = s.report.network.clone();
+            for row in net.hidden.iter_mut() {
+                for v in row.iter_mut() {
+                    *v += 1e-3 * rng.gaussian();
+                }
+            }
+            for a in net.output.iter_mut() {
+                *a += 1e-3 * rng.gaussian();
+            }
+            let (cert, _) = certify(&s.data, &spec.model, &net, &s.arrangement.patterns, true, spec.certificate.tol);
+            let p = net.objective(&s.data, &spec.model);
+            assert!(!cert.certified, "{name} trial {trial}: perturbed network certified");
+            assert!(cert.gap >= p - s.report.nonconvex_objective - 1e-12, "{name}: gap below suboptimality");
+            assert!(cert.dual_objective <= s.report.nonconvex_objective + 1e-12, "{name}: dual bound above the optimum");
+            assert!(p >= optimum);
+        }
+    }
+}
+
+fn write_network(net: &Network) -> tempfile::NamedTempFile {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), serde_json::to_string(net).unwrap()).unwrap();
+    f
+}
+
+#[test]
+fn a_network_missing_a_neuron_gets_an_improvement() {
+    for name in ["xor.toml", "regression_2d.toml"] {
+        let spec = problem(name);
+        let s = solve(&spec);
+        let mut net = s.report.network.clone();
+        // Remove the neuron with the largest output weight.
+        let j = (0..net.output.len()).max_by(|&a, &b| net.output[a].abs().total_cmp(&net.output[b].abs())).unwrap();
+        net.hidden.remove(j);
+        net.output.remove(j);
+        let file = write_network(&net);
+        let a = audit(&spec, file.path()).unwrap();
+        assert!(!a.certified);
+        let imp = a.improvement.expect("an improvement");
+        assert!(imp.objective_after < a.nonconvex_objective);
+        assert!(imp.violation > 1.0);
+        // The improved network can be fed back.
+        let again = write_network(&imp.network);
+        let b = audit(&spec, again.path()).unwrap();
+        assert!((b.nonconvex_objective - imp.objective_after).abs() <= 1e-12 * imp.objective_after.abs().max(1.0));
+    }
+}
+
+#[test]
+fn a_poor_stationary_point_of_gradient_descent_is_rejected() {
+    // Two neurons started tiny with a large step budget: gradient descent settles at a point that
+    // is stationary for its own patterns but far from the optimum.
+    let spec = problem("regression_2d.toml");
+    let s = solve(&spec);
+    let net = gradient_descent(&s.data, spec.model.beta, 2, 5, 40_000, 0.02, 0.3);
+    let p = net.objective(&s.data, &spec.model);
+    assert!(p > s.report.nonconvex_objective * 1.01, "the start was not poor enough: {p}");
+    let file = write_network(&net);
+    let a = audit(&spec, file.path()).unwrap();
+    assert!(!a.certified);
+    assert!(a.gap >= p - s.report.nonconvex_objective - 1e-12);
+    let imp = a.improvement.expect("an improvement");
+    assert!(imp.objective_after < p);
+    assert!(!own_patterns(&s.data, &net).is_empty());
+}
+
+#[test]
+fn bounds_stay_valid_for_garbage_multipliers() {
+    let mut rng = Xoshiro::new(17);
+    for _ in 0..2000 {
+        let d = 3;
+        let m = 1 + (rng.next_u64() % 6) as usize;
+        let rows: Vec<Vec<f64>> = (0..m).map(|_| (0..d).map(|_| rng.gaussian()).collect()).collect();
+        let g: Vec<&[f64]> = rows.iter().map(|r| r.as_slice()).collect();
+        let c: Vec<f64> = (0..d).map(|_| rng.gaussian()).collect();
+        // A true feasible value: many random feasible unit vectors.
+        let mut best = 0.0f64;
+        for _ in 0..200 {
+            let u: Vec<f64> = (0..d).map(|_| rng.gaussian()).collect();
+            if g.iter().all(|r| dot(r, &u) >= 0.0) {
+                let nu = dot(&u, &u).sqrt();
+                best = best.max(dot(&c, &u) / nu);
+            }
+        }
+        let zeros = vec![0.0; m];
+        let random: Vec<f64> = (0..m).map(|_| rng.uniform() * 5.0).collect();
+        let negative: Vec<f64> = (0..m).map(|_| -rng.uniform()).collect();
+        let nan = vec![f64::NAN; m];
+        for mu in [&zeros, &random, &negative, &nan, &multipliers(&c, &g)] {
+            assert!(upper_bound(&c, &g, mu) >= best, "upper bound below a feasible value");
+        }
+        // Any interior point for the repair: if none is known, use a random feasible one.
+        let interior = (0..500)
+            .map(|_| (0..d).map(|_| rng.gaussian()).collect::<Vec<f64>>())
+            .find(|u| g.iter().all(|r| dot(r, u) > 0.0));
+        if let Some(int) = interior {
+            let s = support(&c, &g, &int);
+            assert!(s.lower <= s.upper);
+            assert!(s.upper >= best);
+            assert!(s.upper - s.lower <= 1e-7 * (1.0 + s.upper), "support not tight: {s:?}");
+            assert!(g.iter().all(|r| dot(r, &s.direction) >= -1e-12));
+        }
+    }
+}

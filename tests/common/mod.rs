@@ -1,0 +1,144 @@
+//! Fixtures and independent reference computations shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use cvxnn::arrangement::Xoshiro;
+use cvxnn::data::{Dataset, Matrix};
+use cvxnn::network::Network;
+use cvxnn::pipeline::{solve_spec, Silent, Solved};
+use cvxnn::spec::Spec;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn problem(name: &str) -> Spec {
+    Spec::from_file(&root().join("problems").join(name)).expect("shipped spec parses")
+}
+
+pub fn bench(name: &str) -> Spec {
+    Spec::from_file(&root().join("../shared/bench").join(name)).expect("bench spec parses")
+}
+
+pub fn spec_from(text: &str) -> Spec {
+    Spec::from_str(text, Path::new("inline.toml")).expect("test spec parses")
+}
+
+pub fn solve(spec: &Spec) -> Solved {
+    solve_spec(spec, false, &Silent).expect("solve succeeds")
+}
+
+pub const SHIPPED: [&str; 5] = [
+    "xor.toml",
+    "regression_1d.toml",
+    "regression_2d.toml",
+    "grid_3x3.toml",
+    "sensors.toml",
+];
+
+pub fn dataset(rows: &[Vec<f64>], bias: bool) -> Dataset {
+    let y = vec![0.0; rows.len()];
+    Dataset::from_rows(Path::new("test"), "x", rows, &y, bias, "y").unwrap()
+}
+
+/// Every pattern of the arrangement decided by brute force: for each sign vector s, an LP
+/// max t s.t. s_k x_kᵀ g ≥ t, |g_i| ≤ 1, t ≤ 1 tells whether the open cell is non-empty.
+/// Returns the set of patterns 1[X g ≥ 0] (zero rows active), the all-zero one excluded.
+pub fn brute_force_patterns(x: &Matrix) -> std::collections::BTreeSet<Vec<bool>> {
+    use clarabel::algebra::CscMatrix;
+    use clarabel::solver::*;
+    let (n, d) = (x.rows(), x.cols());
+    let nonzero: Vec<usize> = (0..n).filter(|&k| x.row(k).iter().any(|&v| v != 0.0)).collect();
+    let mut out = std::collections::BTreeSet::new();
+    for mask in 0u64..(1u64 << nonzero.len()) {
+        // Variables [g (d), t]; rows: sign rows, box rows, t ≤ 1.
+        let mut rows: Vec<Vec<f64>> = Vec::new();
+        let mut b = Vec::new();
+        for (bit, &k) in nonzero.iter().enumerate() {
+            let s = if mask >> bit & 1 == 1 { 1.0 } else { -1.0 };
+            let mut r: Vec<f64> = x.row(k).iter().map(|v| -s * v).collect();
+            r.push(1.0);
+            rows.push(r);
+            b.push(0.0);
+        }
+        for i in 0..d {
+            for sign in [1.0, -1.0] {
+                let mut r = vec![0.0; d + 1];
+                r[i] = sign;
+                rows.push(r);
+                b.push(1.0);
+            }
+        }
+        let mut r = vec![0.0; d + 1];
+        r[d] = 1.0;
+        rows.push(r);
+        b.push(1.0);
+        let m = rows.len();
+        let (mut ii, mut jj, mut vv) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, r) in rows.iter().enumerate() {
+            for (j, &v) in r.iter().enumerate() {
+                if v != 0.0 {
+                    ii.push(i);
+                    jj.push(j);
+                    vv.push(v);
+                }
+            }
+        }
+        let a = CscMatrix::new_from_triplets(m, d + 1, ii, jj, vv);
+        let p = CscMatrix::zeros((d + 1, d + 1));
+        let mut q = vec![0.0; d + 1];
+        q[d] = -1.0;
+        let settings = DefaultSettingsBuilder::default().verbose(false).build().unwrap();
+        let cones = [SupportedConeT::NonnegativeConeT(m)];
+        let mut solver = DefaultSolver::new(&p, &q, &a, &b, &cones, settings).unwrap();
+        solver.solve();
+        assert!(matches!(solver.solution.status, SolverStatus::Solved | SolverStatus::AlmostSolved));
+        if -solver.solution.obj_val > 1e-7 {
+            let mut active = vec![true; n];
+            for (bit, &k) in nonzero.iter().enumerate() {
+                active[k] = mask >> bit & 1 == 1;
+            }
+            if active.iter().any(|&a| a) {
+                out.insert(active);
+            }
+        }
+    }
+    out
+}
+
+/// Full-batch gradient descent on the non-convex objective of a width-m ReLU network from a
+/// random start; returns the final network (an independent way to reach low objectives).
+pub fn gradient_descent(data: &Dataset, beta: f64, width: usize, seed: u64, steps: usize, lr: f64, scale: f64) -> Network {
+    let (n, d) = (data.n(), data.d());
+    let mut rng = Xoshiro::new(seed);
+    let mut u: Vec<Vec<f64>> = (0..width).map(|_| (0..d).map(|_| scale * rng.gaussian()).collect()).collect();
+    let mut a: Vec<f64> = (0..width).map(|_| scale * rng.gaussian()).collect();
+    for _ in 0..steps {
+        let pre: Vec<Vec<f64>> = u.iter().map(|uj| data.x.mul_vec(uj)).collect();
+        let mut f = vec![0.0; n];
+        for j in 0..width {
+            for k in 0..n {
+                f[k] += a[j] * pre[j][k].max(0.0);
+            }
+        }
+        let r: Vec<f64> = f.iter().zip(&data.y).map(|(fk, yk)| fk - yk).collect();
+        for j in 0..width {
+            let mut ga = beta * a[j];
+            let mut gu: Vec<f64> = u[j].iter().map(|v| beta * v).collect();
+            for k in 0..n {
+                if pre[j][k] > 0.0 {
+                    ga += r[k] * pre[j][k];
+                    for (g, xv) in gu.iter_mut().zip(data.x.row(k)) {
+                        *g += r[k] * a[j] * xv;
+                    }
+                }
+            }
+            a[j] -= lr * ga;
+            for (v, g) in u[j].iter_mut().zip(&gu) {
+                *v -= lr * g;
+            }
+        }
+    }
+    Network { activation: "relu".into(), bias: data.bias, hidden: u, output: a }
+}

@@ -1,0 +1,105 @@
+//! Solver results against independent values: closed forms, gradient descent, known optima.
+mod common;
+
+use common::*;
+use cvxnn::data::norm;
+
+fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs().max(1e-300)
+}
+
+#[test]
+fn zero_network_above_the_beta_threshold() {
+    // |yᵀ D X u| ≤ ‖y‖ ‖X‖_F ‖u‖ for every pattern, so for β above that the zero network is
+    // optimal and the optimum is ½‖y‖².
+    for name in SHIPPED {
+        let mut spec = problem(name);
+        let data = cvxnn::data::Dataset::load(&spec).unwrap();
+        let frob: f64 = data.x.row_iter().map(|r| norm(r).powi(2)).sum::<f64>().sqrt();
+        spec.model.beta = 1.01 * norm(&data.y) * frob;
+        let solved = solve(&spec);
+        let half_y2 = 0.5 * norm(&data.y).powi(2);
+        assert!(rel(solved.report.objective, half_y2) < 1e-7, "{name}: {} vs {half_y2}", solved.report.objective);
+        assert!(rel(solved.report.nonconvex_objective, half_y2) < 1e-7, "{name}");
+        assert!(solved.report.certified, "{name}");
+    }
+}
+
+#[test]
+fn nonconvex_objective_equals_convex_optimum() {
+    for name in SHIPPED {
+        let r = solve(&problem(name)).report;
+        assert!(rel(r.nonconvex_objective, r.objective) < 1e-7, "{name}: {} vs {}", r.nonconvex_objective, r.objective);
+        assert!(r.neurons <= r.n + 1 + r.n, "{name}: {} neurons", r.neurons);
+    }
+}
+
+#[test]
+fn gradient_descent_never_beats_the_optimum() {
+    for (name, lr, steps) in [("xor.toml", 0.05, 20_000), ("regression_1d.toml", 0.02, 20_000), ("grid_3x3.toml", 0.02, 20_000)] {
+        let spec = problem(name);
+        let solved = solve(&spec);
+        let best = (0..12)
+            .map(|seed| {
+                gradient_descent(&solved.data, spec.model.beta, 12, seed, steps, lr, 0.5)
+                    .objective(&solved.data, &spec.model)
+            })
+            .fold(f64::INFINITY, f64::min);
+        let opt = solved.report.nonconvex_objective;
+        assert!(opt <= best * (1.0 + 1e-9), "{name}: optimum {opt} above gradient descent {best}");
+        // And gradient descent does get close, so the comparison is not vacuous.
+        assert!(best <= opt * 1.05, "{name}: gradient descent {best} far from optimum {opt}");
+    }
+}
+
+#[test]
+fn one_dimensional_optimum_by_direct_search() {
+    // 1-D with bias: the optimum over networks whose kinks sit at the data points (the convex
+    // program's patterns) is found here by solving each candidate set of kinks... independently,
+    // by gradient descent from many starts on a wide network.
+    let spec = problem("regression_1d.toml");
+    let solved = solve(&spec);
+    let best = (0..20)
+        .map(|seed| {
+            gradient_descent(&solved.data, spec.model.beta, 20, 100 + seed, 30_000, 0.02, 0.3)
+                .objective(&solved.data, &spec.model)
+        })
+        .fold(f64::INFINITY, f64::min);
+    let opt = solved.report.nonconvex_objective;
+    assert!(opt <= best * (1.0 + 1e-9));
+    assert!(best <= opt * 1.01, "direct search {best} vs optimum {opt}");
+}
+
+#[test]
+fn sampled_is_never_below_exact() {
+    for name in ["regression_2d.toml", "sensors.toml", "grid_3x3.toml"] {
+        let exact = solve(&problem(name)).report;
+        for seed in 0..3 {
+            let mut spec = problem(name);
+            spec.arrangements = cvxnn::spec::PatternMethod::Sampled { samples: 40, seed };
+            let sampled = solve(&spec).report;
+            assert!(sampled.objective >= exact.objective * (1.0 - 1e-7), "{name}: sampled {} < exact {}", sampled.objective, exact.objective);
+            assert!(!sampled.certified, "a sampled program is never a global certificate");
+        }
+    }
+}
+
+#[test]
+fn working_set_equals_full_program() {
+    for name in ["xor.toml", "regression_2d.toml", "grid_3x3.toml"] {
+        let ws = solve(&problem(name)).report;
+        let mut spec = problem(name);
+        spec.solver.strategy = cvxnn::spec::Strategy::Full;
+        let full = solve(&spec).report;
+        assert_eq!(full.patterns_solved <= full.patterns, true);
+        assert!(rel(ws.objective, full.objective) < 1e-7, "{name}: {} vs {}", ws.objective, full.objective);
+    }
+}
+
+#[test]
+fn bench_problem_matches_the_known_optimum() {
+    let r = solve(&bench("wave2d_n40.toml")).report;
+    assert_eq!(r.patterns, 1561);
+    assert!(rel(r.objective, 0.191387496) < 1e-7, "{}", r.objective);
+    assert!(r.certified);
+}
