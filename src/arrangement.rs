@@ -102,7 +102,11 @@ pub enum ArrangementError {
 impl std::fmt::Display for ArrangementError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ArrangementError::TooManyPatterns { limit, count, bound } => {
+            ArrangementError::TooManyPatterns {
+                limit,
+                count,
+                bound,
+            } => {
                 match count {
                     Some(c) => write!(f, "the exact arrangement has {c} patterns")?,
                     None => write!(
@@ -361,7 +365,11 @@ fn zobrist_keys(m: usize) -> Vec<u64> {
 }
 
 /// Incremental construction for r ≥ 3 (see the module documentation).
-fn incremental_cells(reps: &[Vec<f64>], r: usize, limit: usize) -> Result<Option<Vec<Cell>>, String> {
+fn incremental_cells(
+    reps: &[Vec<f64>],
+    r: usize,
+    limit: usize,
+) -> Result<Option<Vec<Cell>>, String> {
     let m = reps.len();
     let w = words(m);
     let keys = zobrist_keys(m);
@@ -397,12 +405,11 @@ fn incremental_cells(reps: &[Vec<f64>], r: usize, limit: usize) -> Result<Option
         let mut split = vec![false; cells.len()];
         let mut born = Vec::with_capacity(sub.len());
         for s in sub {
-            let mut h = 0u64;
-            for j in 0..t {
-                if get_bit(&s.signs, j) {
-                    h ^= keys[j];
-                }
-            }
+            let h = keys[..t]
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| get_bit(&s.signs, j))
+                .fold(0u64, |h, (_, k)| h ^ k);
             let old = *index
                 .get(&h)
                 .ok_or_else(|| format!("restricted cell not found at hyperplane {t}"))?;
@@ -503,16 +510,17 @@ pub fn enumerate_exact(
     let m = groups.reps.len();
     let bound = cell_bound(m, rank);
     let limit = max_patterns.saturating_add(1);
-    let cells = match cells_distinct(&groups.reps, rank, limit).map_err(ArrangementError::Numerical)? {
-        Some(c) => c,
-        None => {
-            return Err(ArrangementError::TooManyPatterns {
-                limit: max_patterns,
-                count: None,
-                bound,
-            })
-        }
-    };
+    let cells =
+        match cells_distinct(&groups.reps, rank, limit).map_err(ArrangementError::Numerical)? {
+            Some(c) => c,
+            None => {
+                return Err(ArrangementError::TooManyPatterns {
+                    limit: max_patterns,
+                    count: None,
+                    bound,
+                })
+            }
+        };
     let cell_count = cells.len();
     let facets = cell_facets(&cells, m);
     // One representative row per hyperplane group.
@@ -566,7 +574,11 @@ fn cell_facets(cells: &[Cell], m: usize) -> Vec<Vec<usize>> {
     let keys = zobrist_keys(m);
     let hashes: Vec<u64> = cells
         .iter()
-        .map(|c| (0..m).filter(|&j| get_bit(&c.signs, j)).fold(0, |h, j| h ^ keys[j]))
+        .map(|c| {
+            (0..m)
+                .filter(|&j| get_bit(&c.signs, j))
+                .fold(0, |h, j| h ^ keys[j])
+        })
         .collect();
     let mut index: HashMap<u64, Vec<usize>> = HashMap::with_capacity(cells.len());
     for (c, &h) in hashes.iter().enumerate() {
@@ -581,7 +593,8 @@ fn cell_facets(cells: &[Cell], m: usize) -> Vec<Vec<usize>> {
                     index.get(&(hashes[c] ^ keys[j])).is_some_and(|cands| {
                         cands.iter().any(|&o| {
                             let other = &cells[o].signs;
-                            (0..m).all(|i| (get_bit(other, i) != get_bit(&cell.signs, i)) == (i == j))
+                            (0..m)
+                                .all(|i| (get_bit(other, i) != get_bit(&cell.signs, i)) == (i == j))
                         })
                     })
                 })
@@ -591,7 +604,12 @@ fn cell_facets(cells: &[Cell], m: usize) -> Vec<Vec<usize>> {
 }
 
 /// Patterns of `samples` Gaussian gates (see the module documentation).
-pub fn sample_patterns(data: &Dataset, activation: Activation, samples: usize, seed: u64) -> Arrangement {
+pub fn sample_patterns(
+    data: &Dataset,
+    activation: Activation,
+    samples: usize,
+    seed: u64,
+) -> Arrangement {
     let x = &data.x;
     let d = x.cols();
     let (rank, _) = row_space(x);

@@ -93,7 +93,12 @@ pub fn read_network(path: &Path) -> Result<Network, InputError> {
 }
 
 /// Check that a network fits the spec and data; say what differs.
-pub fn check_network(path: &Path, network: &Network, spec: &Spec, data: &Dataset) -> Result<(), InputError> {
+pub fn check_network(
+    path: &Path,
+    network: &Network,
+    spec: &Spec,
+    data: &Dataset,
+) -> Result<(), InputError> {
     let want = spec.model.activation.name();
     if network.activation != want {
         return Err(InputError::new(
@@ -135,11 +140,19 @@ pub fn check_network(path: &Path, network: &Network, spec: &Spec, data: &Dataset
             ));
         }
         if row.iter().any(|v| !v.is_finite()) {
-            return Err(InputError::new(path, format!("hidden row {}", j + 1), "has a non-finite weight"));
+            return Err(InputError::new(
+                path,
+                format!("hidden row {}", j + 1),
+                "has a non-finite weight",
+            ));
         }
     }
     if let Some(j) = network.output.iter().position(|v| !v.is_finite()) {
-        return Err(InputError::new(path, format!("output {}", j + 1), "is not finite"));
+        return Err(InputError::new(
+            path,
+            format!("output {}", j + 1),
+            "is not finite",
+        ));
     }
     Ok(())
 }

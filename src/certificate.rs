@@ -133,7 +133,12 @@ pub fn dual_candidate(f: &[f64], y: &[f64]) -> Vec<f64> {
 }
 
 /// Check every pattern at λ; returns the per-pattern checks.
-pub fn check_all(data: &Dataset, model: &Model, patterns: &[Pattern], lambda: &[f64]) -> Vec<PatternCheck> {
+pub fn check_all(
+    data: &Dataset,
+    model: &Model,
+    patterns: &[Pattern],
+    lambda: &[f64],
+) -> Vec<PatternCheck> {
     patterns
         .iter()
         .map(|p| check_pattern(data, model, p, lambda, 0.0))
@@ -163,15 +168,27 @@ pub fn certify(
         lower = lower.max(c.lower());
     }
     // d(sλ) = s λᵀy − ½ s² ‖λ‖², maximized over s ∈ [0, β/ρ].
-    let s_max = if upper > 0.0 { model.beta / upper } else { f64::INFINITY };
+    let s_max = if upper > 0.0 {
+        model.beta / upper
+    } else {
+        f64::INFINITY
+    };
     let ly = dot(&lambda, &data.y);
     let ll = dot(&lambda, &lambda);
-    let s = if ll > 0.0 { (ly / ll).clamp(0.0, s_max) } else { 0.0 };
+    let s = if ll > 0.0 {
+        (ly / ll).clamp(0.0, s_max)
+    } else {
+        0.0
+    };
     let d_raw = s * ly - 0.5 * s * s * ll;
     // Allowance for the rounding in the two sums above.
     let d = d_raw - 1e-12 * (s * ly.abs() + 0.5 * s * s * ll);
     let gap = p - d;
-    let relative_gap = if p.abs() > 0.0 { gap / p.abs() } else { gap.max(0.0) };
+    let relative_gap = if p.abs() > 0.0 {
+        gap / p.abs()
+    } else {
+        gap.max(0.0)
+    };
     let certificate = Certificate {
         nonconvex_objective: p,
         dual_objective: d,

@@ -202,13 +202,17 @@ fn read_csv(path: &Path, target: &str) -> Result<(Vec<Vec<f64>>, Vec<f64>), Inpu
     let mut y = Vec::new();
     for (k, record) in reader.records().enumerate() {
         let line = k + 2; // 1-based, after the header
-        let record = record
-            .map_err(|e| InputError::new(path, format!("line {line}"), format!("{e}")))?;
+        let record =
+            record.map_err(|e| InputError::new(path, format!("line {line}"), format!("{e}")))?;
         if record.len() != headers.len() {
             return Err(InputError::new(
                 path,
                 format!("line {line}"),
-                format!("has {} cells, the header has {}", record.len(), headers.len()),
+                format!(
+                    "has {} cells, the header has {}",
+                    record.len(),
+                    headers.len()
+                ),
             ));
         }
         let mut row = Vec::with_capacity(headers.len() - 1);

@@ -80,7 +80,9 @@ impl Network {
             let twin = merged.iter_mut().find(|(s, w)| {
                 *s == *sign && {
                     let wn = norm(w);
-                    w.iter().zip(&dir).all(|(a, b)| (a / wn - b).abs() <= MERGE_TOL)
+                    w.iter()
+                        .zip(&dir)
+                        .all(|(a, b)| (a / wn - b).abs() <= MERGE_TOL)
                 }
             });
             match twin {

@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use crate::arrangement::{patterns_for, Arrangement, ArrangementError, Pattern};
 use crate::certificate::{certify, check_pattern, dual_candidate, Interval};
+use crate::data::norm;
 use crate::data::Dataset;
 use crate::error::{Error, InputError};
-use crate::data::norm;
 use crate::network::Network;
 use crate::program::{compile, convex_objective, Layout, Side};
 use crate::solve::solve;
@@ -259,11 +259,19 @@ pub fn solve_patterns(
     }
     let weights = layout.block_weights(&outcome.x);
     let (objective, _) = convex_objective(data, &spec.model, patterns, &weights);
-    Ok((objective, network_from_weights(&layout, &weights, spec, data)))
+    Ok((
+        objective,
+        network_from_weights(&layout, &weights, spec, data),
+    ))
 }
 
 /// Reconstruct the network from block weights.
-fn network_from_weights(layout: &Layout, weights: &[Vec<f64>], spec: &Spec, data: &Dataset) -> Network {
+fn network_from_weights(
+    layout: &Layout,
+    weights: &[Vec<f64>],
+    spec: &Spec,
+    data: &Dataset,
+) -> Network {
     let signed: Vec<(f64, Vec<f64>)> = weights
         .iter()
         .enumerate()
@@ -298,7 +306,11 @@ pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result
             let t = Instant::now();
             let first = violated(&data, spec, all, &in_set, &data.y, 0.0);
             seconds.screen += t.elapsed().as_secs_f64();
-            let mut w: Vec<usize> = first.iter().take(batch_size(data.n())).map(|v| v.0).collect();
+            let mut w: Vec<usize> = first
+                .iter()
+                .take(batch_size(data.n()))
+                .map(|v| v.0)
+                .collect();
             if w.is_empty() && count > 0 {
                 w.push(0);
             }
@@ -389,7 +401,13 @@ pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result
             continue;
         }
         if polishing {
-            fallback = Some((layout.clone(), outcome.clone(), weights.clone(), objective, predictions.clone()));
+            fallback = Some((
+                layout.clone(),
+                outcome.clone(),
+                weights.clone(),
+                objective,
+                predictions.clone(),
+            ));
         }
         // Keep the patterns that carry weight, drop the rest (they are ~0 at the optimum of this
         // round, so the objective does not change), then add the most violated patterns.

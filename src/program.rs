@@ -100,7 +100,7 @@ impl Layout {
 
     /// Pattern and side of block b.
     pub fn block_owner(&self, block: usize) -> (usize, Side) {
-        let side = if block % 2 == 0 {
+        let side = if block.is_multiple_of(2) {
             Side::Positive
         } else {
             Side::Negative
@@ -168,7 +168,9 @@ pub fn compile(
         .iter()
         .map(|p| {
             if all_sign_rows {
-                (0..n).filter(|&k| x.row(k).iter().any(|&v| v != 0.0)).collect()
+                (0..n)
+                    .filter(|&k| x.row(k).iter().any(|&v| v != 0.0))
+                    .collect()
             } else {
                 p.constraint_rows(x)
             }
@@ -254,11 +256,11 @@ pub fn compile(
     }
     let p = CsMat::new_csc((ncols, ncols), p_indptr, (0..n).collect(), vec![1.0; n]);
 
-    let mut cones = vec![
-        Cone::Zero(n),
-        Cone::Nonnegative(soc_start - n),
-    ];
-    cones.extend(std::iter::repeat_n(Cone::SecondOrder(d + 1), layout.blocks()));
+    let mut cones = vec![Cone::Zero(n), Cone::Nonnegative(soc_start - n)];
+    cones.extend(std::iter::repeat_n(
+        Cone::SecondOrder(d + 1),
+        layout.blocks(),
+    ));
     (ConicProgram { p, q, a, b, cones }, layout)
 }
 
@@ -275,9 +277,9 @@ pub fn convex_objective(
     let mut penalty = 0.0;
     for (block, u) in weights.iter().enumerate() {
         // Blocks alternate v_i, w_i as in the layout.
-        let (i, sign) = (block / 2, if block % 2 == 0 { 1.0 } else { -1.0 });
+        let (i, sign) = (block / 2, if block.is_multiple_of(2) { 1.0 } else { -1.0 });
         penalty += norm(u);
-        let slopes = cell_slopes(model.activation, &patterns[i]);
+        let slopes = cell_slopes(model.activation, patterns[i]);
         for (k, fk) in f.iter_mut().enumerate() {
             if slopes[k] != 0.0 {
                 *fk += sign * slopes[k] * crate::data::dot(data.x.row(k), u);

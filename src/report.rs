@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::error::InputError;
 use crate::audit::Audit;
+use crate::error::InputError;
 use crate::pipeline::SolveReport;
 
 /// A human-readable summary of a solve.
@@ -65,7 +65,16 @@ pub fn solve_summary(r: &SolveReport) -> String {
         "dual bound   {:.10} (gap {:.3e}, relative {:.3e}; rho in [{:.6e}, {:.6e}], beta {})",
         r.dual_objective, r.gap, r.relative_gap, r.rho.lower, r.rho.upper, r.beta
     );
-    let _ = writeln!(s, "verdict      {}", verdict(r.certified, r.certificate.exact_patterns, r.relative_gap, r.certificate.tol));
+    let _ = writeln!(
+        s,
+        "verdict      {}",
+        verdict(
+            r.certified,
+            r.certificate.exact_patterns,
+            r.relative_gap,
+            r.certificate.tol
+        )
+    );
     let t = &r.seconds;
     let _ = writeln!(
         s,
@@ -99,19 +108,40 @@ fn verdict(certified: bool, exact: bool, relative_gap: f64, tol: f64) -> String 
 pub fn audit_summary(a: &Audit) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "problem      {}", a.name);
-    let _ = writeln!(s, "patterns     {} checked ({})", a.patterns, a.pattern_method);
-    let _ = writeln!(s, "network      {:.10} (non-convex objective from the weights)", a.nonconvex_objective);
+    let _ = writeln!(
+        s,
+        "patterns     {} checked ({})",
+        a.patterns, a.pattern_method
+    );
+    let _ = writeln!(
+        s,
+        "network      {:.10} (non-convex objective from the weights)",
+        a.nonconvex_objective
+    );
     let _ = writeln!(
         s,
         "dual bound   {:.10} (gap {:.3e}, relative {:.3e}; rho in [{:.6e}, {:.6e}])",
         a.dual_objective, a.gap, a.relative_gap, a.rho.lower, a.rho.upper
     );
-    let _ = writeln!(s, "verdict      {}", verdict(a.certified, a.certificate.exact_patterns, a.relative_gap, a.certificate.tol));
+    let _ = writeln!(
+        s,
+        "verdict      {}",
+        verdict(
+            a.certified,
+            a.certificate.exact_patterns,
+            a.relative_gap,
+            a.certificate.tol
+        )
+    );
     let st = &a.stationarity;
     let _ = writeln!(
         s,
         "stationary   {} (best network with the same {} activation patterns: {:.10})",
-        if st.stationary { "yes" } else { "NO: the network is not even a stationary point" },
+        if st.stationary {
+            "yes"
+        } else {
+            "NO: the network is not even a stationary point"
+        },
         st.patterns,
         st.subprogram_objective
     );
@@ -125,7 +155,10 @@ pub fn audit_summary(a: &Audit) -> String {
             );
         }
         None if !a.certified => {
-            let _ = writeln!(s, "improvement  none found by re-solving with the violated patterns");
+            let _ = writeln!(
+                s,
+                "improvement  none found by re-solving with the violated patterns"
+            );
         }
         None => {}
     }
@@ -134,9 +167,8 @@ pub fn audit_summary(a: &Audit) -> String {
 
 /// One JSON object, pretty-printed, newline-terminated.
 pub fn to_json<T: Serialize>(value: &T) -> String {
-    let mut s = serde_json::to_string_pretty(value).unwrap_or_else(|e| {
-        format!("{{\"error\": \"cannot serialize the result: {e}\"}}")
-    });
+    let mut s = serde_json::to_string_pretty(value)
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialize the result: {e}\"}}"));
     s.push('\n');
     s
 }

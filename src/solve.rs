@@ -116,11 +116,7 @@ pub struct SolverOutcome {
 
 fn to_clarabel(m: &CsMat<f64>) -> CscMatrix<f64> {
     let (rows, cols) = m.shape();
-    let csc = if m.is_csc() {
-        m.clone()
-    } else {
-        m.to_csc()
-    };
+    let csc = if m.is_csc() { m.clone() } else { m.to_csc() };
     let (indptr, indices, data) = csc.into_raw_storage();
     CscMatrix::new(rows, cols, indptr, indices, data)
 }

@@ -101,13 +101,7 @@ impl Loss {
     /// Evaluate L(f, y).
     pub fn value(&self, f: &[f64], y: &[f64]) -> f64 {
         match self {
-            Loss::Squared => {
-                0.5 * f
-                    .iter()
-                    .zip(y)
-                    .map(|(a, b)| (a - b) * (a - b))
-                    .sum::<f64>()
-            }
+            Loss::Squared => 0.5 * f.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum::<f64>(),
         }
     }
 }
@@ -378,10 +372,7 @@ impl Spec {
                     None => 0,
                     Some(s) if s >= 0 => s as u64,
                     Some(s) => {
-                        return Err(err(
-                            "arrangements.seed",
-                            format!("must be >= 0, got {s}"),
-                        ))
+                        return Err(err("arrangements.seed", format!("must be >= 0, got {s}")))
                     }
                 };
                 PatternMethod::Sampled { samples, seed }

@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 
 fn gaussian_rows(n: usize, d0: usize, seed: u64) -> Vec<Vec<f64>> {
     let mut rng = Xoshiro::new(seed);
-    (0..n).map(|_| (0..d0).map(|_| rng.gaussian()).collect()).collect()
+    (0..n)
+        .map(|_| (0..d0).map(|_| rng.gaussian()).collect())
+        .collect()
 }
 
 fn enumerated(rows: &[Vec<f64>], bias: bool) -> BTreeSet<Vec<bool>> {
@@ -21,7 +23,14 @@ fn enumerated(rows: &[Vec<f64>], bias: bool) -> BTreeSet<Vec<bool>> {
 
 #[test]
 fn general_position_count_equals_formula() {
-    for (n, d0, bias, seed) in [(6, 2, true, 1), (15, 2, true, 2), (30, 2, true, 3), (12, 3, false, 4), (14, 3, true, 5), (9, 1, true, 6)] {
+    for (n, d0, bias, seed) in [
+        (6, 2, true, 1),
+        (15, 2, true, 2),
+        (30, 2, true, 3),
+        (12, 3, false, 4),
+        (14, 3, true, 5),
+        (9, 1, true, 6),
+    ] {
         let rows = gaussian_rows(n, d0, seed);
         let data = dataset(&rows, bias);
         let arr = enumerate_exact(&data, Activation::Relu, 1_000_000).unwrap();
@@ -47,10 +56,29 @@ fn degenerate_sets_match_brute_force() {
         .iter()
         .flat_map(|&a| [-1.0, 0.0, 1.0].iter().map(move |&b| vec![a, b]))
         .collect();
-    let duplicated = vec![vec![1.0, 2.0], vec![1.0, 2.0], vec![-0.5, 1.0], vec![0.3, -0.7], vec![-0.5, 1.0]];
-    let scaled = vec![vec![1.0, 0.5, -1.0], vec![2.0, 1.0, -2.0], vec![-1.0, -0.5, 1.0], vec![0.2, 1.0, 0.3], vec![0.0, 0.0, 0.0]];
-    let collinear: Vec<Vec<f64>> = (0..6).map(|k| vec![k as f64 * 0.5 - 1.0, 2.0 * (k as f64 * 0.5 - 1.0) + 1.0]).collect();
-    let rank_deficient: Vec<Vec<f64>> = (0..6).map(|k| { let t = k as f64 - 2.5; vec![t, 2.0 * t, -t] }).collect();
+    let duplicated = vec![
+        vec![1.0, 2.0],
+        vec![1.0, 2.0],
+        vec![-0.5, 1.0],
+        vec![0.3, -0.7],
+        vec![-0.5, 1.0],
+    ];
+    let scaled = vec![
+        vec![1.0, 0.5, -1.0],
+        vec![2.0, 1.0, -2.0],
+        vec![-1.0, -0.5, 1.0],
+        vec![0.2, 1.0, 0.3],
+        vec![0.0, 0.0, 0.0],
+    ];
+    let collinear: Vec<Vec<f64>> = (0..6)
+        .map(|k| vec![k as f64 * 0.5 - 1.0, 2.0 * (k as f64 * 0.5 - 1.0) + 1.0])
+        .collect();
+    let rank_deficient: Vec<Vec<f64>> = (0..6)
+        .map(|k| {
+            let t = k as f64 - 2.5;
+            vec![t, 2.0 * t, -t]
+        })
+        .collect();
     let cases: Vec<(&str, Vec<Vec<f64>>, bool)> = vec![
         ("3x3 grid with bias", grid.clone(), true),
         ("3x3 grid without bias", grid, false),
@@ -102,8 +130,8 @@ fn gates_are_interior_and_facets_describe_the_cone() {
             let u: Vec<f64> = (0..3).map(|_| rng.gaussian()).collect();
             let xu = data.x.mul_vec(&u);
             if facets.iter().all(|&k| p.sign(k) * xu[k] >= 0.0) {
-                for k in 0..data.n() {
-                    assert!(p.sign(k) * xu[k] >= -1e-9, "facet rows miss a constraint");
+                for (k, v) in xu.iter().enumerate() {
+                    assert!(p.sign(k) * v >= -1e-9, "facet rows miss a constraint");
                 }
             }
         }
@@ -129,5 +157,8 @@ fn too_many_patterns_is_refused() {
     let data = dataset(&rows, true);
     let err = enumerate_exact(&data, Activation::Relu, 100).unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("max_patterns = 100") && text.contains("sampled"), "{text}");
+    assert!(
+        text.contains("max_patterns = 100") && text.contains("sampled"),
+        "{text}"
+    );
 }

@@ -14,7 +14,11 @@ use cvxnn::network::Network;
 fn optimal_networks_certify_on_every_shipped_problem() {
     for name in SHIPPED {
         let s = solve(&problem(name));
-        assert!(s.report.certified, "{name}: relative gap {}", s.report.relative_gap);
+        assert!(
+            s.report.certified,
+            "{name}: relative gap {}",
+            s.report.relative_gap
+        );
         assert!(s.report.gap >= -1e-12);
         assert!(s.report.dual_objective <= s.report.nonconvex_objective);
     }
@@ -37,11 +41,27 @@ fn perturbed_networks_never_certify_and_gap_bounds_suboptimality() {
             for a in net.output.iter_mut() {
                 *a += 1e-3 * rng.gaussian();
             }
-            let (cert, _) = certify(&s.data, &spec.model, &net, &s.arrangement.patterns, true, spec.certificate.tol);
+            let (cert, _) = certify(
+                &s.data,
+                &spec.model,
+                &net,
+                &s.arrangement.patterns,
+                true,
+                spec.certificate.tol,
+            );
             let p = net.objective(&s.data, &spec.model);
-            assert!(!cert.certified, "{name} trial {trial}: perturbed network certified");
-            assert!(cert.gap >= p - s.report.nonconvex_objective - 1e-12, "{name}: gap below suboptimality");
-            assert!(cert.dual_objective <= s.report.nonconvex_objective + 1e-12, "{name}: dual bound above the optimum");
+            assert!(
+                !cert.certified,
+                "{name} trial {trial}: perturbed network certified"
+            );
+            assert!(
+                cert.gap >= p - s.report.nonconvex_objective - 1e-12,
+                "{name}: gap below suboptimality"
+            );
+            assert!(
+                cert.dual_objective <= s.report.nonconvex_objective + 1e-12,
+                "{name}: dual bound above the optimum"
+            );
             assert!(p >= optimum);
         }
     }
@@ -60,7 +80,9 @@ fn a_network_missing_a_neuron_gets_an_improvement() {
         let s = solve(&spec);
         let mut net = s.report.network.clone();
         // Remove the neuron with the largest output weight.
-        let j = (0..net.output.len()).max_by(|&a, &b| net.output[a].abs().total_cmp(&net.output[b].abs())).unwrap();
+        let j = (0..net.output.len())
+            .max_by(|&a, &b| net.output[a].abs().total_cmp(&net.output[b].abs()))
+            .unwrap();
         net.hidden.remove(j);
         net.output.remove(j);
         let file = write_network(&net);
@@ -72,7 +94,10 @@ fn a_network_missing_a_neuron_gets_an_improvement() {
         // The improved network can be fed back.
         let again = write_network(&imp.network);
         let b = audit(&spec, again.path()).unwrap();
-        assert!((b.nonconvex_objective - imp.objective_after).abs() <= 1e-12 * imp.objective_after.abs().max(1.0));
+        assert!(
+            (b.nonconvex_objective - imp.objective_after).abs()
+                <= 1e-12 * imp.objective_after.abs().max(1.0)
+        );
     }
 }
 
@@ -84,7 +109,10 @@ fn a_poor_stationary_point_of_gradient_descent_is_rejected() {
     let s = solve(&spec);
     let net = gradient_descent(&s.data, spec.model.beta, 2, 5, 40_000, 0.02, 0.3);
     let p = net.objective(&s.data, &spec.model);
-    assert!(p > s.report.nonconvex_objective * 1.01, "the start was not poor enough: {p}");
+    assert!(
+        p > s.report.nonconvex_objective * 1.01,
+        "the start was not poor enough: {p}"
+    );
     let file = write_network(&net);
     let a = audit(&spec, file.path()).unwrap();
     assert!(!a.certified);
@@ -100,7 +128,9 @@ fn bounds_stay_valid_for_garbage_multipliers() {
     for _ in 0..2000 {
         let d = 3;
         let m = 1 + (rng.next_u64() % 6) as usize;
-        let rows: Vec<Vec<f64>> = (0..m).map(|_| (0..d).map(|_| rng.gaussian()).collect()).collect();
+        let rows: Vec<Vec<f64>> = (0..m)
+            .map(|_| (0..d).map(|_| rng.gaussian()).collect())
+            .collect();
         let g: Vec<&[f64]> = rows.iter().map(|r| r.as_slice()).collect();
         let c: Vec<f64> = (0..d).map(|_| rng.gaussian()).collect();
         // A true feasible value: many random feasible unit vectors.
@@ -117,7 +147,10 @@ fn bounds_stay_valid_for_garbage_multipliers() {
         let negative: Vec<f64> = (0..m).map(|_| -rng.uniform()).collect();
         let nan = vec![f64::NAN; m];
         for mu in [&zeros, &random, &negative, &nan, &multipliers(&c, &g)] {
-            assert!(upper_bound(&c, &g, mu) >= best, "upper bound below a feasible value");
+            assert!(
+                upper_bound(&c, &g, mu) >= best,
+                "upper bound below a feasible value"
+            );
         }
         // Any interior point for the repair: if none is known, use a random feasible one.
         let interior = (0..500)
@@ -127,7 +160,10 @@ fn bounds_stay_valid_for_garbage_multipliers() {
             let s = support(&c, &g, &int);
             assert!(s.lower <= s.upper);
             assert!(s.upper >= best);
-            assert!(s.upper - s.lower <= 1e-7 * (1.0 + s.upper), "support not tight: {s:?}");
+            assert!(
+                s.upper - s.lower <= 1e-7 * (1.0 + s.upper),
+                "support not tight: {s:?}"
+            );
             assert!(g.iter().all(|r| dot(r, &s.direction) >= -1e-12));
         }
     }

@@ -15,12 +15,24 @@ fn zero_network_above_the_beta_threshold() {
     for name in SHIPPED {
         let mut spec = problem(name);
         let data = cvxnn::data::Dataset::load(&spec).unwrap();
-        let frob: f64 = data.x.row_iter().map(|r| norm(r).powi(2)).sum::<f64>().sqrt();
+        let frob: f64 = data
+            .x
+            .row_iter()
+            .map(|r| norm(r).powi(2))
+            .sum::<f64>()
+            .sqrt();
         spec.model.beta = 1.01 * norm(&data.y) * frob;
         let solved = solve(&spec);
         let half_y2 = 0.5 * norm(&data.y).powi(2);
-        assert!(rel(solved.report.objective, half_y2) < 1e-7, "{name}: {} vs {half_y2}", solved.report.objective);
-        assert!(rel(solved.report.nonconvex_objective, half_y2) < 1e-7, "{name}");
+        assert!(
+            rel(solved.report.objective, half_y2) < 1e-7,
+            "{name}: {} vs {half_y2}",
+            solved.report.objective
+        );
+        assert!(
+            rel(solved.report.nonconvex_objective, half_y2) < 1e-7,
+            "{name}"
+        );
         assert!(solved.report.certified, "{name}");
     }
 }
@@ -29,14 +41,23 @@ fn zero_network_above_the_beta_threshold() {
 fn nonconvex_objective_equals_convex_optimum() {
     for name in SHIPPED {
         let r = solve(&problem(name)).report;
-        assert!(rel(r.nonconvex_objective, r.objective) < 1e-7, "{name}: {} vs {}", r.nonconvex_objective, r.objective);
+        assert!(
+            rel(r.nonconvex_objective, r.objective) < 1e-7,
+            "{name}: {} vs {}",
+            r.nonconvex_objective,
+            r.objective
+        );
         assert!(r.neurons <= r.n + 1 + r.n, "{name}: {} neurons", r.neurons);
     }
 }
 
 #[test]
 fn gradient_descent_never_beats_the_optimum() {
-    for (name, lr, steps) in [("xor.toml", 0.05, 20_000), ("regression_1d.toml", 0.02, 20_000), ("grid_3x3.toml", 0.02, 20_000)] {
+    for (name, lr, steps) in [
+        ("xor.toml", 0.05, 20_000),
+        ("regression_1d.toml", 0.02, 20_000),
+        ("grid_3x3.toml", 0.02, 20_000),
+    ] {
         let spec = problem(name);
         let solved = solve(&spec);
         let best = (0..12)
@@ -46,9 +67,15 @@ fn gradient_descent_never_beats_the_optimum() {
             })
             .fold(f64::INFINITY, f64::min);
         let opt = solved.report.nonconvex_objective;
-        assert!(opt <= best * (1.0 + 1e-9), "{name}: optimum {opt} above gradient descent {best}");
+        assert!(
+            opt <= best * (1.0 + 1e-9),
+            "{name}: optimum {opt} above gradient descent {best}"
+        );
         // And gradient descent does get close, so the comparison is not vacuous.
-        assert!(best <= opt * 1.05, "{name}: gradient descent {best} far from optimum {opt}");
+        assert!(
+            best <= opt * 1.05,
+            "{name}: gradient descent {best} far from optimum {opt}"
+        );
     }
 }
 
@@ -61,8 +88,16 @@ fn one_dimensional_optimum_by_direct_search() {
     let solved = solve(&spec);
     let best = (0..20)
         .map(|seed| {
-            gradient_descent(&solved.data, spec.model.beta, 20, 100 + seed, 30_000, 0.02, 0.3)
-                .objective(&solved.data, &spec.model)
+            gradient_descent(
+                &solved.data,
+                spec.model.beta,
+                20,
+                100 + seed,
+                30_000,
+                0.02,
+                0.3,
+            )
+            .objective(&solved.data, &spec.model)
         })
         .fold(f64::INFINITY, f64::min);
     let opt = solved.report.nonconvex_objective;
@@ -78,8 +113,16 @@ fn sampled_is_never_below_exact() {
             let mut spec = problem(name);
             spec.arrangements = cvxnn::spec::PatternMethod::Sampled { samples: 40, seed };
             let sampled = solve(&spec).report;
-            assert!(sampled.objective >= exact.objective * (1.0 - 1e-7), "{name}: sampled {} < exact {}", sampled.objective, exact.objective);
-            assert!(!sampled.certified, "a sampled program is never a global certificate");
+            assert!(
+                sampled.objective >= exact.objective * (1.0 - 1e-7),
+                "{name}: sampled {} < exact {}",
+                sampled.objective,
+                exact.objective
+            );
+            assert!(
+                !sampled.certified,
+                "a sampled program is never a global certificate"
+            );
         }
     }
 }
@@ -91,8 +134,13 @@ fn working_set_equals_full_program() {
         let mut spec = problem(name);
         spec.solver.strategy = cvxnn::spec::Strategy::Full;
         let full = solve(&spec).report;
-        assert_eq!(full.patterns_solved <= full.patterns, true);
-        assert!(rel(ws.objective, full.objective) < 1e-7, "{name}: {} vs {}", ws.objective, full.objective);
+        assert!(full.patterns_solved <= full.patterns);
+        assert!(
+            rel(ws.objective, full.objective) < 1e-7,
+            "{name}: {} vs {}",
+            ws.objective,
+            full.objective
+        );
     }
 }
 

@@ -49,7 +49,9 @@ pub fn brute_force_patterns(x: &Matrix) -> std::collections::BTreeSet<Vec<bool>>
     use clarabel::algebra::CscMatrix;
     use clarabel::solver::*;
     let (n, d) = (x.rows(), x.cols());
-    let nonzero: Vec<usize> = (0..n).filter(|&k| x.row(k).iter().any(|&v| v != 0.0)).collect();
+    let nonzero: Vec<usize> = (0..n)
+        .filter(|&k| x.row(k).iter().any(|&v| v != 0.0))
+        .collect();
     let mut out = std::collections::BTreeSet::new();
     for mask in 0u64..(1u64 << nonzero.len()) {
         // Variables [g (d), t]; rows: sign rows, box rows, t ≤ 1.
@@ -89,11 +91,17 @@ pub fn brute_force_patterns(x: &Matrix) -> std::collections::BTreeSet<Vec<bool>>
         let p = CscMatrix::zeros((d + 1, d + 1));
         let mut q = vec![0.0; d + 1];
         q[d] = -1.0;
-        let settings = DefaultSettingsBuilder::default().verbose(false).build().unwrap();
+        let settings = DefaultSettingsBuilder::default()
+            .verbose(false)
+            .build()
+            .unwrap();
         let cones = [SupportedConeT::NonnegativeConeT(m)];
         let mut solver = DefaultSolver::new(&p, &q, &a, &b, &cones, settings).unwrap();
         solver.solve();
-        assert!(matches!(solver.solution.status, SolverStatus::Solved | SolverStatus::AlmostSolved));
+        assert!(matches!(
+            solver.solution.status,
+            SolverStatus::Solved | SolverStatus::AlmostSolved
+        ));
         if -solver.solution.obj_val > 1e-7 {
             let mut active = vec![true; n];
             for (bit, &k) in nonzero.iter().enumerate() {
@@ -109,10 +117,20 @@ pub fn brute_force_patterns(x: &Matrix) -> std::collections::BTreeSet<Vec<bool>>
 
 /// Full-batch gradient descent on the non-convex objective of a width-m ReLU network from a
 /// random start; returns the final network (an independent way to reach low objectives).
-pub fn gradient_descent(data: &Dataset, beta: f64, width: usize, seed: u64, steps: usize, lr: f64, scale: f64) -> Network {
+pub fn gradient_descent(
+    data: &Dataset,
+    beta: f64,
+    width: usize,
+    seed: u64,
+    steps: usize,
+    lr: f64,
+    scale: f64,
+) -> Network {
     let (n, d) = (data.n(), data.d());
     let mut rng = Xoshiro::new(seed);
-    let mut u: Vec<Vec<f64>> = (0..width).map(|_| (0..d).map(|_| scale * rng.gaussian()).collect()).collect();
+    let mut u: Vec<Vec<f64>> = (0..width)
+        .map(|_| (0..d).map(|_| scale * rng.gaussian()).collect())
+        .collect();
     let mut a: Vec<f64> = (0..width).map(|_| scale * rng.gaussian()).collect();
     for _ in 0..steps {
         let pre: Vec<Vec<f64>> = u.iter().map(|uj| data.x.mul_vec(uj)).collect();
@@ -140,5 +158,10 @@ pub fn gradient_descent(data: &Dataset, beta: f64, width: usize, seed: u64, step
             }
         }
     }
-    Network { activation: "relu".into(), bias: data.bias, hidden: u, output: a }
+    Network {
+        activation: "relu".into(),
+        bias: data.bias,
+        hidden: u,
+        output: a,
+    }
 }
