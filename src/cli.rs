@@ -95,6 +95,24 @@ impl Progress for Spinner {
     }
 }
 
+/// Write the JSON to `out` (whole or not at all), then print the JSON or the summary.
+fn emit(
+    text: String,
+    summary: impl FnOnce() -> String,
+    json: bool,
+    out: Option<PathBuf>,
+) -> Result<i32, Error> {
+    if let Some(path) = out {
+        report::write_atomically(&path, &text)?;
+    }
+    if json {
+        print!("{text}");
+    } else {
+        print!("{}", summary());
+    }
+    Ok(0)
+}
+
 /// Run a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32, Error> {
     match cli.command {
@@ -107,16 +125,12 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             let spec = Spec::from_file(&spec)?;
             let spinner = Spinner::new();
             let solved = solve_spec(&spec, verbose, &spinner)?;
-            let text = report::to_json(&solved.report);
-            if let Some(path) = out {
-                report::write_atomically(&path, &text)?;
-            }
-            if json {
-                print!("{text}");
-            } else {
-                print!("{}", report::solve_summary(&solved.report));
-            }
-            Ok(0)
+            emit(
+                report::to_json(&solved.report),
+                || report::solve_summary(&solved.report),
+                json,
+                out,
+            )
         }
         Command::Certify {
             spec,
@@ -130,16 +144,12 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             let result = crate::audit::audit(&spec, &network);
             spinner.finish();
             let audit = result?;
-            let text = report::to_json(&audit);
-            if let Some(path) = out {
-                report::write_atomically(&path, &text)?;
-            }
-            if json {
-                print!("{text}");
-            } else {
-                print!("{}", report::audit_summary(&audit));
-            }
-            Ok(0)
+            emit(
+                report::to_json(&audit),
+                || report::audit_summary(&audit),
+                json,
+                out,
+            )
         }
         Command::Bench { specs, repeat } => crate::bench::run(&specs, repeat.max(1)),
     }
