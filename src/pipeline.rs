@@ -13,7 +13,7 @@ use crate::error::{Error, InputError};
 use crate::network::Network;
 use crate::program::{compile, convex_objective, Layout, Side};
 use crate::solve::solve;
-use crate::spec::{Spec, Strategy};
+use crate::spec::{SolverSettings, Spec, Strategy};
 
 /// Receives phase changes so a front end can show progress; the library never prints.
 pub trait Progress {
@@ -188,8 +188,39 @@ pub const WORKING_SET_SLACK_FACTOR: f64 = 10.0;
 /// point λ = y − f inherits that error; a tight last solve makes the certificate's gap tiny.
 pub const POLISH_TOL: f64 = 1e-11;
 
-/// Patterns whose blocks are all below this fraction of the largest block leave the working set.
+/// Patterns whose blocks are all below this fraction of the largest block (or 100 × the round's
+/// tolerance, when larger) leave the working set.
 pub const WORKING_SET_DROP: f64 = 1e-6;
+
+/// Violating neurons closer than this (max-norm of unit directions) count as one candidate.
+pub const DIVERSITY_TOL: f64 = 0.3;
+
+/// Rounds after which the working set only grows (a guard against dropping and re-adding the
+/// same patterns forever).
+pub const MAX_DROPPING_ROUNDS: usize = 50;
+
+/// Tolerance of the exploration rounds of the working set, while violations are still large.
+pub const EXPLORE_TOL: f64 = 1e-5;
+
+/// The stages of the working-set loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Rounds at [`EXPLORE_TOL`]: find the patterns that matter, cheaply.
+    Explore,
+    /// Rounds at the spec's tolerance.
+    Refine,
+    /// Rounds at [`POLISH_TOL`] over the patterns that carry weight, every sign row kept.
+    Polish,
+}
+
+/// What one conic solve produced.
+struct RoundResult {
+    layout: Layout,
+    outcome: crate::solve::SolverOutcome,
+    weights: Vec<Vec<f64>>,
+    objective: f64,
+    working: Vec<usize>,
+}
 
 /// How many patterns enter the working set at the start and per round: max(n, 20).
 fn batch_size(n: usize) -> usize {
@@ -205,24 +236,71 @@ fn violated(
     in_set: &[bool],
     lambda: &[f64],
     threshold: f64,
-) -> Vec<(usize, f64)> {
-    let mut out: Vec<(usize, f64)> = patterns
+) -> Vec<Violation> {
+    let mut out: Vec<Violation> = patterns
         .par_iter()
         .enumerate()
         .filter(|(i, _)| !in_set[*i])
         .filter_map(|(i, p)| {
             let check = check_pattern(data, &spec.model, p, lambda, threshold);
             let value = check.upper();
-            (value > threshold).then_some((i, value))
+            let (sign, side) = if check.positive.upper >= check.negative.upper {
+                (1.0, check.positive)
+            } else {
+                (-1.0, check.negative)
+            };
+            (value > threshold).then_some(Violation {
+                pattern: i,
+                value,
+                sign,
+                direction: side.direction,
+            })
         })
         .collect();
-    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    out.sort_by(|a, b| b.value.total_cmp(&a.value));
     out
 }
 
-/// The entries of `working` whose blocks carry more than [`WORKING_SET_DROP`] of the largest
-/// block's norm.
-fn carrying_weight(layout: &Layout, weights: &[Vec<f64>], working: &[usize]) -> Vec<usize> {
+/// A pattern whose dual constraint is violated.
+struct Violation {
+    pattern: usize,
+    value: f64,
+    /// Output sign of the violating neuron.
+    sign: f64,
+    /// Unit direction of the violating neuron (zeros when the cone work was screened off).
+    direction: Vec<f64>,
+}
+
+/// Up to `count` violations, most violated first, skipping those whose violating neuron points
+/// (within [`DIVERSITY_TOL`]) where an already chosen one points: one pattern per candidate
+/// neuron is enough, and choosing diverse ones needs fewer rounds.
+fn choose(violations: &[Violation], count: usize) -> Vec<usize> {
+    let mut chosen: Vec<&Violation> = Vec::new();
+    for v in violations {
+        if chosen.len() == count {
+            break;
+        }
+        let twin = chosen.iter().any(|c| {
+            c.sign == v.sign
+                && c.direction
+                    .iter()
+                    .zip(&v.direction)
+                    .all(|(a, b)| (a - b).abs() <= DIVERSITY_TOL)
+        });
+        if !twin {
+            chosen.push(v);
+        }
+    }
+    chosen.iter().map(|v| v.pattern).collect()
+}
+
+/// The entries of `working` whose blocks carry more than `drop` times the largest block's norm.
+fn carrying_weight(
+    layout: &Layout,
+    weights: &[Vec<f64>],
+    working: &[usize],
+    drop: f64,
+) -> Vec<usize> {
     let largest = weights.iter().map(|u| norm(u)).fold(0.0, f64::max);
     working
         .iter()
@@ -230,7 +308,7 @@ fn carrying_weight(layout: &Layout, weights: &[Vec<f64>], working: &[usize]) -> 
         .filter(|&(j, _)| {
             let v = norm(&weights[layout.block(j, Side::Positive)]);
             let w = norm(&weights[layout.block(j, Side::Negative)]);
-            v.max(w) > WORKING_SET_DROP * largest
+            v.max(w) > drop * largest
         })
         .map(|(_, &i)| i)
         .collect()
@@ -300,123 +378,130 @@ pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result
     let all = &arrangement.patterns;
     let count = all.len();
     let mut in_set = vec![false; count];
-    let mut working: Vec<usize> = match spec.solver.strategy {
-        Strategy::Full => (0..count).collect(),
-        Strategy::WorkingSet => {
-            let t = Instant::now();
-            let first = violated(&data, spec, all, &in_set, &data.y, 0.0);
-            seconds.screen += t.elapsed().as_secs_f64();
-            let mut w: Vec<usize> = first
-                .iter()
-                .take(batch_size(data.n()))
-                .map(|v| v.0)
-                .collect();
-            if w.is_empty() && count > 0 {
-                w.push(0);
-            }
-            w
+    let working_set = spec.solver.strategy == Strategy::WorkingSet;
+    let mut working: Vec<usize> = if working_set {
+        let t = Instant::now();
+        let first = violated(&data, spec, all, &in_set, &data.y, 0.0);
+        seconds.screen += t.elapsed().as_secs_f64();
+        let mut w = choose(&first, batch_size(data.n()));
+        if w.is_empty() && count > 0 {
+            w.push(0);
         }
+        w
+    } else {
+        (0..count).collect()
     };
-    let threshold = spec.model.beta * (1.0 + WORKING_SET_SLACK_FACTOR * spec.solver.tol);
+    let polish_tol = spec.solver.tol.min(POLISH_TOL);
+    let mut stage = if working_set && spec.solver.tol < EXPLORE_TOL {
+        Stage::Explore
+    } else {
+        Stage::Refine
+    };
     let mut iterations = 0;
     let mut rounds = 0;
-    let mut settings = spec.solver.clone();
-    let mut polishing = false;
     let mut polished = true;
-    let mut fallback = None;
-    let mut trimmed = false;
-    let (layout, outcome, weights, objective, _predictions) = loop {
+    let mut fallback: Option<RoundResult> = None;
+    let result: RoundResult = loop {
         rounds += 1;
+        let tol = match stage {
+            Stage::Explore => EXPLORE_TOL,
+            Stage::Refine => spec.solver.tol,
+            Stage::Polish => polish_tol,
+        };
+        in_set.iter_mut().for_each(|b| *b = false);
         for &i in &working {
             in_set[i] = true;
         }
         let subset: Vec<&Pattern> = working.iter().map(|&i| &all[i]).collect();
         progress.start("compile");
         let t = Instant::now();
-        let (program, layout) = compile(&data, &spec.model, &subset, trimmed);
+        let (program, layout) = compile(&data, &spec.model, &subset, stage == Stage::Polish);
         progress.finish();
         seconds.compile += t.elapsed().as_secs_f64();
 
         progress.start("solve");
         let t = Instant::now();
+        let settings = SolverSettings {
+            tol,
+            ..spec.solver.clone()
+        };
         let outcome = solve(&program, &settings, verbose);
         progress.finish();
         let outcome = outcome?;
         seconds.solve += t.elapsed().as_secs_f64();
         iterations += outcome.iterations;
-        if polishing && !outcome.status.has_solution() {
-            polished = false;
-            break fallback.take().expect("polishing starts from a solution");
-        }
         if !outcome.status.has_solution() {
+            if let (Stage::Polish, Some(previous)) = (stage, fallback.take()) {
+                // The polishing solve did not converge: report the last good solution.
+                polished = false;
+                break previous;
+            }
             return Err(Error::Solver {
                 status: outcome.status.name().into(),
                 detail: format!(
-                    "after {} iterations (tolerance {:e}, max_iter {})",
-                    outcome.iterations, spec.solver.tol, spec.solver.max_iter
+                    "after {} iterations (tolerance {tol:e}, max_iter {})",
+                    outcome.iterations, spec.solver.max_iter
                 ),
             });
         }
         let weights = layout.block_weights(&outcome.x);
         let (objective, predictions) = convex_objective(&data, &spec.model, &subset, &weights);
-        if spec.solver.strategy == Strategy::Full {
-            if trimmed {
-                break (layout, outcome, weights, objective, predictions);
-            }
-            // One polishing solve of the patterns that carry weight (as below).
-            let keep = carrying_weight(&layout, &weights, &working);
-            polishing = true;
-            trimmed = true;
-            fallback = Some((layout, outcome, weights, objective, predictions));
-            settings.tol = settings.tol.min(POLISH_TOL);
-            working = keep;
-            continue;
-        }
-        progress.start("screen");
-        let t = Instant::now();
-        let lambda = dual_candidate(&predictions, &data.y);
-        let more = violated(&data, spec, all, &in_set, &lambda, threshold);
-        progress.finish();
-        seconds.screen += t.elapsed().as_secs_f64();
-        let keep = carrying_weight(&layout, &weights, &working);
+        // Blocks of an interior-point solution at tolerance tol that should be zero are about
+        // tol in size; after MAX_DROPPING_ROUNDS nothing is dropped any more, so the loop ends.
+        let drop = if rounds <= MAX_DROPPING_ROUNDS {
+            WORKING_SET_DROP.max(100.0 * tol)
+        } else {
+            0.0
+        };
+        let keep = carrying_weight(&layout, &weights, &working, drop);
+        let round = RoundResult {
+            layout,
+            outcome,
+            weights,
+            objective,
+            working: working.clone(),
+        };
+        let more = if working_set {
+            progress.start("screen");
+            let t = Instant::now();
+            let lambda = dual_candidate(&predictions, &data.y);
+            let threshold = spec.model.beta * (1.0 + WORKING_SET_SLACK_FACTOR * tol);
+            let more = violated(&data, spec, all, &in_set, &lambda, threshold);
+            progress.finish();
+            seconds.screen += t.elapsed().as_secs_f64();
+            more
+        } else {
+            Vec::new()
+        };
         if more.is_empty() {
-            if polishing || settings.tol <= POLISH_TOL {
-                if trimmed {
-                    break (layout, outcome, weights, objective, predictions);
+            match stage {
+                Stage::Explore => stage = Stage::Refine,
+                Stage::Refine if polish_tol < spec.solver.tol || working.len() != keep.len() => {
+                    // Polish: drop the patterns without weight, keep every sign row of the
+                    // rest (so ReLU(X u) = D X u to solver precision), solve at POLISH_TOL.
+                    stage = Stage::Polish;
+                    working = keep;
+                    fallback = Some(round);
                 }
-                // Drop the patterns that carry no weight and solve once more with every sign row
-                // of their cones (not only the facets), so that the blocks satisfy ReLU(X u) =
-                // D X u to the solver's precision and the network needs no pruning of
-                // non-negligible blocks.
-                trimmed = true;
-                fallback = Some((layout, outcome, weights, objective, predictions));
-                working = keep;
-                in_set.iter_mut().for_each(|b| *b = false);
-                continue;
+                Stage::Refine | Stage::Polish => break round,
             }
-            // Converged at the requested tolerance: continue at the polishing tolerance.
-            polishing = true;
-            fallback = Some((layout, outcome, weights, objective, predictions));
-            settings.tol = POLISH_TOL;
             continue;
         }
-        if polishing {
-            fallback = Some((
-                layout.clone(),
-                outcome.clone(),
-                weights.clone(),
-                objective,
-                predictions.clone(),
-            ));
+        if stage == Stage::Polish {
+            fallback = Some(round);
         }
-        // Keep the patterns that carry weight, drop the rest (they are ~0 at the optimum of this
-        // round, so the objective does not change), then add the most violated patterns.
-        for &i in &working {
-            in_set[i] = false;
-        }
+        // Keep the patterns that carry weight (the others are ~0 at this round's optimum, so
+        // the objective does not change), then add the most violated patterns.
         working = keep;
-        working.extend(more.iter().take(batch_size(data.n())).map(|v| v.0));
+        working.extend(choose(&more, batch_size(data.n())));
     };
+    let RoundResult {
+        layout,
+        outcome,
+        weights,
+        objective,
+        working,
+    } = result;
 
     let t = Instant::now();
     let network = network_from_weights(&layout, &weights, spec, &data);
@@ -454,7 +539,7 @@ pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result
         strategy: spec.solver.strategy.name(),
         patterns_solved: working.len(),
         rounds,
-        polished: polishing && polished,
+        polished,
         objective,
         nonconvex_objective,
         neurons: network.width(),
