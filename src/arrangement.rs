@@ -77,7 +77,8 @@ pub struct Arrangement {
     /// Full-dimensional cells found (exact) or distinct patterns drawn (sampled), before the
     /// all-zero ReLU pattern is dropped.
     pub cells: usize,
-    /// The patterns used by the program (for ReLU without the all-zero pattern).
+    /// The patterns used by the program: for ReLU without the all-zero pattern, for absolute
+    /// value one cell of each complementary pair.
     pub patterns: Vec<Pattern>,
     /// Whether every cell of the arrangement is present.
     pub exact: bool,
@@ -531,12 +532,14 @@ pub fn enumerate_exact(
         }
     }
     let mut patterns = Vec::with_capacity(cells.len());
+    let nonzero_mask = nonzero_rows(x);
+    let mut kept = HashSet::new();
     for (cell, facet_groups) in cells.into_iter().zip(facets) {
         let mut active = vec![true; n];
         for (i, &(g, same)) in groups.member.iter().enumerate() {
             active[nonzero[i]] = get_bit(&cell.signs, g) == same;
         }
-        if matches!(activation, Activation::Relu) && active.iter().all(|a| !a) {
+        if !keeps(activation, &active, &nonzero_mask, &mut kept) {
             continue;
         }
         let gate = if project {
@@ -616,6 +619,8 @@ pub fn sample_patterns(
     let mut rng = Xoshiro::new(seed);
     let mut seen: HashSet<Vec<bool>> = HashSet::new();
     let mut patterns = Vec::new();
+    let nonzero_mask = nonzero_rows(x);
+    let mut kept = HashSet::new();
     let mut distinct = 0;
     for _ in 0..samples {
         let gate: Vec<f64> = (0..d).map(|_| rng.gaussian()).collect();
@@ -624,7 +629,7 @@ pub fn sample_patterns(
             continue;
         }
         distinct += 1;
-        if matches!(activation, Activation::Relu) && active.iter().all(|a| !a) {
+        if !keeps(activation, &active, &nonzero_mask, &mut kept) {
             continue;
         }
         patterns.push(Pattern {
@@ -638,6 +643,39 @@ pub fn sample_patterns(
         cells: distinct,
         patterns,
         exact: false,
+    }
+}
+
+/// `mask[k]` is true when row k of X is not all zeros.
+pub fn nonzero_rows(x: &Matrix) -> Vec<bool> {
+    x.row_iter().map(|r| r.iter().any(|&v| v != 0.0)).collect()
+}
+
+/// Whether a cell's pattern becomes a block of the program: ReLU drops the all-zero pattern
+/// (S_i = 0); leaky ReLU keeps every cell; absolute value keeps one cell of each pair
+/// {D, I − D} (the pair gives the same block up to sign: S' = −S, K' = −K).
+fn keeps(
+    activation: Activation,
+    active: &[bool],
+    nonzero: &[bool],
+    kept: &mut HashSet<Vec<bool>>,
+) -> bool {
+    match activation {
+        Activation::Relu => active.iter().any(|&a| a),
+        Activation::LeakyRelu { .. } => true,
+        Activation::Absolute => {
+            let complement: Vec<bool> = active
+                .iter()
+                .zip(nonzero)
+                .map(|(&a, &nz)| if nz { !a } else { a })
+                .collect();
+            if kept.contains(&complement) {
+                false
+            } else {
+                kept.insert(active.to_vec());
+                true
+            }
+        }
     }
 }
 

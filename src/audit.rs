@@ -16,7 +16,7 @@ use crate::data::Dataset;
 use crate::error::{Error, InputError};
 use crate::network::Network;
 use crate::pipeline::{arrangement_error, solve_patterns};
-use crate::spec::Spec;
+use crate::spec::{Activation, Spec};
 
 /// Stationarity of the network.
 #[derive(Debug, Clone, Serialize)]
@@ -107,6 +107,17 @@ pub fn check_network(
             format!("is `{}`, the spec says `{want}`", network.activation),
         ));
     }
+    if network.slope != spec.model.activation.slope() {
+        return Err(InputError::new(
+            path,
+            "slope",
+            format!(
+                "is {:?}, the spec says {:?}",
+                network.slope,
+                spec.model.activation.slope()
+            ),
+        ));
+    }
     if network.bias != data.bias {
         return Err(InputError::new(
             path,
@@ -158,14 +169,15 @@ pub fn check_network(
 }
 
 /// The distinct activation patterns of a network's neurons, as cells with every sign row.
-pub fn own_patterns(data: &Dataset, network: &Network) -> Vec<Pattern> {
+pub fn own_patterns(data: &Dataset, activation: Activation, network: &Network) -> Vec<Pattern> {
     let mut seen = std::collections::HashSet::new();
     network
         .hidden
         .iter()
         .filter_map(|u| {
             let active: Vec<bool> = data.x.mul_vec(u).iter().map(|&t| t >= 0.0).collect();
-            (active.iter().any(|&a| a) && seen.insert(active.clone())).then(|| Pattern {
+            let useful = activation != Activation::Relu || active.iter().any(|&a| a);
+            (useful && seen.insert(active.clone())).then(|| Pattern {
                 active,
                 gate: u.clone(),
                 facet_rows: None,
@@ -190,7 +202,7 @@ pub fn audit(spec: &Spec, network_path: &Path) -> Result<Audit, Error> {
         spec.certificate.tol,
     );
     let p = cert.nonconvex_objective;
-    let own = own_patterns(&data, &network);
+    let own = own_patterns(&data, spec.model.activation, &network);
     let own_refs: Vec<&Pattern> = own.iter().collect();
     let sub_objective = if own_refs.is_empty() {
         spec.model.loss.value(&vec![0.0; data.n()], &data.y)

@@ -20,8 +20,11 @@ pub const MERGE_TOL: f64 = 1e-9;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Network {
-    /// Activation name (`"relu"`).
+    /// Activation name (`"relu"`, `"leaky_relu"`, `"absolute"`).
     pub activation: String,
+    /// The leaky ReLU's slope κ (only for `"leaky_relu"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slope: Option<f64>,
     /// Whether x is extended by a ones column (the bias weight is the last entry of each row).
     pub bias: bool,
     /// m rows of d first-layer weights.
@@ -99,6 +102,7 @@ impl Network {
         }
         Network {
             activation: activation.name().to_string(),
+            slope: activation.slope(),
             bias,
             hidden,
             output,

@@ -144,13 +144,11 @@ impl Layout {
 
 /// The per-row slope of the activation on a cell: S_i = diag(slopes).
 pub fn cell_slopes(activation: Activation, pattern: &Pattern) -> Vec<f64> {
-    match activation {
-        Activation::Relu => pattern
-            .active
-            .iter()
-            .map(|&a| if a { 1.0 } else { 0.0 })
-            .collect(),
-    }
+    pattern
+        .active
+        .iter()
+        .map(|&a| activation.cell_slope(a))
+        .collect()
 }
 
 /// Build the conic program and its layout. With `all_sign_rows` every non-zero row's sign

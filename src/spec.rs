@@ -60,11 +60,22 @@ pub enum DataSource {
     },
 }
 
-/// The activation function σ of the hidden layer.
+/// Default slope κ of the leaky ReLU on the negative side.
+pub const DEFAULT_LEAKY_SLOPE: f64 = 0.01;
+
+/// The activation function σ of the hidden layer (all positively homogeneous and piecewise
+/// linear with one kink at 0).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Activation {
     /// σ(t) = max(t, 0).
     Relu,
+    /// σ(t) = t for t ≥ 0, κ t otherwise, with κ ∈ [0, 1).
+    LeakyRelu {
+        /// κ.
+        slope: f64,
+    },
+    /// σ(t) = |t|.
+    Absolute,
 }
 
 impl Activation {
@@ -72,6 +83,16 @@ impl Activation {
     pub fn name(&self) -> &'static str {
         match self {
             Activation::Relu => "relu",
+            Activation::LeakyRelu { .. } => "leaky_relu",
+            Activation::Absolute => "absolute",
+        }
+    }
+
+    /// The leaky slope κ, when there is one.
+    pub fn slope(&self) -> Option<f64> {
+        match self {
+            Activation::LeakyRelu { slope } => Some(*slope),
+            Activation::Relu | Activation::Absolute => None,
         }
     }
 
@@ -79,6 +100,25 @@ impl Activation {
     pub fn apply(&self, t: f64) -> f64 {
         match self {
             Activation::Relu => t.max(0.0),
+            Activation::LeakyRelu { slope } => {
+                if t >= 0.0 {
+                    t
+                } else {
+                    slope * t
+                }
+            }
+            Activation::Absolute => t.abs(),
+        }
+    }
+
+    /// The slope of σ on a cell: 1 on active rows; 0 (ReLU), κ (leaky) or −1 (absolute) on the
+    /// others. S_i = diag of these.
+    pub fn cell_slope(&self, active: bool) -> f64 {
+        match (self, active) {
+            (_, true) => 1.0,
+            (Activation::Relu, false) => 0.0,
+            (Activation::LeakyRelu { slope }, false) => *slope,
+            (Activation::Absolute, false) => -1.0,
         }
     }
 }
@@ -213,6 +253,7 @@ struct RawData {
 #[serde(deny_unknown_fields)]
 struct RawModel {
     activation: Option<String>,
+    slope: Option<f64>,
     bias: Option<bool>,
     beta: Option<f64>,
     loss: Option<String>,
@@ -309,13 +350,30 @@ impl Spec {
 
         let activation = match raw.model.activation.as_deref().unwrap_or("relu") {
             "relu" => Activation::Relu,
+            "leaky_relu" => {
+                let slope = raw.model.slope.unwrap_or(DEFAULT_LEAKY_SLOPE);
+                if !(slope.is_finite() && (0.0..1.0).contains(&slope)) {
+                    return Err(err(
+                        "model.slope",
+                        format!("must be in [0, 1), got {slope}"),
+                    ));
+                }
+                Activation::LeakyRelu { slope }
+            }
+            "absolute" => Activation::Absolute,
             other => {
                 return Err(err(
                     "model.activation",
-                    format!("unknown activation `{other}` (supported: relu)"),
+                    format!("unknown activation `{other}` (supported: relu, leaky_relu, absolute)"),
                 ))
             }
         };
+        if raw.model.slope.is_some() && activation.slope().is_none() {
+            return Err(err(
+                "model.slope",
+                "only applies to activation = \"leaky_relu\"".into(),
+            ));
+        }
         let loss = match raw.model.loss.as_deref().unwrap_or("squared") {
             "squared" => Loss::Squared,
             other => {

@@ -162,3 +162,23 @@ fn too_many_patterns_is_refused() {
         "{text}"
     );
 }
+
+#[test]
+fn leaky_keeps_every_cell_and_absolute_one_per_complementary_pair() {
+    for (n, seed) in [(10, 51), (17, 52)] {
+        let rows = gaussian_rows(n, 2, seed);
+        let data = dataset(&rows, true);
+        let relu = enumerate_exact(&data, Activation::Relu, 1_000_000).unwrap();
+        let leaky =
+            enumerate_exact(&data, Activation::LeakyRelu { slope: 0.1 }, 1_000_000).unwrap();
+        let abs = enumerate_exact(&data, Activation::Absolute, 1_000_000).unwrap();
+        assert_eq!(leaky.patterns.len(), leaky.cells);
+        assert_eq!(relu.patterns.len(), relu.cells - 1);
+        assert_eq!(2 * abs.patterns.len(), abs.cells);
+        let kept: BTreeSet<Vec<bool>> = abs.patterns.iter().map(|p| p.active.clone()).collect();
+        for p in &leaky.patterns {
+            let complement: Vec<bool> = p.active.iter().map(|a| !a).collect();
+            assert!(kept.contains(&p.active) != kept.contains(&complement));
+        }
+    }
+}

@@ -107,7 +107,16 @@ fn a_poor_stationary_point_of_gradient_descent_is_rejected() {
     // is stationary for its own patterns but far from the optimum.
     let spec = problem("regression_2d.toml");
     let s = solve(&spec);
-    let net = gradient_descent(&s.data, spec.model.beta, 2, 5, 40_000, 0.02, 0.3);
+    let net = gradient_descent(
+        spec.model.activation,
+        &s.data,
+        spec.model.beta,
+        2,
+        5,
+        40_000,
+        0.02,
+        0.3,
+    );
     let p = net.objective(&s.data, &spec.model);
     assert!(
         p > s.report.nonconvex_objective * 1.01,
@@ -119,7 +128,7 @@ fn a_poor_stationary_point_of_gradient_descent_is_rejected() {
     assert!(a.gap >= p - s.report.nonconvex_objective - 1e-12);
     let imp = a.improvement.expect("an improvement");
     assert!(imp.objective_after < p);
-    assert!(!own_patterns(&s.data, &net).is_empty());
+    assert!(!own_patterns(&s.data, spec.model.activation, &net).is_empty());
 }
 
 #[test]

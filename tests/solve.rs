@@ -55,6 +55,8 @@ fn nonconvex_objective_equals_convex_optimum() {
 fn gradient_descent_never_beats_the_optimum() {
     for (name, lr, steps) in [
         ("xor.toml", 0.05, 20_000),
+        ("leaky_2d.toml", 0.02, 20_000),
+        ("absolute_1d.toml", 0.01, 20_000),
         ("regression_1d.toml", 0.02, 20_000),
         ("grid_3x3.toml", 0.02, 20_000),
     ] {
@@ -62,8 +64,17 @@ fn gradient_descent_never_beats_the_optimum() {
         let solved = solve(&spec);
         let best = (0..12)
             .map(|seed| {
-                gradient_descent(&solved.data, spec.model.beta, 12, seed, steps, lr, 0.5)
-                    .objective(&solved.data, &spec.model)
+                gradient_descent(
+                    spec.model.activation,
+                    &solved.data,
+                    spec.model.beta,
+                    12,
+                    seed,
+                    steps,
+                    lr,
+                    0.5,
+                )
+                .objective(&solved.data, &spec.model)
             })
             .fold(f64::INFINITY, f64::min);
         let opt = solved.report.nonconvex_objective;
@@ -89,6 +100,7 @@ fn one_dimensional_optimum_by_direct_search() {
     let best = (0..20)
         .map(|seed| {
             gradient_descent(
+                spec.model.activation,
                 &solved.data,
                 spec.model.beta,
                 20,

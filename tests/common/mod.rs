@@ -29,12 +29,14 @@ pub fn solve(spec: &Spec) -> Solved {
     solve_spec(spec, false, &Silent).expect("solve succeeds")
 }
 
-pub const SHIPPED: [&str; 5] = [
+pub const SHIPPED: [&str; 7] = [
     "xor.toml",
     "regression_1d.toml",
     "regression_2d.toml",
     "grid_3x3.toml",
     "sensors.toml",
+    "leaky_2d.toml",
+    "absolute_1d.toml",
 ];
 
 pub fn dataset(rows: &[Vec<f64>], bias: bool) -> Dataset {
@@ -117,7 +119,9 @@ pub fn brute_force_patterns(x: &Matrix) -> std::collections::BTreeSet<Vec<bool>>
 
 /// Full-batch gradient descent on the non-convex objective of a width-m ReLU network from a
 /// random start; returns the final network (an independent way to reach low objectives).
+#[allow(clippy::too_many_arguments)]
 pub fn gradient_descent(
+    activation: cvxnn::spec::Activation,
     data: &Dataset,
     beta: f64,
     width: usize,
@@ -137,7 +141,7 @@ pub fn gradient_descent(
         let mut f = vec![0.0; n];
         for j in 0..width {
             for k in 0..n {
-                f[k] += a[j] * pre[j][k].max(0.0);
+                f[k] += a[j] * activation.apply(pre[j][k]);
             }
         }
         let r: Vec<f64> = f.iter().zip(&data.y).map(|(fk, yk)| fk - yk).collect();
@@ -145,10 +149,11 @@ pub fn gradient_descent(
             let mut ga = beta * a[j];
             let mut gu: Vec<f64> = u[j].iter().map(|v| beta * v).collect();
             for k in 0..n {
-                if pre[j][k] > 0.0 {
-                    ga += r[k] * pre[j][k];
+                let slope = activation.cell_slope(pre[j][k] > 0.0);
+                if slope != 0.0 {
+                    ga += r[k] * activation.apply(pre[j][k]);
                     for (g, xv) in gu.iter_mut().zip(data.x.row(k)) {
-                        *g += r[k] * a[j] * xv;
+                        *g += r[k] * a[j] * slope * xv;
                     }
                 }
             }
@@ -159,7 +164,8 @@ pub fn gradient_descent(
         }
     }
     Network {
-        activation: "relu".into(),
+        activation: activation.name().into(),
+        slope: activation.slope(),
         bias: data.bias,
         hidden: u,
         output: a,
