@@ -193,6 +193,17 @@ pub fn audit(spec: &Spec, network_path: &Path) -> Result<Audit, Error> {
     check_network(network_path, &network, spec, &data)?;
     let arrangement = patterns_for(&data, spec.model.activation, &spec.arrangements)
         .map_err(|e| arrangement_error(spec, e))?;
+    // Stationarity first: the sub-program over the network's own patterns also supplies the
+    // hinge multipliers of margin samples as a hint for the certificate's dual point (any
+    // multipliers in [0, 1] give a valid bound; the hint only makes it tighter).
+    let own = own_patterns(&data, spec.model.activation, &network);
+    let own_refs: Vec<&Pattern> = own.iter().collect();
+    let (sub_objective, hint) = if own_refs.is_empty() {
+        (spec.model.loss.value(&vec![0.0; data.n()], &data.y), None)
+    } else {
+        let sub = solve_patterns(&data, spec, &own_refs)?;
+        (sub.objective, sub.multipliers)
+    };
     let (cert, checks) = certify(
         &data,
         &spec.model,
@@ -200,15 +211,9 @@ pub fn audit(spec: &Spec, network_path: &Path) -> Result<Audit, Error> {
         &arrangement.patterns,
         arrangement.exact,
         spec.certificate.tol,
+        hint.as_deref(),
     );
     let p = cert.nonconvex_objective;
-    let own = own_patterns(&data, spec.model.activation, &network);
-    let own_refs: Vec<&Pattern> = own.iter().collect();
-    let sub_objective = if own_refs.is_empty() {
-        spec.model.loss.value(&vec![0.0; data.n()], &data.y)
-    } else {
-        solve_patterns(&data, spec, &own_refs)?.0
-    };
     let stationarity = Stationarity {
         subprogram_objective: sub_objective,
         patterns: own.len(),
@@ -237,7 +242,7 @@ pub fn audit(spec: &Spec, network_path: &Path) -> Result<Audit, Error> {
                 let mut set = own_refs.clone();
                 set.push(&arrangement.patterns[worst]);
                 set.extend(extra.iter().map(|&i| &arrangement.patterns[i]));
-                let (_, better) = solve_patterns(&data, spec, &set)?;
+                let better = solve_patterns(&data, spec, &set)?.network;
                 let value = better.objective(&data, &spec.model);
                 if value < p {
                     improvement = Some(Improvement {

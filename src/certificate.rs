@@ -21,7 +21,7 @@ use crate::cone::{support, Support};
 use crate::data::{dot, Dataset};
 use crate::network::Network;
 use crate::program::cell_slopes;
-use crate::spec::Model;
+use crate::spec::{Loss, Model};
 
 /// Bounds on max_{u ∈ K_i, ‖u‖ ≤ 1} ±λᵀ S_i X u for one pattern.
 #[derive(Debug, Clone)]
@@ -132,6 +132,134 @@ pub fn dual_candidate(f: &[f64], y: &[f64]) -> Vec<f64> {
     y.iter().zip(f).map(|(yk, fk)| yk - fk).collect()
 }
 
+/// Samples with |1 − y_k f_k| ≤ MARGIN_TOL sit on the hinge's kink, where its multiplier
+/// t_k ∈ [0, 1] is not determined by f.
+pub const MARGIN_TOL: f64 = 1e-6;
+
+/// Hinge multipliers t ∈ [0, 1]ⁿ for predictions f: 1 where 1 − y_k f_k > 0, 0 where it is
+/// < 0, and on the margin the value from `hint` (e.g. the solver's dual) or, without a hint,
+/// from the stationarity of the network's neurons (see [`margin_multipliers`]).
+pub fn hinge_multipliers(
+    data: &Dataset,
+    model: &Model,
+    network: &Network,
+    f: &[f64],
+    hint: Option<&[f64]>,
+) -> Vec<f64> {
+    let y = &data.y;
+    let mut t: Vec<f64> = f
+        .iter()
+        .zip(y)
+        .map(|(fk, yk)| if 1.0 - yk * fk > 0.0 { 1.0 } else { 0.0 })
+        .collect();
+    let margin: Vec<usize> = (0..f.len())
+        .filter(|&k| (1.0 - y[k] * f[k]).abs() <= MARGIN_TOL)
+        .collect();
+    if margin.is_empty() {
+        return t;
+    }
+    match hint {
+        Some(h) => margin.iter().for_each(|&k| t[k] = h[k].clamp(0.0, 1.0)),
+        None => {
+            let values = margin_multipliers(data, model, network, &t, &margin);
+            for (&k, v) in margin.iter().zip(values) {
+                t[k] = v;
+            }
+        }
+    }
+    t
+}
+
+/// Multipliers of the margin samples that make the network stationary, in the least-squares
+/// sense: for every neuron j, α_j Σ_k y_k t_k σ'(x_kᵀu_j) x_k = β u_j. Solved for t ≥ 0 by
+/// [`crate::cone::multipliers`] and clipped to 1. Only a way to pick a good dual point: the
+/// certificate's bound holds for any t ∈ [0, 1].
+pub fn margin_multipliers(
+    data: &Dataset,
+    model: &Model,
+    network: &Network,
+    t: &[f64],
+    margin: &[usize],
+) -> Vec<f64> {
+    let d = data.d();
+    let m = network.width();
+    let mut columns = vec![vec![0.0; m * d]; margin.len()];
+    let mut target = vec![0.0; m * d];
+    for (j, (u, &alpha)) in network.hidden.iter().zip(&network.output).enumerate() {
+        let pre = data.x.mul_vec(u);
+        for c in 0..d {
+            target[j * d + c] = model.beta * u[c];
+        }
+        for k in 0..data.n() {
+            let slope = model.activation.cell_slope(pre[k] > 0.0);
+            if slope == 0.0 {
+                continue;
+            }
+            let coef = alpha * data.y[k] * slope;
+            match margin.iter().position(|&mk| mk == k) {
+                Some(pos) => {
+                    for c in 0..d {
+                        columns[pos][j * d + c] += coef * data.x.row(k)[c];
+                    }
+                }
+                None => {
+                    for c in 0..d {
+                        target[j * d + c] -= coef * t[k] * data.x.row(k)[c];
+                    }
+                }
+            }
+        }
+    }
+    let c: Vec<f64> = target.iter().map(|v| -v).collect();
+    let rows: Vec<&[f64]> = columns.iter().map(|r| r.as_slice()).collect();
+    crate::cone::multipliers(&c, &rows)
+        .into_iter()
+        .map(|v| v.clamp(0.0, 1.0))
+        .collect()
+}
+
+/// The dual point λ of the loss at predictions f (λ = y − f, or y ⊙ t for the hinge loss).
+pub fn loss_dual(
+    data: &Dataset,
+    model: &Model,
+    network: &Network,
+    f: &[f64],
+    hint: Option<&[f64]>,
+) -> Vec<f64> {
+    match model.loss {
+        Loss::Squared => dual_candidate(f, &data.y),
+        Loss::Hinge => {
+            let t = hinge_multipliers(data, model, network, f, hint);
+            t.iter().zip(&data.y).map(|(tk, yk)| tk * yk).collect()
+        }
+    }
+}
+
+/// The dual objective at s·λ, maximized over s ∈ [0, s_max] (s_max = β / ρ_upper); returns
+/// (value, s). Squared: d(λ) = λᵀy − ½‖λ‖². Hinge (λ = y ⊙ t): d(λ) = Σ t_k = λᵀy, and s ≤ 1
+/// keeps s·t in [0, 1].
+pub fn best_scaled_dual(loss: Loss, lambda: &[f64], y: &[f64], s_max: f64) -> (f64, f64) {
+    let ly = dot(lambda, y);
+    match loss {
+        Loss::Squared => {
+            let ll = dot(lambda, lambda);
+            let s = if ll > 0.0 {
+                (ly / ll).clamp(0.0, s_max)
+            } else {
+                0.0
+            };
+            let value = s * ly - 0.5 * s * s * ll;
+            // Allowance for the rounding in the two sums.
+            (value - 1e-12 * (s * ly.abs() + 0.5 * s * s * ll), s)
+        }
+        Loss::Hinge => {
+            let s = s_max.min(1.0);
+            let value = s * ly;
+            (value - 1e-12 * value.abs(), s)
+        }
+    }
+}
+
 /// Check every pattern at λ; returns the per-pattern checks.
 pub fn check_all(
     data: &Dataset,
@@ -153,11 +281,12 @@ pub fn certify(
     patterns: &[Pattern],
     exact: bool,
     tol: f64,
+    hint: Option<&[f64]>,
 ) -> (Certificate, Vec<PatternCheck>) {
     let start = std::time::Instant::now();
     let f = network.predict(model.activation, &data.x);
     let p = model.loss.value(&f, &data.y) + network.penalty(model.beta);
-    let lambda = dual_candidate(&f, &data.y);
+    let lambda = loss_dual(data, model, network, &f, hint);
     let checks = check_all(data, model, patterns, &lambda);
     let (mut upper, mut lower, mut worst) = (0.0f64, 0.0f64, None);
     for (i, c) in checks.iter().enumerate() {
@@ -173,16 +302,7 @@ pub fn certify(
     } else {
         f64::INFINITY
     };
-    let ly = dot(&lambda, &data.y);
-    let ll = dot(&lambda, &lambda);
-    let s = if ll > 0.0 {
-        (ly / ll).clamp(0.0, s_max)
-    } else {
-        0.0
-    };
-    let d_raw = s * ly - 0.5 * s * s * ll;
-    // Allowance for the rounding in the two sums above.
-    let d = d_raw - 1e-12 * (s * ly.abs() + 0.5 * s * s * ll);
+    let (d, s) = best_scaled_dual(model.loss, &lambda, &data.y, s_max);
     let gap = p - d;
     let relative_gap = if p.abs() > 0.0 {
         gap / p.abs()

@@ -157,12 +157,41 @@ impl Dataset {
     pub fn load(spec: &Spec) -> Result<Dataset, InputError> {
         match &spec.data {
             DataSource::Inline { x, y } => {
-                Dataset::from_rows(&spec.path, "data.x", x, y, spec.model.bias, "data.y")
+                let data =
+                    Dataset::from_rows(&spec.path, "data.x", x, y, spec.model.bias, "data.y")?;
+                data.check_labels(spec, &spec.path, |k| format!("data.y row {}", k + 1))?;
+                Ok(data)
             }
             DataSource::Csv { path, target } => {
                 let (x, y) = read_csv(path, target)?;
-                Dataset::from_rows(path, "row", &x, &y, spec.model.bias, "target")
+                let data = Dataset::from_rows(path, "row", &x, &y, spec.model.bias, "target")?;
+                data.check_labels(spec, path, |k| format!("line {}, column `{target}`", k + 2))?;
+                Ok(data)
             }
+        }
+    }
+
+    /// Classification losses need labels exactly ±1; name the first row that is not.
+    fn check_labels(
+        &self,
+        spec: &Spec,
+        file: &Path,
+        locate: impl Fn(usize) -> String,
+    ) -> Result<(), InputError> {
+        if !spec.model.loss.needs_labels() {
+            return Ok(());
+        }
+        match self.y.iter().position(|&v| v != 1.0 && v != -1.0) {
+            Some(k) => Err(InputError::new(
+                file,
+                locate(k),
+                format!(
+                    "label {} is not -1 or +1 (required by loss = \"{}\")",
+                    self.y[k],
+                    spec.model.loss.name()
+                ),
+            )),
+            None => Ok(()),
         }
     }
 

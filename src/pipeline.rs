@@ -13,7 +13,7 @@ use crate::error::{Error, InputError};
 use crate::network::Network;
 use crate::program::{compile, convex_objective, Layout, Side};
 use crate::solve::solve;
-use crate::spec::{SolverSettings, Spec, Strategy};
+use crate::spec::{Loss, SolverSettings, Spec, Strategy};
 
 /// Receives phase changes so a front end can show progress; the library never prints.
 pub trait Progress {
@@ -294,6 +294,19 @@ fn choose(violations: &[Violation], count: usize) -> Vec<usize> {
     chosen.iter().map(|v| v.pattern).collect()
 }
 
+/// The dual point used to screen patterns: λ = y − f (squared) or y ⊙ t with the solver's hinge
+/// multipliers t (the duals of the fit rows, clipped to [0, 1]).
+fn screening_dual(data: &Dataset, spec: &Spec, f: &[f64], z: &[f64], layout: &Layout) -> Vec<f64> {
+    match spec.model.loss {
+        Loss::Squared => dual_candidate(f, &data.y),
+        Loss::Hinge => z[layout.fit_rows.clone()]
+            .iter()
+            .zip(&data.y)
+            .map(|(t, y)| t.clamp(0.0, 1.0) * y)
+            .collect(),
+    }
+}
+
 /// The entries of `working` whose blocks carry more than `drop` times the largest block's norm.
 fn carrying_weight(
     layout: &Layout,
@@ -315,13 +328,12 @@ fn carrying_weight(
 }
 
 /// Solve the convex program over exactly these patterns (every sign row kept) and reconstruct
-/// the network: at [`POLISH_TOL`] first, at the spec's tolerance if that fails. Returns the
-/// convex objective and the network.
+/// the network: at [`POLISH_TOL`] first, at the spec's tolerance if that fails.
 pub fn solve_patterns(
     data: &Dataset,
     spec: &Spec,
     patterns: &[&Pattern],
-) -> Result<(f64, Network), Error> {
+) -> Result<SubProgram, Error> {
     let (program, layout) = compile(data, &spec.model, patterns, true);
     let mut settings = spec.solver.clone();
     settings.tol = settings.tol.min(POLISH_TOL);
@@ -337,10 +349,30 @@ pub fn solve_patterns(
     }
     let weights = layout.block_weights(&outcome.x);
     let (objective, _) = convex_objective(data, &spec.model, patterns, &weights);
-    Ok((
+    Ok(SubProgram {
         objective,
-        network_from_weights(&layout, &weights, spec, data),
-    ))
+        network: network_from_weights(&layout, &weights, spec, data),
+        multipliers: loss_multipliers(spec, &outcome.z, &layout),
+    })
+}
+
+/// The solution of a convex program over a fixed set of patterns.
+pub struct SubProgram {
+    /// Its convex objective.
+    pub objective: f64,
+    /// The reconstructed network.
+    pub network: Network,
+    /// The solver's hinge multipliers t (duals of the fit rows), when the loss has them.
+    pub multipliers: Option<Vec<f64>>,
+}
+
+/// The solver's loss multipliers: the duals of the fit rows for the hinge loss (t ∈ [0, 1]);
+/// `None` for the squared loss, whose dual point y − f needs no help.
+fn loss_multipliers(spec: &Spec, z: &[f64], layout: &Layout) -> Option<Vec<f64>> {
+    match spec.model.loss {
+        Loss::Squared => None,
+        Loss::Hinge => Some(z[layout.fit_rows.clone()].to_vec()),
+    }
 }
 
 /// Reconstruct the network from block weights.
@@ -464,7 +496,7 @@ pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result
         let more = if working_set {
             progress.start("screen");
             let t = Instant::now();
-            let lambda = dual_candidate(&predictions, &data.y);
+            let lambda = screening_dual(&data, spec, &predictions, &round.outcome.z, &round.layout);
             let threshold = spec.model.beta * (1.0 + WORKING_SET_SLACK_FACTOR * tol);
             let more = violated(&data, spec, all, &in_set, &lambda, threshold);
             progress.finish();
@@ -505,6 +537,9 @@ pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result
 
     let t = Instant::now();
     let network = network_from_weights(&layout, &weights, spec, &data);
+    // The solver's hinge multipliers: a hint for the certificate's dual point (any t in [0, 1]
+    // gives a valid bound, so this only makes the bound tighter).
+    let hint = loss_multipliers(spec, &outcome.z, &layout);
     let nonconvex_objective = network.objective(&data, &spec.model);
     seconds.reconstruct = t.elapsed().as_secs_f64();
 
@@ -516,6 +551,7 @@ pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result
         all,
         arrangement.exact,
         spec.certificate.tol,
+        hint.as_deref(),
     );
     progress.finish();
     seconds.certify = cert.seconds;
@@ -563,7 +599,7 @@ pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result
             dual_objective: outcome.dual_objective,
             variables: layout.cols(),
             constraints: layout.rows(),
-            sign_rows: layout.soc_rows.start - layout.fit_rows.end,
+            sign_rows: layout.soc_rows.start - layout.loss_rows.end,
             sign_rows_full: 2 * working.len() * nonzero_rows,
         },
         seconds,

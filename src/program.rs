@@ -1,6 +1,6 @@
 //! Compile the convex program into Clarabel's standard conic form, keeping the map back.
 //!
-//! The program (squared loss, ReLU, P patterns, data X of n × d):
+//! The program (squared loss, P patterns, data X of n × d; S_i = the activation's slopes on cell i):
 //!
 //! ```text
 //! minimize   ½‖r‖² + β Σ_b t_b
@@ -9,11 +9,14 @@
 //!            (t_b, u_b) ∈ SOC(d+1) for every block b  (u_b is v_i or w_i)
 //! ```
 //!
+//! With the hinge loss the residual r becomes a slack ξ: minimize Σ ξ + β Σ t subject to
+//! ξ ≥ 1 − y ⊙ f (non-negative fit rows) and ξ ≥ 0 (the loss rows).
+//!
 //! In Clarabel's form `min ½xᵀPx + qᵀx  s.t.  Ax + s = b, s ∈ K`.
 //!
 //! # Layout
-//! Columns: `[r (n) | block 0 | block 1 | … ]`, block b = 2i (v_i) or 2i+1 (w_i) holds
-//! `[t_b, u_b (d)]`. Rows: `[fit (n, zero cone) | sign rows (non-negative cone, block by block) |
+//! Columns: `[r or ξ (n) | block 0 | block 1 | … ]`, block b = 2i (v_i) or 2i+1 (w_i) holds
+//! `[t_b, u_b (d)]`. Rows: `[fit (n) | loss rows (n for hinge) | sign rows (non-negative cone, block by block) |
 //! SOC rows ((d+1) per block, in block order)]`. [`Layout`] is the only code that indexes solver
 //! vectors.
 
@@ -23,7 +26,7 @@ use sprs::CsMat;
 
 use crate::arrangement::Pattern;
 use crate::data::{norm, Dataset};
-use crate::spec::{Activation, Model};
+use crate::spec::{Activation, Loss, Model};
 
 /// A cone of the standard form, as plain data.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,8 +82,11 @@ pub struct Layout {
     pub d: usize,
     /// Patterns P (blocks = 2P).
     pub patterns: usize,
-    /// Rows of the fit (zero-cone) block.
+    /// Rows of the fit block: r − f = −y (zero cone, squared loss) or ξ ≥ 1 − y ⊙ f
+    /// (non-negative cone, hinge loss; its duals are the hinge multipliers t).
     pub fit_rows: Range<usize>,
+    /// Extra rows of the loss: ξ ≥ 0 for the hinge loss, empty otherwise.
+    pub loss_rows: Range<usize>,
     /// Sign rows of each block, indexed by block.
     pub sign_rows: Vec<Range<usize>>,
     /// All SOC rows.
@@ -108,8 +114,8 @@ impl Layout {
         (block / 2, side)
     }
 
-    /// Columns of the residual r.
-    pub fn residual_cols(&self) -> Range<usize> {
+    /// Columns of the loss variables: the residual r (squared) or the slack ξ (hinge).
+    pub fn loss_cols(&self) -> Range<usize> {
         0..self.n
     }
 
@@ -179,8 +185,10 @@ pub fn compile(
         .map(|p| cell_slopes(model.activation, p))
         .collect();
 
+    let hinge = model.loss == Loss::Hinge;
+    let loss_rows = n..n + if hinge { n } else { 0 };
     let mut sign_rows = Vec::with_capacity(2 * count);
-    let mut next = n;
+    let mut next = loss_rows.end;
     for rows in &constraint_rows {
         for _ in 0..2 {
             sign_rows.push(next..next + rows.len());
@@ -193,6 +201,7 @@ pub fn compile(
         d,
         patterns: count,
         fit_rows: 0..n,
+        loss_rows,
         sign_rows,
         soc_rows: soc_start..soc_start + 2 * count * (d + 1),
     };
@@ -203,11 +212,19 @@ pub fn compile(
     let mut indices = Vec::new();
     let mut values = Vec::new();
     indptr.push(0);
+    // Loss columns: the residual r (squared) or the hinge slack ξ.
     for k in 0..n {
-        indices.push(k);
-        values.push(1.0);
+        if hinge {
+            indices.extend([k, n + k]);
+            values.extend([-1.0, -1.0]);
+        } else {
+            indices.push(k);
+            values.push(1.0);
+        }
         indptr.push(indices.len());
     }
+    // Fit-row coefficient of (S_i X u)_k: −1 for r = f − y, −y_k for ξ_k ≥ 1 − y_k f_k.
+    let fit_scale: Vec<f64> = if hinge { data.y.clone() } else { vec![1.0; n] };
     for block in 0..layout.blocks() {
         let (i, side) = layout.block_owner(block);
         let soc = soc_start + block * (d + 1);
@@ -220,7 +237,7 @@ pub fn compile(
                 let v = x.row(k)[c] * s;
                 if v != 0.0 {
                     indices.push(k);
-                    values.push(-side.sign() * v);
+                    values.push(-side.sign() * fit_scale[k] * v);
                 }
             }
             let first = layout.sign_rows[block].start;
@@ -240,21 +257,34 @@ pub fn compile(
 
     let mut b = vec![0.0; layout.rows()];
     for (bk, yk) in b.iter_mut().zip(&data.y) {
-        *bk = -yk;
+        *bk = if hinge { -1.0 } else { -yk };
     }
     let mut q = vec![0.0; ncols];
+    if hinge {
+        q[..n].iter_mut().for_each(|v| *v = 1.0);
+    }
     for block in 0..layout.blocks() {
         q[layout.norm_col(block)] = model.beta;
     }
-    // P = I on the residual columns.
+    // P = I on the residual columns (squared loss), zero otherwise.
+    let quadratic = if hinge { 0 } else { n };
     let mut p_indptr = Vec::with_capacity(ncols + 1);
     p_indptr.push(0);
     for col in 0..ncols {
-        p_indptr.push(p_indptr[col] + usize::from(col < n));
+        p_indptr.push(p_indptr[col] + usize::from(col < quadratic));
     }
-    let p = CsMat::new_csc((ncols, ncols), p_indptr, (0..n).collect(), vec![1.0; n]);
+    let p = CsMat::new_csc(
+        (ncols, ncols),
+        p_indptr,
+        (0..quadratic).collect(),
+        vec![1.0; quadratic],
+    );
 
-    let mut cones = vec![Cone::Zero(n), Cone::Nonnegative(soc_start - n)];
+    let mut cones = if hinge {
+        vec![Cone::Nonnegative(soc_start)]
+    } else {
+        vec![Cone::Zero(n), Cone::Nonnegative(soc_start - n)]
+    };
     cones.extend(std::iter::repeat_n(
         Cone::SecondOrder(d + 1),
         layout.blocks(),

@@ -128,6 +128,8 @@ impl Activation {
 pub enum Loss {
     /// ½ Σ (f_k − y_k)².
     Squared,
+    /// Σ max(0, 1 − y_k f_k), labels ±1.
+    Hinge,
 }
 
 impl Loss {
@@ -135,6 +137,15 @@ impl Loss {
     pub fn name(&self) -> &'static str {
         match self {
             Loss::Squared => "squared",
+            Loss::Hinge => "hinge",
+        }
+    }
+
+    /// Whether the loss needs labels in {−1, +1}.
+    pub fn needs_labels(&self) -> bool {
+        match self {
+            Loss::Squared => false,
+            Loss::Hinge => true,
         }
     }
 
@@ -142,6 +153,7 @@ impl Loss {
     pub fn value(&self, f: &[f64], y: &[f64]) -> f64 {
         match self {
             Loss::Squared => 0.5 * f.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum::<f64>(),
+            Loss::Hinge => f.iter().zip(y).map(|(a, b)| (1.0 - a * b).max(0.0)).sum(),
         }
     }
 }
@@ -376,10 +388,11 @@ impl Spec {
         }
         let loss = match raw.model.loss.as_deref().unwrap_or("squared") {
             "squared" => Loss::Squared,
+            "hinge" => Loss::Hinge,
             other => {
                 return Err(err(
                     "model.loss",
-                    format!("unknown loss `{other}` (supported: squared)"),
+                    format!("unknown loss `{other}` (supported: squared, hinge)"),
                 ))
             }
         };

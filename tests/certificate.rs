@@ -48,6 +48,7 @@ fn perturbed_networks_never_certify_and_gap_bounds_suboptimality() {
                 &s.arrangement.patterns,
                 true,
                 spec.certificate.tol,
+                None,
             );
             let p = net.objective(&s.data, &spec.model);
             assert!(
@@ -107,16 +108,7 @@ fn a_poor_stationary_point_of_gradient_descent_is_rejected() {
     // is stationary for its own patterns but far from the optimum.
     let spec = problem("regression_2d.toml");
     let s = solve(&spec);
-    let net = gradient_descent(
-        spec.model.activation,
-        &s.data,
-        spec.model.beta,
-        2,
-        5,
-        40_000,
-        0.02,
-        0.3,
-    );
+    let net = gradient_descent(&spec.model, &s.data, 2, 5, 40_000, 0.02, 0.3);
     let p = net.objective(&s.data, &spec.model);
     assert!(
         p > s.report.nonconvex_objective * 1.01,

@@ -219,6 +219,19 @@ fn bad_specs_exit_2_naming_file_and_key() {
             format!("{GOOD}[solver]\ntol = 0.0\n"),
             vec!["tol.toml", "solver.tol"],
         ),
+        (
+            "labels.toml",
+            GOOD.replace("[model]", "[model]\nloss = \"hinge\""),
+            vec!["labels.toml", "data.y row 2", "-1 or +1"],
+        ),
+        (
+            "slope.toml",
+            GOOD.replace(
+                "[model]",
+                "[model]\nactivation = \"leaky_relu\"\nslope = 1.5",
+            ),
+            vec!["slope.toml", "model.slope"],
+        ),
     ];
     for (name, text, needles) in cases {
         let path = write(dir.path(), name, &text);

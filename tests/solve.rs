@@ -10,8 +10,9 @@ fn rel(a: f64, b: f64) -> f64 {
 
 #[test]
 fn zero_network_above_the_beta_threshold() {
-    // |yᵀ D X u| ≤ ‖y‖ ‖X‖_F ‖u‖ for every pattern, so for β above that the zero network is
-    // optimal and the optimum is ½‖y‖².
+    // At the zero network λ = y for both losses and |yᵀ S X u| ≤ ‖y‖ ‖X‖_F ‖u‖ for every
+    // pattern (‖S‖ ≤ 1), so for β above that the zero network is optimal and the optimum is
+    // L(0, y): ½‖y‖² (squared) or n (hinge).
     for name in SHIPPED {
         let mut spec = problem(name);
         let data = cvxnn::data::Dataset::load(&spec).unwrap();
@@ -23,7 +24,7 @@ fn zero_network_above_the_beta_threshold() {
             .sqrt();
         spec.model.beta = 1.01 * norm(&data.y) * frob;
         let solved = solve(&spec);
-        let half_y2 = 0.5 * norm(&data.y).powi(2);
+        let half_y2 = spec.model.loss.value(&vec![0.0; data.n()], &data.y);
         assert!(
             rel(solved.report.objective, half_y2) < 1e-7,
             "{name}: {} vs {half_y2}",
@@ -57,6 +58,7 @@ fn gradient_descent_never_beats_the_optimum() {
         ("xor.toml", 0.05, 20_000),
         ("leaky_2d.toml", 0.02, 20_000),
         ("absolute_1d.toml", 0.01, 20_000),
+        ("disk_hinge.toml", 0.01, 30_000),
         ("regression_1d.toml", 0.02, 20_000),
         ("grid_3x3.toml", 0.02, 20_000),
     ] {
@@ -64,17 +66,8 @@ fn gradient_descent_never_beats_the_optimum() {
         let solved = solve(&spec);
         let best = (0..12)
             .map(|seed| {
-                gradient_descent(
-                    spec.model.activation,
-                    &solved.data,
-                    spec.model.beta,
-                    12,
-                    seed,
-                    steps,
-                    lr,
-                    0.5,
-                )
-                .objective(&solved.data, &spec.model)
+                gradient_descent(&spec.model, &solved.data, 12, seed, steps, lr, 0.5)
+                    .objective(&solved.data, &spec.model)
             })
             .fold(f64::INFINITY, f64::min);
         let opt = solved.report.nonconvex_objective;
@@ -99,17 +92,8 @@ fn one_dimensional_optimum_by_direct_search() {
     let solved = solve(&spec);
     let best = (0..20)
         .map(|seed| {
-            gradient_descent(
-                spec.model.activation,
-                &solved.data,
-                spec.model.beta,
-                20,
-                100 + seed,
-                30_000,
-                0.02,
-                0.3,
-            )
-            .objective(&solved.data, &spec.model)
+            gradient_descent(&spec.model, &solved.data, 20, 100 + seed, 30_000, 0.02, 0.3)
+                .objective(&solved.data, &spec.model)
         })
         .fold(f64::INFINITY, f64::min);
     let opt = solved.report.nonconvex_objective;

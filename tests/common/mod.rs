@@ -29,7 +29,7 @@ pub fn solve(spec: &Spec) -> Solved {
     solve_spec(spec, false, &Silent).expect("solve succeeds")
 }
 
-pub const SHIPPED: [&str; 7] = [
+pub const SHIPPED: [&str; 9] = [
     "xor.toml",
     "regression_1d.toml",
     "regression_2d.toml",
@@ -37,6 +37,8 @@ pub const SHIPPED: [&str; 7] = [
     "sensors.toml",
     "leaky_2d.toml",
     "absolute_1d.toml",
+    "disk_hinge.toml",
+    "xor_hinge.toml",
 ];
 
 pub fn dataset(rows: &[Vec<f64>], bias: bool) -> Dataset {
@@ -121,9 +123,8 @@ pub fn brute_force_patterns(x: &Matrix) -> std::collections::BTreeSet<Vec<bool>>
 /// random start; returns the final network (an independent way to reach low objectives).
 #[allow(clippy::too_many_arguments)]
 pub fn gradient_descent(
-    activation: cvxnn::spec::Activation,
+    model: &cvxnn::spec::Model,
     data: &Dataset,
-    beta: f64,
     width: usize,
     seed: u64,
     steps: usize,
@@ -131,6 +132,7 @@ pub fn gradient_descent(
     scale: f64,
 ) -> Network {
     let (n, d) = (data.n(), data.d());
+    let (activation, beta) = (model.activation, model.beta);
     let mut rng = Xoshiro::new(seed);
     let mut u: Vec<Vec<f64>> = (0..width)
         .map(|_| (0..d).map(|_| scale * rng.gaussian()).collect())
@@ -144,7 +146,21 @@ pub fn gradient_descent(
                 f[k] += a[j] * activation.apply(pre[j][k]);
             }
         }
-        let r: Vec<f64> = f.iter().zip(&data.y).map(|(fk, yk)| fk - yk).collect();
+        // dL/df: f − y (squared) or a subgradient −y·1[1 − y f > 0] (hinge).
+        let r: Vec<f64> = f
+            .iter()
+            .zip(&data.y)
+            .map(|(fk, yk)| match model.loss {
+                cvxnn::spec::Loss::Squared => fk - yk,
+                cvxnn::spec::Loss::Hinge => {
+                    if 1.0 - yk * fk > 0.0 {
+                        -yk
+                    } else {
+                        0.0
+                    }
+                }
+            })
+            .collect();
         for j in 0..width {
             let mut ga = beta * a[j];
             let mut gu: Vec<f64> = u[j].iter().map(|v| beta * v).collect();
