@@ -132,6 +132,20 @@ pub fn dual_candidate(f: &[f64], y: &[f64]) -> Vec<f64> {
     y.iter().zip(f).map(|(yk, fk)| yk - fk).collect()
 }
 
+/// The logistic loss's dual point λ = y ⊙ t with t_k = σ(−y_k f_k) ∈ (0, 1).
+pub fn logistic_dual(f: &[f64], y: &[f64]) -> Vec<f64> {
+    f.iter()
+        .zip(y)
+        .map(|(fk, yk)| yk * crate::spec::sigmoid(-yk * fk))
+        .collect()
+}
+
+/// Binary entropy H(t) = −t ln t − (1 − t) ln(1 − t) (0 at t = 0 and 1).
+pub fn binary_entropy(t: f64) -> f64 {
+    let part = |p: f64| if p > 0.0 { -p * p.ln() } else { 0.0 };
+    part(t) + part(1.0 - t)
+}
+
 /// Samples with |1 − y_k f_k| ≤ MARGIN_TOL sit on the hinge's kink, where its multiplier
 /// t_k ∈ [0, 1] is not determined by f.
 pub const MARGIN_TOL: f64 = 1e-6;
@@ -228,6 +242,7 @@ pub fn loss_dual(
 ) -> Vec<f64> {
     match model.loss {
         Loss::Squared => dual_candidate(f, &data.y),
+        Loss::Logistic => logistic_dual(f, &data.y),
         Loss::Hinge => {
             let t = hinge_multipliers(data, model, network, f, hint);
             t.iter().zip(&data.y).map(|(tk, yk)| tk * yk).collect()
@@ -237,7 +252,7 @@ pub fn loss_dual(
 
 /// The dual objective at s·λ, maximized over s ∈ [0, s_max] (s_max = β / ρ_upper); returns
 /// (value, s). Squared: d(λ) = λᵀy − ½‖λ‖². Hinge (λ = y ⊙ t): d(λ) = Σ t_k = λᵀy, and s ≤ 1
-/// keeps s·t in [0, 1].
+/// keeps s·t in [0, 1]. Logistic (λ = y ⊙ t): d(λ) = Σ H(t_k), s ≤ 1 likewise.
 pub fn best_scaled_dual(loss: Loss, lambda: &[f64], y: &[f64], s_max: f64) -> (f64, f64) {
     let ly = dot(lambda, y);
     match loss {
@@ -256,6 +271,28 @@ pub fn best_scaled_dual(loss: Loss, lambda: &[f64], y: &[f64], s_max: f64) -> (f
             let s = s_max.min(1.0);
             let value = s * ly;
             (value - 1e-12 * value.abs(), s)
+        }
+        Loss::Logistic => {
+            // λ = y ⊙ t with labels ±1, so t_k = λ_k y_k; d(sλ) = Σ H(s t_k) is concave in s.
+            let t: Vec<f64> = lambda
+                .iter()
+                .zip(y)
+                .map(|(l, yk)| (l * yk).clamp(0.0, 1.0))
+                .collect();
+            let value = |s: f64| t.iter().map(|&tk| binary_entropy(s * tk)).sum::<f64>();
+            let (mut lo, mut hi) = (0.0, s_max.min(1.0));
+            for _ in 0..100 {
+                let a = lo + (hi - lo) / 3.0;
+                let b = hi - (hi - lo) / 3.0;
+                if value(a) < value(b) {
+                    lo = a;
+                } else {
+                    hi = b;
+                }
+            }
+            let s = if value(hi) >= value(lo) { hi } else { lo };
+            let v = value(s);
+            (v - 1e-12 * v.abs() - 1e-300, s)
         }
     }
 }

@@ -6,12 +6,12 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::arrangement::{patterns_for, Arrangement, ArrangementError, Pattern};
-use crate::certificate::{certify, check_pattern, dual_candidate, Interval};
+use crate::certificate::{certify, check_pattern, dual_candidate, logistic_dual, Interval};
 use crate::data::norm;
 use crate::data::Dataset;
 use crate::error::{Error, InputError};
 use crate::network::Network;
-use crate::program::{compile, convex_objective, Layout, Side};
+use crate::program::{compile, convex_objective, Layout, QuadraticModel, Side};
 use crate::solve::solve;
 use crate::spec::{Loss, SolverSettings, Spec, Strategy};
 
@@ -299,6 +299,7 @@ fn choose(violations: &[Violation], count: usize) -> Vec<usize> {
 fn screening_dual(data: &Dataset, spec: &Spec, f: &[f64], z: &[f64], layout: &Layout) -> Vec<f64> {
     match spec.model.loss {
         Loss::Squared => dual_candidate(f, &data.y),
+        Loss::Logistic => logistic_dual(f, &data.y),
         Loss::Hinge => z[layout.fit_rows.clone()]
             .iter()
             .zip(&data.y)
@@ -327,6 +328,93 @@ fn carrying_weight(
         .collect()
 }
 
+/// Most proximal-Newton steps per fixed-pattern logistic solve.
+pub const MAX_NEWTON_STEPS: usize = 60;
+
+/// Solve the convex program over a fixed set of patterns; returns the last solver outcome, the
+/// layout and the block weights. Squared and hinge losses: one conic solve. Logistic loss: a
+/// proximal Newton method — each step solves the conic program with the loss replaced by its
+/// second-order model at the current predictions (a weighted least-squares SOCP, which Clarabel
+/// solves reliably at tight tolerances, unlike exponential cones), followed by a backtracking
+/// line search on the true objective; it stops when a step no longer lowers the objective by more
+/// than 1e-15 relative.
+fn solve_fixed(
+    data: &Dataset,
+    spec: &Spec,
+    patterns: &[&Pattern],
+    all_sign_rows: bool,
+    settings: &SolverSettings,
+    verbose: bool,
+    seconds: &mut Seconds,
+) -> Result<(crate::solve::SolverOutcome, Layout, Vec<Vec<f64>>), Error> {
+    let mut run = |quad: Option<&QuadraticModel>| -> Result<_, Error> {
+        let t = Instant::now();
+        let (program, layout) = compile(data, &spec.model, patterns, all_sign_rows, quad);
+        seconds.compile += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let outcome = solve(&program, settings, verbose)?;
+        seconds.solve += t.elapsed().as_secs_f64();
+        Ok((outcome, layout))
+    };
+    if spec.model.loss != Loss::Logistic {
+        let (outcome, layout) = run(None)?;
+        let weights = layout.block_weights(&outcome.x);
+        return Ok((outcome, layout, weights));
+    }
+    let n = data.n();
+    let mut f = vec![0.0; n];
+    let mut weights: Option<Vec<Vec<f64>>> = None;
+    let mut value = spec.model.loss.value(&f, &data.y);
+    let mut iterations = 0;
+    let mut last = None;
+    for _ in 0..MAX_NEWTON_STEPS {
+        let quad = QuadraticModel::logistic(&data.y, &f);
+        let (mut outcome, layout) = run(Some(&quad))?;
+        iterations += outcome.iterations;
+        if !outcome.status.has_solution() {
+            outcome.iterations = iterations;
+            let w = weights.unwrap_or_else(|| layout.block_weights(&outcome.x));
+            return Ok((outcome, layout, w));
+        }
+        let target = layout.block_weights(&outcome.x);
+        let start = weights
+            .clone()
+            .unwrap_or_else(|| vec![vec![0.0; data.d()]; target.len()]);
+        // Backtracking on the true convex objective along start → target.
+        let mut step = 1.0;
+        let mut accepted = None;
+        for _ in 0..40 {
+            let trial: Vec<Vec<f64>> = start
+                .iter()
+                .zip(&target)
+                .map(|(a, b)| a.iter().zip(b).map(|(x, y)| x + step * (y - x)).collect())
+                .collect();
+            let (v, pred) = convex_objective(data, &spec.model, patterns, &trial);
+            if v <= value {
+                accepted = Some((trial, v, pred));
+                break;
+            }
+            step *= 0.5;
+        }
+        let Some((trial, v, pred)) = accepted else {
+            last = Some((outcome, layout));
+            break;
+        };
+        let decrease = value - v;
+        weights = Some(trial);
+        value = v;
+        f = pred;
+        last = Some((outcome, layout));
+        if decrease <= 1e-15 * value.abs().max(1.0) {
+            break;
+        }
+    }
+    let (mut outcome, layout) = last.expect("at least one Newton step ran");
+    outcome.iterations = iterations;
+    let w = weights.unwrap_or_else(|| layout.block_weights(&outcome.x));
+    Ok((outcome, layout, w))
+}
+
 /// Solve the convex program over exactly these patterns (every sign row kept) and reconstruct
 /// the network: at [`POLISH_TOL`] first, at the spec's tolerance if that fails.
 pub fn solve_patterns(
@@ -334,20 +422,28 @@ pub fn solve_patterns(
     spec: &Spec,
     patterns: &[&Pattern],
 ) -> Result<SubProgram, Error> {
-    let (program, layout) = compile(data, &spec.model, patterns, true);
     let mut settings = spec.solver.clone();
     settings.tol = settings.tol.min(POLISH_TOL);
-    let mut outcome = solve(&program, &settings, false)?;
-    if !outcome.status.has_solution() {
-        outcome = solve(&program, &spec.solver, false)?;
+    let mut seconds = Seconds::default();
+    let mut result = solve_fixed(data, spec, patterns, true, &settings, false, &mut seconds)?;
+    if !result.0.status.has_solution() {
+        result = solve_fixed(
+            data,
+            spec,
+            patterns,
+            true,
+            &spec.solver,
+            false,
+            &mut seconds,
+        )?;
     }
+    let (outcome, layout, weights) = result;
     if !outcome.status.has_solution() {
         return Err(Error::Solver {
             status: outcome.status.name().into(),
             detail: format!("sub-program over {} patterns", patterns.len()),
         });
     }
-    let weights = layout.block_weights(&outcome.x);
     let (objective, _) = convex_objective(data, &spec.model, patterns, &weights);
     Ok(SubProgram {
         objective,
@@ -370,7 +466,7 @@ pub struct SubProgram {
 /// `None` for the squared loss, whose dual point y − f needs no help.
 fn loss_multipliers(spec: &Spec, z: &[f64], layout: &Layout) -> Option<Vec<f64>> {
     match spec.model.loss {
-        Loss::Squared => None,
+        Loss::Squared | Loss::Logistic => None,
         Loss::Hinge => Some(z[layout.fit_rows.clone()].to_vec()),
     }
 }
@@ -445,22 +541,22 @@ pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result
             in_set[i] = true;
         }
         let subset: Vec<&Pattern> = working.iter().map(|&i| &all[i]).collect();
-        progress.start("compile");
-        let t = Instant::now();
-        let (program, layout) = compile(&data, &spec.model, &subset, stage == Stage::Polish);
-        progress.finish();
-        seconds.compile += t.elapsed().as_secs_f64();
-
-        progress.start("solve");
-        let t = Instant::now();
         let settings = SolverSettings {
             tol,
             ..spec.solver.clone()
         };
-        let outcome = solve(&program, &settings, verbose);
+        progress.start("solve");
+        let fixed = solve_fixed(
+            &data,
+            spec,
+            &subset,
+            stage == Stage::Polish,
+            &settings,
+            verbose,
+            &mut seconds,
+        );
         progress.finish();
-        let outcome = outcome?;
-        seconds.solve += t.elapsed().as_secs_f64();
+        let (outcome, layout, fixed_weights) = fixed?;
         iterations += outcome.iterations;
         if !outcome.status.has_solution() {
             if let (Stage::Polish, Some(previous)) = (stage, fallback.take()) {
@@ -476,7 +572,7 @@ pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result
                 ),
             });
         }
-        let weights = layout.block_weights(&outcome.x);
+        let weights = fixed_weights;
         let (objective, predictions) = convex_objective(&data, &spec.model, &subset, &weights);
         // Blocks of an interior-point solution at tolerance tol that should be zero are about
         // tol in size; after MAX_DROPPING_ROUNDS nothing is dropped any more, so the loop ends.

@@ -157,6 +157,50 @@ pub fn cell_slopes(activation: Activation, pattern: &Pattern) -> Vec<f64> {
         .collect()
 }
 
+/// A weighted least-squares model of the loss, ½ Σ_k w_k (f_k − z_k)²: the squared loss itself
+/// (w = 1, z = y) or the second-order model of the logistic loss at some predictions (one step
+/// of a proximal Newton method).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuadraticModel {
+    /// Weights w_k > 0.
+    pub weights: Vec<f64>,
+    /// √w_k z_k, kept in this form because it stays bounded when w_k is tiny.
+    pub scaled_targets: Vec<f64>,
+}
+
+impl QuadraticModel {
+    /// ½‖f − y‖².
+    pub fn least_squares(y: &[f64]) -> QuadraticModel {
+        QuadraticModel {
+            weights: vec![1.0; y.len()],
+            scaled_targets: y.to_vec(),
+        }
+    }
+
+    /// The Newton model of Σ log(1 + exp(−y_k f_k)) at f: gradient g_k = −y_k σ(−y_k f_k),
+    /// curvature h_k = σ(−y_k f_k) σ(y_k f_k) (floored at 1e-12), target z = f − g / h.
+    pub fn logistic(y: &[f64], f: &[f64]) -> QuadraticModel {
+        let mut weights = Vec::with_capacity(y.len());
+        let mut scaled_targets = Vec::with_capacity(y.len());
+        for (&yk, &fk) in y.iter().zip(f) {
+            let p = crate::spec::sigmoid(-yk * fk);
+            let h = (p * (1.0 - p)).max(1e-12);
+            let g = -yk * p;
+            weights.push(h);
+            scaled_targets.push(h.sqrt() * fk - g / h.sqrt());
+        }
+        QuadraticModel {
+            weights,
+            scaled_targets,
+        }
+    }
+
+    /// √w_k z_k.
+    pub fn scaled_target(&self, k: usize) -> f64 {
+        self.scaled_targets[k]
+    }
+}
+
 /// Build the conic program and its layout. With `all_sign_rows` every non-zero row's sign
 /// constraint is kept (the cone exactly as defined); otherwise only each cell's facet rows.
 pub fn compile(
@@ -164,6 +208,7 @@ pub fn compile(
     model: &Model,
     patterns: &[&Pattern],
     all_sign_rows: bool,
+    quadratic: Option<&QuadraticModel>,
 ) -> (ConicProgram, Layout) {
     let x = &data.x;
     let (n, d) = (x.rows(), x.cols());
@@ -224,7 +269,29 @@ pub fn compile(
         indptr.push(indices.len());
     }
     // Fit-row coefficient of (S_i X u)_k: −1 for r = f − y, −y_k for ξ_k ≥ 1 − y_k f_k.
-    let fit_scale: Vec<f64> = if hinge { data.y.clone() } else { vec![1.0; n] };
+    // Squared forms: r_k = √w_k (f_k − z_k), i.e. fit rows r − √w ⊙ f = −√w ⊙ z.
+    let default_model;
+    let quad = match (quadratic, model.loss) {
+        (Some(q), _) => q,
+        (None, Loss::Squared) => {
+            default_model = QuadraticModel::least_squares(&data.y);
+            &default_model
+        }
+        (None, Loss::Logistic) => {
+            default_model = QuadraticModel::logistic(&data.y, &vec![0.0; n]);
+            &default_model
+        }
+        (None, Loss::Hinge) => {
+            default_model = QuadraticModel::least_squares(&data.y);
+            &default_model
+        }
+    };
+    let root_weights: Vec<f64> = quad.weights.iter().map(|w| w.sqrt()).collect();
+    let fit_scale: Vec<f64> = if hinge {
+        data.y.clone()
+    } else {
+        root_weights.clone()
+    };
     for block in 0..layout.blocks() {
         let (i, side) = layout.block_owner(block);
         let soc = soc_start + block * (d + 1);
@@ -258,6 +325,11 @@ pub fn compile(
     let mut b = vec![0.0; layout.rows()];
     for (bk, yk) in b.iter_mut().zip(&data.y) {
         *bk = if hinge { -1.0 } else { -yk };
+    }
+    if !hinge {
+        for k in 0..n {
+            b[k] = -quad.scaled_target(k);
+        }
     }
     let mut q = vec![0.0; ncols];
     if hinge {

@@ -130,6 +130,23 @@ pub enum Loss {
     Squared,
     /// Σ max(0, 1 − y_k f_k), labels ±1.
     Hinge,
+    /// Σ log(1 + exp(−y_k f_k)), labels ±1.
+    Logistic,
+}
+
+/// log(1 + exp(z)) without overflow.
+pub fn softplus(z: f64) -> f64 {
+    z.max(0.0) + (-z.abs()).exp().ln_1p()
+}
+
+/// The logistic sigmoid 1 / (1 + exp(−z)) without overflow.
+pub fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
 }
 
 impl Loss {
@@ -138,6 +155,7 @@ impl Loss {
         match self {
             Loss::Squared => "squared",
             Loss::Hinge => "hinge",
+            Loss::Logistic => "logistic",
         }
     }
 
@@ -145,7 +163,7 @@ impl Loss {
     pub fn needs_labels(&self) -> bool {
         match self {
             Loss::Squared => false,
-            Loss::Hinge => true,
+            Loss::Hinge | Loss::Logistic => true,
         }
     }
 
@@ -154,6 +172,7 @@ impl Loss {
         match self {
             Loss::Squared => 0.5 * f.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum::<f64>(),
             Loss::Hinge => f.iter().zip(y).map(|(a, b)| (1.0 - a * b).max(0.0)).sum(),
+            Loss::Logistic => f.iter().zip(y).map(|(a, b)| softplus(-a * b)).sum(),
         }
     }
 }
@@ -389,10 +408,11 @@ impl Spec {
         let loss = match raw.model.loss.as_deref().unwrap_or("squared") {
             "squared" => Loss::Squared,
             "hinge" => Loss::Hinge,
+            "logistic" => Loss::Logistic,
             other => {
                 return Err(err(
                     "model.loss",
-                    format!("unknown loss `{other}` (supported: squared, hinge)"),
+                    format!("unknown loss `{other}` (supported: squared, hinge, logistic)"),
                 ))
             }
         };

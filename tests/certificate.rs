@@ -76,7 +76,13 @@ fn write_network(net: &Network) -> tempfile::NamedTempFile {
 
 #[test]
 fn a_network_missing_a_neuron_gets_an_improvement() {
-    for name in ["xor.toml", "regression_2d.toml"] {
+    for name in [
+        "xor.toml",
+        "regression_2d.toml",
+        "disk_hinge.toml",
+        "moons_logistic.toml",
+        "leaky_2d.toml",
+    ] {
         let spec = problem(name);
         let s = solve(&spec);
         let mut net = s.report.network.clone();

@@ -29,7 +29,7 @@ pub fn solve(spec: &Spec) -> Solved {
     solve_spec(spec, false, &Silent).expect("solve succeeds")
 }
 
-pub const SHIPPED: [&str; 9] = [
+pub const SHIPPED: [&str; 11] = [
     "xor.toml",
     "regression_1d.toml",
     "regression_2d.toml",
@@ -39,6 +39,8 @@ pub const SHIPPED: [&str; 9] = [
     "absolute_1d.toml",
     "disk_hinge.toml",
     "xor_hinge.toml",
+    "moons_logistic.toml",
+    "xor_logistic.toml",
 ];
 
 pub fn dataset(rows: &[Vec<f64>], bias: bool) -> Dataset {
@@ -146,12 +148,13 @@ pub fn gradient_descent(
                 f[k] += a[j] * activation.apply(pre[j][k]);
             }
         }
-        // dL/df: f − y (squared) or a subgradient −y·1[1 − y f > 0] (hinge).
+        // dL/df: f − y (squared), a subgradient −y·1[1 − y f > 0] (hinge), −y σ(−y f) (logistic).
         let r: Vec<f64> = f
             .iter()
             .zip(&data.y)
             .map(|(fk, yk)| match model.loss {
                 cvxnn::spec::Loss::Squared => fk - yk,
+                cvxnn::spec::Loss::Logistic => -yk * cvxnn::spec::sigmoid(-yk * fk),
                 cvxnn::spec::Loss::Hinge => {
                     if 1.0 - yk * fk > 0.0 {
                         -yk
