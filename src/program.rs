@@ -327,8 +327,8 @@ pub fn compile(
         *bk = if hinge { -1.0 } else { -yk };
     }
     if !hinge {
-        for k in 0..n {
-            b[k] = -quad.scaled_target(k);
+        for (k, bk) in b.iter_mut().take(n).enumerate() {
+            *bk = -quad.scaled_target(k);
         }
     }
     let mut q = vec![0.0; ncols];
