@@ -124,6 +124,15 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         } => {
             let spec = Spec::from_file(&spec)?;
             let spinner = Spinner::new();
+            if spec.outputs() > 1 {
+                let multi = crate::pipeline::solve_multi(&spec, verbose, &spinner)?;
+                return emit(
+                    report::to_json(&multi),
+                    || report::multi_summary(&multi),
+                    json,
+                    out,
+                );
+            }
             let solved = solve_spec(&spec, verbose, &spinner)?;
             emit(
                 report::to_json(&solved.report),
@@ -140,6 +149,18 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         } => {
             let spec = Spec::from_file(&spec)?;
             let spinner = Spinner::new();
+            if spec.outputs() > 1 {
+                spinner.start("certify");
+                let result = crate::audit::audit_multi(&spec, &network);
+                spinner.finish();
+                let audit = result?;
+                return emit(
+                    report::to_json(&audit),
+                    || report::multi_audit_summary(&audit),
+                    json,
+                    out,
+                );
+            }
             spinner.start("certify");
             let result = crate::audit::audit(&spec, &network);
             spinner.finish();

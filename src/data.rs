@@ -153,22 +153,61 @@ impl Dataset {
         })
     }
 
-    /// Load the data a spec names (inline or CSV).
+    /// Load the data of a single-output spec (inline or CSV); a spec with several outputs is
+    /// refused here (use [`Dataset::load_outputs`]).
     pub fn load(spec: &Spec) -> Result<Dataset, InputError> {
-        match &spec.data {
-            DataSource::Inline { x, y } => {
-                let data =
-                    Dataset::from_rows(&spec.path, "data.x", x, y, spec.model.bias, "data.y")?;
-                data.check_labels(spec, &spec.path, |k| format!("data.y row {}", k + 1))?;
-                Ok(data)
-            }
-            DataSource::Csv { path, target } => {
-                let (x, y) = read_csv(path, target)?;
-                let data = Dataset::from_rows(path, "row", &x, &y, spec.model.bias, "target")?;
-                data.check_labels(spec, path, |k| format!("line {}, column `{target}`", k + 2))?;
-                Ok(data)
-            }
+        let mut all = Dataset::load_outputs(spec)?;
+        if all.len() != 1 {
+            let file = match &spec.data {
+                DataSource::Inline { .. } => spec.path.clone(),
+                DataSource::Csv { path, .. } => path.clone(),
+            };
+            return Err(InputError::new(
+                &file,
+                "data.y",
+                format!("has {} outputs where one is expected", all.len()),
+            ));
         }
+        Ok(all.remove(0))
+    }
+
+    /// Load the data a spec names: one dataset per output column (the one-vs-all model trains
+    /// each output with its own neurons, so the outputs are independent problems sharing X).
+    pub fn load_outputs(spec: &Spec) -> Result<Vec<Dataset>, InputError> {
+        let (file, x, columns, key, where_is) = match &spec.data {
+            DataSource::Inline { x, y, outputs } => {
+                for (k, row) in y.iter().enumerate() {
+                    if row.len() != *outputs {
+                        return Err(InputError::new(
+                            &spec.path,
+                            format!("data.y row {}", k + 1),
+                            format!("has {} targets, row 1 has {outputs}", row.len()),
+                        ));
+                    }
+                }
+                let columns: Columns = (0..*outputs)
+                    .map(|c| y.iter().map(|row| row[c]).collect())
+                    .collect();
+                let place = TargetPlace::Inline {
+                    multi: *outputs > 1,
+                };
+                (spec.path.clone(), x.clone(), columns, "data.x", place)
+            }
+            DataSource::Csv { path, targets } => {
+                let (x, columns) = read_csv(path, targets)?;
+                let place = TargetPlace::Csv {
+                    names: targets.clone(),
+                };
+                (path.clone(), x, columns, "row", place)
+            }
+        };
+        let mut out = Vec::with_capacity(columns.len());
+        for (c, y) in columns.iter().enumerate() {
+            let data = Dataset::from_rows(&file, key, &x, y, spec.model.bias, "data.y")?;
+            data.check_labels(spec, &file, |k| where_is.locate(k, c))?;
+            out.push(data);
+        }
+        Ok(out)
     }
 
     /// Classification losses need labels exactly ±1; name the first row that is not.
@@ -206,8 +245,29 @@ impl Dataset {
     }
 }
 
-/// Read a CSV with a header row; returns (feature rows, targets).
-fn read_csv(path: &Path, target: &str) -> Result<(Vec<Vec<f64>>, Vec<f64>), InputError> {
+/// Columns of numbers (one inner vector per column).
+type Columns = Vec<Vec<f64>>;
+
+/// Where target (row k, output c) sits in the user's files, for error messages.
+enum TargetPlace {
+    Inline { multi: bool },
+    Csv { names: Vec<String> },
+}
+
+impl TargetPlace {
+    fn locate(&self, k: usize, c: usize) -> String {
+        match self {
+            TargetPlace::Inline { multi: true } => {
+                format!("data.y row {}, column {}", k + 1, c + 1)
+            }
+            TargetPlace::Inline { multi: false } => format!("data.y row {}", k + 1),
+            TargetPlace::Csv { names } => format!("line {}, column `{}`", k + 2, names[c]),
+        }
+    }
+}
+
+/// Read a CSV with a header row; returns (feature rows, one column per target).
+fn read_csv(path: &Path, targets: &[String]) -> Result<(Columns, Columns), InputError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
@@ -217,18 +277,22 @@ fn read_csv(path: &Path, target: &str) -> Result<(Vec<Vec<f64>>, Vec<f64>), Inpu
         .headers()
         .map_err(|e| InputError::new(path, "header", format!("cannot read the header: {e}")))?
         .clone();
-    let target_col = headers.iter().position(|h| h == target).ok_or_else(|| {
-        InputError::new(
-            path,
-            "header",
-            format!(
-                "no target column `{target}` (columns: {})",
-                headers.iter().collect::<Vec<_>>().join(", ")
-            ),
-        )
-    })?;
+    let mut target_cols = Vec::with_capacity(targets.len());
+    for target in targets {
+        let col = headers.iter().position(|h| h == target).ok_or_else(|| {
+            InputError::new(
+                path,
+                "header",
+                format!(
+                    "no target column `{target}` (columns: {})",
+                    headers.iter().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })?;
+        target_cols.push(col);
+    }
     let mut x = Vec::new();
-    let mut y = Vec::new();
+    let mut y: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
     for (k, record) in reader.records().enumerate() {
         let line = k + 2; // 1-based, after the header
         let record =
@@ -260,10 +324,9 @@ fn read_csv(path: &Path, target: &str) -> Result<(Vec<Vec<f64>>, Vec<f64>), Inpu
                     format!("`{cell}` is not finite"),
                 ));
             }
-            if j == target_col {
-                y.push(value);
-            } else {
-                row.push(value);
+            match target_cols.iter().position(|&t| t == j) {
+                Some(c) => y[c].push(value),
+                None => row.push(value),
             }
         }
         x.push(row);

@@ -5,9 +5,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::audit::Audit;
+use crate::audit::{Audit, MultiAudit};
 use crate::error::InputError;
-use crate::pipeline::SolveReport;
+use crate::pipeline::{MultiReport, SolveReport};
 
 /// A human-readable summary of a solve.
 pub fn solve_summary(r: &SolveReport) -> String {
@@ -193,4 +193,70 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), InputError> {
         let _ = std::fs::remove_file(&tmp);
         fail(e)
     })
+}
+
+/// A human-readable summary of a multi-output solve.
+pub fn multi_summary(r: &MultiReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "problem      {} ({} outputs, one-vs-all)",
+        r.name, r.outputs
+    );
+    for (c, o) in r.per_output.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "output {:<5} objective {:.10}, dual bound {:.10}, {} neurons, {}",
+            c + 1,
+            o.nonconvex_objective,
+            o.dual_objective,
+            o.neurons,
+            if o.certified {
+                "certified"
+            } else {
+                "not certified"
+            }
+        );
+    }
+    let _ = writeln!(
+        s,
+        "total        {:.10} (dual bound {:.10}, gap {:.3e}, relative {:.3e})",
+        r.nonconvex_objective, r.dual_objective, r.gap, r.relative_gap
+    );
+    let tol = r.per_output.first().map_or(0.0, |o| o.certificate.tol);
+    let exact = r.per_output.iter().all(|o| o.certificate.exact_patterns);
+    let _ = writeln!(
+        s,
+        "verdict      {}",
+        verdict(r.certified, exact, r.relative_gap, tol)
+    );
+    let _ = writeln!(s, "time         {:.3} s", r.seconds_total);
+    s
+}
+
+/// A human-readable summary of a multi-output `certify`.
+pub fn multi_audit_summary(a: &MultiAudit) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "problem      {} ({} outputs, one-vs-all)",
+        a.name, a.outputs
+    );
+    for (c, o) in a.per_output.iter().enumerate() {
+        let _ = writeln!(s, "--- output {}", c + 1);
+        s.push_str(&audit_summary(o));
+    }
+    let _ = writeln!(
+        s,
+        "total        {:.10} (dual bound {:.10}, gap {:.3e}, relative {:.3e})",
+        a.nonconvex_objective, a.dual_objective, a.gap, a.relative_gap
+    );
+    let tol = a.per_output.first().map_or(0.0, |o| o.certificate.tol);
+    let exact = a.per_output.iter().all(|o| o.certificate.exact_patterns);
+    let _ = writeln!(
+        s,
+        "verdict      {}",
+        verdict(a.certified, exact, a.relative_gap, tol)
+    );
+    s
 }

@@ -48,15 +48,17 @@ pub enum DataSource {
     Inline {
         /// n rows of d0 features.
         x: Vec<Vec<f64>>,
-        /// n targets.
-        y: Vec<f64>,
+        /// n rows of targets (one per output).
+        y: Vec<Vec<f64>>,
+        /// Number of outputs c (1 when `y` is a plain list).
+        outputs: usize,
     },
     /// A CSV file with a header row.
     Csv {
         /// The CSV path, already resolved against the spec's folder.
         path: PathBuf,
-        /// The name of the target column; all other columns are features.
-        target: String,
+        /// The target columns (one per output); all other columns are features.
+        targets: Vec<String>,
     },
 }
 
@@ -275,9 +277,25 @@ struct RawSpec {
 #[serde(deny_unknown_fields)]
 struct RawData {
     x: Option<Vec<Vec<f64>>>,
-    y: Option<Vec<f64>>,
+    y: Option<RawTargets>,
     csv: Option<String>,
-    target: Option<String>,
+    target: Option<RawTargetNames>,
+}
+
+/// `y = [..]` (one output) or `y = [[..], ..]` (n rows of c outputs).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawTargets {
+    Single(Vec<f64>),
+    Multi(Vec<Vec<f64>>),
+}
+
+/// `target = "y"` or `target = ["a", "b"]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawTargetNames {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Deserialize)]
@@ -314,6 +332,14 @@ struct RawCertificate {
 }
 
 impl Spec {
+    /// Number of outputs c (columns of y).
+    pub fn outputs(&self) -> usize {
+        match &self.data {
+            DataSource::Inline { outputs, .. } => *outputs,
+            DataSource::Csv { targets, .. } => targets.len(),
+        }
+    }
+
     /// Read and validate a spec file.
     pub fn from_file(path: &Path) -> Result<Spec, InputError> {
         let text = std::fs::read_to_string(path)
@@ -360,15 +386,33 @@ impl Spec {
                         "`target` only applies to `csv` data".into(),
                     ));
                 }
-                DataSource::Inline { x, y }
+                let (y, outputs) = match y {
+                    RawTargets::Single(v) => (v.into_iter().map(|t| vec![t]).collect(), 1),
+                    RawTargets::Multi(rows) => {
+                        let c = rows.first().map_or(1, Vec::len);
+                        (rows, c)
+                    }
+                };
+                if outputs == 0 {
+                    return Err(err("data.y", "rows must hold at least one target".into()));
+                }
+                DataSource::Inline { x, y, outputs }
             }
             (Some(_), None, None) => return Err(err("data.y", "missing (x is given)".into())),
             (None, Some(_), None) => return Err(err("data.x", "missing (y is given)".into())),
             (None, None, Some(csv)) => {
                 let base = path.parent().unwrap_or_else(|| Path::new("."));
+                let targets = match raw.data.target {
+                    None => vec!["y".to_string()],
+                    Some(RawTargetNames::One(t)) => vec![t],
+                    Some(RawTargetNames::Many(ts)) if ts.is_empty() => {
+                        return Err(err("data.target", "the list of targets is empty".into()))
+                    }
+                    Some(RawTargetNames::Many(ts)) => ts,
+                };
                 DataSource::Csv {
                     path: base.join(csv),
-                    target: raw.data.target.unwrap_or_else(|| "y".into()),
+                    targets,
                 }
             }
             (None, None, None) => {
