@@ -118,6 +118,20 @@ pub fn check_network(
             ),
         ));
     }
+    let want_conv = data
+        .conv
+        .map(|(patch, stride)| crate::network::ConvShape { patch, stride });
+    if network.conv != want_conv {
+        return Err(InputError::new(
+            path,
+            "conv",
+            format!(
+                "is {}, the spec says {}",
+                describe_conv(network.conv),
+                describe_conv(want_conv)
+            ),
+        ));
+    }
     if network.bias != data.bias {
         return Err(InputError::new(
             path,
@@ -166,6 +180,13 @@ pub fn check_network(
         ));
     }
     Ok(())
+}
+
+fn describe_conv(c: Option<crate::network::ConvShape>) -> String {
+    match c {
+        None => "absent (a dense network)".into(),
+        Some(c) => format!("patch {} stride {}", c.patch, c.stride),
+    }
 }
 
 /// The distinct activation patterns of a network's neurons, as cells with every sign row.

@@ -47,7 +47,12 @@ impl PatternCheck {
 /// c_i = Xᵀ S_i λ: the dual constraint vector of a pattern.
 pub fn dual_vector(data: &Dataset, model: &Model, pattern: &Pattern, lambda: &[f64]) -> Vec<f64> {
     let slopes = cell_slopes(model.activation, pattern);
-    let weighted: Vec<f64> = lambda.iter().zip(&slopes).map(|(l, s)| l * s).collect();
+    let weighted: Vec<f64> = data
+        .sample_of
+        .iter()
+        .zip(&slopes)
+        .map(|(&i, s)| lambda[i] * s)
+        .collect();
     data.x.tr_mul_vec(&weighted)
 }
 
@@ -204,8 +209,8 @@ pub fn margin_multipliers(
         for c in 0..d {
             target[j * d + c] = model.beta * u[c];
         }
-        for k in 0..data.n() {
-            let slope = model.activation.cell_slope(pre[k] > 0.0);
+        for (r, &k) in data.sample_of.iter().enumerate() {
+            let slope = model.activation.cell_slope(pre[r] > 0.0);
             if slope == 0.0 {
                 continue;
             }
@@ -213,12 +218,12 @@ pub fn margin_multipliers(
             match margin.iter().position(|&mk| mk == k) {
                 Some(pos) => {
                     for c in 0..d {
-                        columns[pos][j * d + c] += coef * data.x.row(k)[c];
+                        columns[pos][j * d + c] += coef * data.x.row(r)[c];
                     }
                 }
                 None => {
                     for c in 0..d {
-                        target[j * d + c] -= coef * t[k] * data.x.row(k)[c];
+                        target[j * d + c] -= coef * t[k] * data.x.row(r)[c];
                     }
                 }
             }
@@ -321,7 +326,7 @@ pub fn certify(
     hint: Option<&[f64]>,
 ) -> (Certificate, Vec<PatternCheck>) {
     let start = std::time::Instant::now();
-    let f = network.predict(model.activation, &data.x);
+    let f = network.predict(model.activation, data);
     let p = model.loss.value(&f, &data.y) + network.penalty(model.beta);
     let lambda = loss_dual(data, model, network, &f, hint);
     let checks = check_all(data, model, patterns, &lambda);

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::error::InputError;
-use crate::spec::{DataSource, Spec};
+use crate::spec::{Architecture, DataSource, Spec};
 
 /// A dense row-major matrix of f64.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,14 +76,20 @@ pub fn norm(a: &[f64]) -> f64 {
 /// The training set as the solver sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
-    /// n × d design matrix; with `bias` its last column is all ones.
+    /// The gate matrix, d columns; with `bias` its last column is all ones. Dense networks:
+    /// one row per sample (n × d). Convolutional networks: one row per (patch k, sample)
+    /// pair, patch-major (nK × d, row k·n + i is patch k of sample i).
     pub x: Matrix,
     /// n targets.
     pub y: Vec<f64>,
-    /// Number of input features d0 (without the bias column).
+    /// The sample each row of `x` belongs to.
+    pub sample_of: Vec<usize>,
+    /// Number of input features d0 (without the bias column); the signal length for conv1d.
     pub features: usize,
     /// Whether a ones column was appended.
     pub bias: bool,
+    /// Patch size and stride for a convolutional network, `None` for a dense one.
+    pub conv: Option<(usize, usize)>,
 }
 
 impl Dataset {
@@ -148,9 +154,49 @@ impl Dataset {
         Ok(Dataset {
             x: Matrix::from_row_major(x.len(), d, data),
             y: y.to_vec(),
+            sample_of: (0..x.len()).collect(),
             features: d0,
             bias,
+            conv: None,
         })
+    }
+
+    /// The patches of every signal: row k·n + i of the result is x_i[k·stride .. k·stride + patch]
+    /// (plus the bias entry), for k = 0..K−1 with K = ⌊(d0 − patch)/stride⌋ + 1.
+    pub fn into_patches(self, patch: usize, stride: usize) -> Dataset {
+        let n = self.n();
+        let d0 = self.features;
+        let count = (d0 - patch) / stride + 1;
+        let width = patch + usize::from(self.bias);
+        let mut values = Vec::with_capacity(n * count * width);
+        let mut sample_of = Vec::with_capacity(n * count);
+        for k in 0..count {
+            for i in 0..n {
+                let row = self.x.row(i);
+                values.extend_from_slice(&row[k * stride..k * stride + patch]);
+                if self.bias {
+                    values.push(1.0);
+                }
+                sample_of.push(i);
+            }
+        }
+        Dataset {
+            x: Matrix::from_row_major(n * count, width, values),
+            y: self.y,
+            sample_of,
+            features: d0,
+            bias: self.bias,
+            conv: Some((patch, stride)),
+        }
+    }
+
+    /// Sum per-row values into per-sample values (the sum pooling over patches).
+    pub fn aggregate(&self, per_row: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; self.n()];
+        for (&i, v) in self.sample_of.iter().zip(per_row) {
+            out[i] += v;
+        }
+        out
     }
 
     /// Load the data of a single-output spec (inline or CSV); a spec with several outputs is
@@ -203,8 +249,27 @@ impl Dataset {
         };
         let mut out = Vec::with_capacity(columns.len());
         for (c, y) in columns.iter().enumerate() {
-            let data = Dataset::from_rows(&file, key, &x, y, spec.model.bias, "data.y")?;
+            let mut data = Dataset::from_rows(&file, key, &x, y, spec.model.bias, "data.y")?;
             data.check_labels(spec, &file, |k| where_is.locate(k, c))?;
+            if let Architecture::Conv1d { patch, stride } = spec.model.architecture {
+                if patch > data.features {
+                    return Err(InputError::new(
+                        &spec.path,
+                        "model.patch",
+                        format!(
+                            "is {patch}, longer than the signals ({} samples)",
+                            data.features
+                        ),
+                    ));
+                }
+                // Patches carry their own bias entry: build them from the raw signals.
+                let raw = Dataset::from_rows(&file, key, &x, y, false, "data.y")?;
+                data = Dataset {
+                    bias: spec.model.bias,
+                    ..raw
+                }
+                .into_patches(patch, stride);
+            }
             out.push(data);
         }
         Ok(out)
@@ -236,7 +301,7 @@ impl Dataset {
 
     /// Number of samples n.
     pub fn n(&self) -> usize {
-        self.x.rows()
+        self.y.len()
     }
 
     /// Number of first-layer weights per neuron d (features plus bias).

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{dot, norm, Dataset, Matrix};
+use crate::data::{dot, norm, Dataset};
 use crate::spec::{Activation, Model};
 
 /// Blocks with ‖u_b‖ ≤ `PRUNE_RELATIVE` · max_b ‖u_b‖ are dropped as zero: an interior-point
@@ -15,6 +15,16 @@ pub const PRUNE_RELATIVE: f64 = 1e-10;
 /// Neurons whose unit hidden directions differ by less than this (max-norm) and whose output
 /// weights have the same sign are merged (their sum has the same predictions and penalty).
 pub const MERGE_TOL: f64 = 1e-9;
+
+/// Patch geometry of a convolutional network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConvShape {
+    /// Filter length h (without the bias entry).
+    pub patch: usize,
+    /// Step between patches.
+    pub stride: usize,
+}
 
 /// f(X) = Σ_j output_j σ(X hidden_j), hidden_j with the bias weight last.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +37,10 @@ pub struct Network {
     pub slope: Option<f64>,
     /// Whether x is extended by a ones column (the bias weight is the last entry of each row).
     pub bias: bool,
+    /// For a convolutional network: each hidden row is a filter applied to every patch and the
+    /// results are summed (absent for a dense network).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conv: Option<ConvShape>,
     /// m rows of d first-layer weights.
     pub hidden: Vec<Vec<f64>>,
     /// m second-layer weights.
@@ -39,12 +53,13 @@ impl Network {
         self.output.len()
     }
 
-    /// Predictions f(X) on a design matrix that already carries the bias column.
-    pub fn predict(&self, activation: Activation, x: &Matrix) -> Vec<f64> {
-        let mut f = vec![0.0; x.rows()];
+    /// Predictions f(X) = Σ_j α_j Σ_{rows r of sample i} σ(x_rᵀ u_j) (one row per sample for a
+    /// dense network, one per patch for a convolutional one), bias column included in the data.
+    pub fn predict(&self, activation: Activation, data: &Dataset) -> Vec<f64> {
+        let mut f = vec![0.0; data.n()];
         for (u, &alpha) in self.hidden.iter().zip(&self.output) {
-            for (fk, row) in f.iter_mut().zip(x.row_iter()) {
-                *fk += alpha * activation.apply(dot(row, u));
+            for (&i, row) in data.sample_of.iter().zip(data.x.row_iter()) {
+                f[i] += alpha * activation.apply(dot(row, u));
             }
         }
         f
@@ -64,7 +79,7 @@ impl Network {
     /// The training objective L(f(X), y) + (β/2) Σ_j (‖u_j‖² + α_j²), evaluated directly from the
     /// weights with the true activation.
     pub fn objective(&self, data: &Dataset, model: &Model) -> f64 {
-        let f = self.predict(model.activation, &data.x);
+        let f = self.predict(model.activation, data);
         model.loss.value(&f, &data.y) + self.penalty(model.beta)
     }
 
@@ -104,6 +119,7 @@ impl Network {
             activation: activation.name().to_string(),
             slope: activation.slope(),
             bias,
+            conv: None,
             hidden,
             output,
         }

@@ -483,7 +483,11 @@ fn network_from_weights(
         .enumerate()
         .map(|(b, u)| (layout.block_owner(b).1.sign(), u.clone()))
         .collect();
-    Network::from_blocks(spec.model.activation, data.bias, &signed)
+    let mut network = Network::from_blocks(spec.model.activation, data.bias, &signed);
+    network.conv = data
+        .conv
+        .map(|(patch, stride)| crate::network::ConvShape { patch, stride });
+    network
 }
 
 /// Run the whole pipeline on a spec.
@@ -589,6 +593,9 @@ pub struct MultiNetwork {
     pub slope: Option<f64>,
     /// Whether the bias column is appended (bias weight last in each hidden row).
     pub bias: bool,
+    /// Patch geometry for a convolutional network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conv: Option<crate::network::ConvShape>,
     /// m rows of d first-layer weights.
     pub hidden: Vec<Vec<f64>>,
     /// m rows of c output weights.
@@ -614,6 +621,7 @@ impl MultiNetwork {
             activation: first.map_or_else(String::new, |n| n.activation.clone()),
             slope: first.and_then(|n| n.slope),
             bias: first.is_some_and(|n| n.bias),
+            conv: first.and_then(|n| n.conv),
             hidden,
             output,
         }
@@ -627,6 +635,7 @@ impl MultiNetwork {
                 activation: self.activation.clone(),
                 slope: self.slope,
                 bias: self.bias,
+                conv: self.conv,
                 hidden: Vec::new(),
                 output: Vec::new(),
             })
@@ -841,7 +850,7 @@ fn solve_prepared(
     seconds.certify = cert.seconds;
     seconds.total = total.elapsed().as_secs_f64();
 
-    let nonzero_rows = (0..data.n())
+    let nonzero_rows = (0..data.x.rows())
         .filter(|&k| data.x.row(k).iter().any(|&v| v != 0.0))
         .count();
     let report = SolveReport {

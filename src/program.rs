@@ -211,13 +211,14 @@ pub fn compile(
     quadratic: Option<&QuadraticModel>,
 ) -> (ConicProgram, Layout) {
     let x = &data.x;
-    let (n, d) = (x.rows(), x.cols());
+    let (n, d) = (data.n(), x.cols());
+    let rows = x.rows();
     let count = patterns.len();
     let constraint_rows: Vec<Vec<usize>> = patterns
         .iter()
         .map(|p| {
             if all_sign_rows {
-                (0..n)
+                (0..rows)
                     .filter(|&k| x.row(k).iter().any(|&v| v != 0.0))
                     .collect()
             } else {
@@ -300,8 +301,12 @@ pub fn compile(
         values.push(-1.0);
         indptr.push(indices.len());
         for c in 0..d {
-            for (k, &s) in slopes[i].iter().enumerate() {
-                let v = x.row(k)[c] * s;
+            // (S_i X u)_sample sums the rows (patches) of each sample.
+            let mut per_sample = vec![0.0; n];
+            for (r, &s) in slopes[i].iter().enumerate() {
+                per_sample[data.sample_of[r]] += x.row(r)[c] * s;
+            }
+            for (k, &v) in per_sample.iter().enumerate() {
                 if v != 0.0 {
                     indices.push(k);
                     values.push(-side.sign() * fit_scale[k] * v);
@@ -380,9 +385,9 @@ pub fn convex_objective(
         let (i, sign) = (block / 2, if block.is_multiple_of(2) { 1.0 } else { -1.0 });
         penalty += norm(u);
         let slopes = cell_slopes(model.activation, patterns[i]);
-        for (k, fk) in f.iter_mut().enumerate() {
-            if slopes[k] != 0.0 {
-                *fk += sign * slopes[k] * crate::data::dot(data.x.row(k), u);
+        for (r, &slope) in slopes.iter().enumerate() {
+            if slope != 0.0 {
+                f[data.sample_of[r]] += sign * slope * crate::data::dot(data.x.row(r), u);
             }
         }
     }

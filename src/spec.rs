@@ -179,9 +179,35 @@ impl Loss {
     }
 }
 
+/// Dense or convolutional first layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    /// f(x) = Σ_j α_j σ(xᵀu_j).
+    Dense,
+    /// f(x) = Σ_j α_j Σ_k σ(x_kᵀu_j) over the patches x_k = x[k·stride .. k·stride + patch].
+    Conv1d {
+        /// Filter length h.
+        patch: usize,
+        /// Step between patches.
+        stride: usize,
+    },
+}
+
+impl Architecture {
+    /// `"dense"` or `"conv1d"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Architecture::Dense => "dense",
+            Architecture::Conv1d { .. } => "conv1d",
+        }
+    }
+}
+
 /// The network model and the regularization.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
+    /// Dense or convolutional.
+    pub architecture: Architecture,
     /// Hidden activation.
     pub activation: Activation,
     /// Append a ones column to x (the bias weight is regularized like the others).
@@ -301,6 +327,9 @@ enum RawTargetNames {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawModel {
+    architecture: Option<String>,
+    patch: Option<i64>,
+    stride: Option<i64>,
     activation: Option<String>,
     slope: Option<f64>,
     bias: Option<bool>,
@@ -470,7 +499,43 @@ impl Spec {
                 format!("must be finite and > 0, got {beta}"),
             ));
         }
+        let architecture = match raw.model.architecture.as_deref().unwrap_or("dense") {
+            "dense" => {
+                if raw.model.patch.is_some() || raw.model.stride.is_some() {
+                    return Err(err(
+                        "model.patch",
+                        "`patch` and `stride` only apply to architecture = \"conv1d\"".into(),
+                    ));
+                }
+                Architecture::Dense
+            }
+            "conv1d" => {
+                let patch = match raw.model.patch {
+                    Some(p) if p >= 1 => p as usize,
+                    Some(p) => return Err(err("model.patch", format!("must be >= 1, got {p}"))),
+                    None => {
+                        return Err(err(
+                            "model.patch",
+                            "missing (the filter length, required for conv1d)".into(),
+                        ))
+                    }
+                };
+                let stride = match raw.model.stride {
+                    None => 1,
+                    Some(s) if s >= 1 => s as usize,
+                    Some(s) => return Err(err("model.stride", format!("must be >= 1, got {s}"))),
+                };
+                Architecture::Conv1d { patch, stride }
+            }
+            other => {
+                return Err(err(
+                    "model.architecture",
+                    format!("unknown architecture `{other}` (supported: dense, conv1d)"),
+                ))
+            }
+        };
         let model = Model {
+            architecture,
             activation,
             bias: raw.model.bias.unwrap_or(true),
             beta,

@@ -23,7 +23,9 @@ fn zero_network_above_the_beta_threshold() {
             .map(|r| norm(r).powi(2))
             .sum::<f64>()
             .sqrt();
-        spec.model.beta = 1.01 * norm(&data.y) * frob;
+        // Convolutional data stack K patches per sample: λ expands to K copies, ‖·‖ × √K.
+        let copies = (data.x.rows() as f64 / data.n() as f64).sqrt();
+        spec.model.beta = 1.01 * norm(&data.y) * frob * copies;
         let solved = solve(&spec);
         let half_y2 = spec.model.loss.value(&vec![0.0; data.n()], &data.y);
         assert!(
@@ -61,6 +63,7 @@ fn gradient_descent_never_beats_the_optimum() {
         ("absolute_1d.toml", 0.01, 20_000),
         ("disk_hinge.toml", 0.01, 30_000),
         ("moons_logistic.toml", 0.05, 30_000),
+        ("conv_signals.toml", 0.02, 30_000),
         ("regression_1d.toml", 0.02, 20_000),
         ("grid_3x3.toml", 0.02, 20_000),
     ] {

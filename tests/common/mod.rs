@@ -29,7 +29,7 @@ pub fn solve(spec: &Spec) -> Solved {
     solve_spec(spec, false, &Silent).expect("solve succeeds")
 }
 
-pub const SHIPPED: [&str; 11] = [
+pub const SHIPPED: [&str; 13] = [
     "xor.toml",
     "regression_1d.toml",
     "regression_2d.toml",
@@ -41,6 +41,8 @@ pub const SHIPPED: [&str; 11] = [
     "xor_hinge.toml",
     "moons_logistic.toml",
     "xor_logistic.toml",
+    "conv_signals.toml",
+    "conv_stride_hinge.toml",
 ];
 
 pub fn dataset(rows: &[Vec<f64>], bias: bool) -> Dataset {
@@ -144,8 +146,8 @@ pub fn gradient_descent(
         let pre: Vec<Vec<f64>> = u.iter().map(|uj| data.x.mul_vec(uj)).collect();
         let mut f = vec![0.0; n];
         for j in 0..width {
-            for k in 0..n {
-                f[k] += a[j] * activation.apply(pre[j][k]);
+            for (r, &k) in data.sample_of.iter().enumerate() {
+                f[k] += a[j] * activation.apply(pre[j][r]);
             }
         }
         // dL/df: f − y (squared), a subgradient −y·1[1 − y f > 0] (hinge), −y σ(−y f) (logistic).
@@ -167,11 +169,11 @@ pub fn gradient_descent(
         for j in 0..width {
             let mut ga = beta * a[j];
             let mut gu: Vec<f64> = u[j].iter().map(|v| beta * v).collect();
-            for k in 0..n {
-                let slope = activation.cell_slope(pre[j][k] > 0.0);
+            for (row, &k) in data.sample_of.iter().enumerate() {
+                let slope = activation.cell_slope(pre[j][row] > 0.0);
                 if slope != 0.0 {
-                    ga += r[k] * activation.apply(pre[j][k]);
-                    for (g, xv) in gu.iter_mut().zip(data.x.row(k)) {
+                    ga += r[k] * activation.apply(pre[j][row]);
+                    for (g, xv) in gu.iter_mut().zip(data.x.row(row)) {
                         *g += r[k] * a[j] * slope * xv;
                     }
                 }
@@ -186,6 +188,9 @@ pub fn gradient_descent(
         activation: activation.name().into(),
         slope: activation.slope(),
         bias: data.bias,
+        conv: data
+            .conv
+            .map(|(patch, stride)| cvxnn::network::ConvShape { patch, stride }),
         hidden: u,
         output: a,
     }
