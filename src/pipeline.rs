@@ -84,6 +84,10 @@ pub struct SolveReport {
     pub d: usize,
     /// Numerical rank of X.
     pub rank: usize,
+    /// `dense` or `conv1d`.
+    pub architecture: &'static str,
+    /// Rows of the gate matrix: n (dense) or n·K patches (conv1d).
+    pub rows: usize,
     /// Activation.
     pub activation: &'static str,
     /// Loss.
@@ -859,6 +863,8 @@ fn solve_prepared(
         n: data.n(),
         d: data.d(),
         rank: arrangement.rank,
+        architecture: spec.model.architecture.name(),
+        rows: data.x.rows(),
         activation: spec.model.activation.name(),
         loss: spec.model.loss.name(),
         beta: spec.model.beta,

@@ -25,6 +25,19 @@ pub fn solve_summary(r: &SolveReport) -> String {
         },
         r.rank
     );
+    if r.architecture == "conv1d" {
+        let conv = r.network.conv.map_or(String::new(), |c| {
+            format!(
+                "filters of length {} (+bias), stride {}, ",
+                c.patch, c.stride
+            )
+        });
+        let _ = writeln!(
+            s,
+            "conv1d       {conv}{} patches per signal, sum pooling",
+            r.rows / r.n.max(1)
+        );
+    }
     let _ = writeln!(
         s,
         "model        {} activation, {} loss, beta = {}",
