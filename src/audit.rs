@@ -14,8 +14,9 @@ use crate::arrangement::{patterns_for, Pattern};
 use crate::certificate::{certify, Certificate};
 use crate::data::Dataset;
 use crate::error::{Error, InputError};
+use crate::multi::MultiNetwork;
 use crate::network::Network;
-use crate::pipeline::{arrangement_error, solve_patterns, MultiNetwork};
+use crate::pipeline::{arrangement_error, solve_patterns};
 use crate::spec::{Activation, Spec};
 
 /// Stationarity of the network.

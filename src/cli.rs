@@ -125,7 +125,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             let spec = Spec::from_file(&spec)?;
             let spinner = Spinner::new();
             if spec.outputs() > 1 {
-                let multi = crate::pipeline::solve_multi(&spec, verbose, &spinner)?;
+                let multi = crate::multi::solve_multi(&spec, verbose, &spinner)?;
                 return emit(
                     report::to_json(&multi),
                     || report::multi_summary(&multi),

@@ -21,6 +21,7 @@ pub mod cli;
 pub mod cone;
 pub mod data;
 pub mod error;
+pub mod multi;
 pub mod network;
 pub mod pipeline;
 pub mod program;

@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use crate::audit::{Audit, MultiAudit};
 use crate::error::InputError;
-use crate::pipeline::{MultiReport, SolveReport};
+use crate::multi::MultiReport;
+use crate::pipeline::SolveReport;
 
 /// A human-readable summary of a solve.
 pub fn solve_summary(r: &SolveReport) -> String {

@@ -3,7 +3,7 @@ mod common;
 
 use assert_cmd::Command;
 use common::*;
-use cvxnn::pipeline::solve_multi;
+use cvxnn::multi::solve_multi;
 use cvxnn::pipeline::Silent;
 
 fn cvxnn() -> Command {
