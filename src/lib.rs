@@ -3,7 +3,10 @@
 //!
 //! The pipeline is one module per step: [`spec`] → [`data`] → [`arrangement`] (activation
 //! patterns) → [`program`] (conic form and its [`program::Layout`]) → [`solve`] (Clarabel) →
-//! [`network`] (reconstruction) → [`report`]. [`pipeline`] runs them in order.
+//! [`network`] (reconstruction) → [`certificate`] (duality gap from the weights and the data,
+//! with [`cone`] for the per-pattern bounds) → [`report`]. [`pipeline`] runs them in order
+//! (with the working-set rounds), [`multi`] splits multi-output problems, [`audit`] is
+//! `cvxnn certify`, [`bench`] is `cvxnn bench`, [`cli`] the command line.
 //!
 //! ```no_run
 //! use cvxnn::{pipeline::{solve_spec, Silent}, spec::Spec};
