@@ -153,3 +153,23 @@ fn ragged_targets_exit_2() {
         "{err}"
     );
 }
+
+#[test]
+fn convolutional_multi_output_certifies() {
+    let spec = spec_from(
+        "[data]\nx = [[0.1, 0.5, -0.3, 0.8], [0.9, -0.2, 0.4, 0.0], [-0.5, 0.3, 0.7, -0.1], [0.2, 0.2, -0.9, 0.6], [0.0, -0.7, 0.3, 0.5]]\n\
+         y = [[1.0, 0.2], [0.3, -0.5], [-0.2, 0.9], [0.5, 0.1], [0.1, -0.3]]\n\
+         [model]\narchitecture = \"conv1d\"\npatch = 2\nbeta = 0.05\n",
+    );
+    let r = solve_multi(&spec, false, &Silent).unwrap();
+    assert!(r.certified);
+    assert_eq!(r.network.conv.unwrap().patch, 2);
+    let parts = r.network.split(2).unwrap();
+    let outputs = cvxnn::data::Dataset::load_outputs(&spec).unwrap();
+    let total: f64 = parts
+        .iter()
+        .zip(&outputs)
+        .map(|(net, data)| net.objective(data, &spec.model))
+        .sum();
+    assert!((total - r.nonconvex_objective).abs() <= 1e-12 * total.max(1.0));
+}
