@@ -112,7 +112,7 @@ impl std::fmt::Display for ArrangementError {
                     Some(c) => write!(f, "the exact arrangement has {c} patterns")?,
                     None => write!(
                         f,
-                        "the exact arrangement has more than {limit} patterns (up to {bound:.0})"
+                        "the exact arrangement has more than {limit} patterns (it has at most {bound:.0} cells)"
                     )?,
                 }
                 write!(
@@ -510,7 +510,13 @@ pub fn enumerate_exact(
     let groups = group_normals(&normals);
     let m = groups.reps.len();
     let bound = cell_bound(m, rank);
-    let limit = max_patterns.saturating_add(1);
+    // Cells allowed before the kept patterns must exceed max_patterns: ReLU drops one cell,
+    // absolute value keeps one cell per complementary pair.
+    let limit = match activation {
+        Activation::Relu => max_patterns.saturating_add(1),
+        Activation::LeakyRelu { .. } => max_patterns,
+        Activation::Absolute => max_patterns.saturating_mul(2),
+    };
     let cells =
         match cells_distinct(&groups.reps, rank, limit).map_err(ArrangementError::Numerical)? {
             Some(c) => c,

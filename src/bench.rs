@@ -44,6 +44,19 @@ pub fn run(specs: &[PathBuf], repeat: usize) -> Result<i32, Error> {
             }
         }
         if let Some(v) = best {
+            if v.get("outputs").is_some() {
+                // Multi-output: one line with the totals (phases are per output).
+                println!(
+                    "| {} ({} outputs) | – | – | – | – | – | – | – | – | – | {:.3} | – | {:.10} | {:.1e} | {} |",
+                    v["name"].as_str().unwrap_or("?"),
+                    v["outputs"],
+                    v["seconds_total"].as_f64().unwrap_or(f64::NAN),
+                    v["nonconvex_objective"].as_f64().unwrap_or(f64::NAN),
+                    v["relative_gap"].as_f64().unwrap_or(f64::NAN),
+                    v["certified"]
+                );
+                continue;
+            }
             let t = &v["seconds"];
             let f = |x: &serde_json::Value| x.as_f64().unwrap_or(f64::NAN);
             println!(

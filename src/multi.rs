@@ -151,7 +151,12 @@ impl MultiNetwork {
                     parts[*c].hidden.push(u.clone());
                     parts[*c].output.push(row[*c]);
                 }
-                (true, []) => {}
+                // A neuron feeding no output still costs (β/2)‖u‖²: keep it, with weight 0, so
+                // the objective of the split networks is the objective of the whole.
+                (true, []) => {
+                    parts[0].hidden.push(u.clone());
+                    parts[0].output.push(0.0);
+                }
                 _ => return Err(j),
             }
         }

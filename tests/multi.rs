@@ -173,3 +173,19 @@ fn convolutional_multi_output_certifies() {
         .sum();
     assert!((total - r.nonconvex_objective).abs() <= 1e-12 * total.max(1.0));
 }
+
+#[test]
+fn a_neuron_feeding_no_output_still_pays_its_penalty() {
+    let net = cvxnn::multi::MultiNetwork {
+        activation: "relu".into(),
+        slope: None,
+        bias: true,
+        conv: None,
+        hidden: vec![vec![1.0, 2.0, 2.0], vec![0.5, 0.0, 0.0]],
+        output: vec![vec![0.0, 0.0], vec![0.0, 3.0]],
+    };
+    let parts = net.split(2).unwrap();
+    let penalty: f64 = parts.iter().map(|p| p.penalty(2.0)).sum();
+    // (β/2) Σ (‖u‖² + α²) = 1 · (9 + 0) + 1 · (0.25 + 9).
+    assert!((penalty - 18.25).abs() < 1e-12);
+}
