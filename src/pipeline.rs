@@ -199,6 +199,9 @@ pub const WORKING_SET_DROP: f64 = 1e-6;
 /// Violating neurons closer than this (max-norm of unit directions) count as one candidate.
 pub const DIVERSITY_TOL: f64 = 0.3;
 
+/// Rounds after which the working-set loop gives up (exit 1); it has never come close.
+pub const MAX_ROUNDS: usize = 1000;
+
 /// Rounds after which the working set only grows (a guard against dropping and re-adding the
 /// same patterns forever).
 pub const MAX_DROPPING_ROUNDS: usize = 50;
@@ -634,6 +637,15 @@ pub(crate) fn solve_prepared(
                 Stage::Refine | Stage::Polish => break round,
             }
             continue;
+        }
+        if rounds >= MAX_ROUNDS {
+            return Err(Error::Solver {
+                status: "working_set_not_converged".into(),
+                detail: format!(
+                    "{} patterns still violated after {rounds} rounds; try strategy = \"full\"",
+                    more.len()
+                ),
+            });
         }
         if stage == Stage::Polish {
             fallback = Some(round);
