@@ -31,5 +31,6 @@ pub mod program;
 pub mod report;
 pub mod solve;
 pub mod spec;
+pub mod working_set;
 
 pub use error::{Error, InputError};

@@ -1,0 +1,152 @@
+//! The working set: which patterns enter the conic program, which leave, and when it is done.
+//!
+//! A pattern outside the set is checked at the current dual point λ: it is violated when the
+//! rigorous upper bound on max_{u ∈ K_i, ‖u‖ ≤ 1} |λᵀ S_i X u| exceeds β (1 + slack). When no pattern
+//! outside the set is violated, the restricted program's solution (extended by zeros) is optimal
+//! for the full program.
+
+use rayon::prelude::*;
+
+use crate::arrangement::Pattern;
+use crate::certificate::{check_pattern, dual_candidate, logistic_dual};
+use crate::data::{norm, Dataset};
+use crate::program::{Layout, Side};
+use crate::spec::{Loss, Spec};
+
+/// Relative violation ρ_i > β (1 + WORKING_SET_SLACK_FACTOR · tol) that brings a pattern into
+/// the working set (tol is the solver tolerance).
+pub const WORKING_SET_SLACK_FACTOR: f64 = 10.0;
+
+/// Tolerance of the final polishing solve of the converged working set. Interior-point
+/// predictions are accurate to about the square root of the tolerance, and the certificate's dual
+/// point λ = y − f inherits that error; a tight last solve makes the certificate's gap tiny.
+pub const POLISH_TOL: f64 = 1e-11;
+
+/// Patterns whose blocks are all below this fraction of the largest block (or 100 × the round's
+/// tolerance, when larger) leave the working set.
+pub const WORKING_SET_DROP: f64 = 1e-6;
+
+/// Violating neurons closer than this (max-norm of unit directions) count as one candidate.
+pub const DIVERSITY_TOL: f64 = 0.3;
+
+/// Rounds after which the working-set loop gives up (exit 1); it has never come close.
+pub const MAX_ROUNDS: usize = 1000;
+
+/// Rounds after which the working set only grows (a guard against dropping and re-adding the
+/// same patterns forever).
+pub const MAX_DROPPING_ROUNDS: usize = 50;
+
+/// Tolerance of the exploration rounds of the working set, while violations are still large.
+pub const EXPLORE_TOL: f64 = 1e-5;
+
+/// How many patterns enter the working set at the start and per round: max(n, 20).
+pub(crate) fn batch_size(n: usize) -> usize {
+    n.max(20)
+}
+
+/// The patterns outside `in_set` whose dual constraint at λ exceeds `threshold`, most violated
+/// first, with their violation.
+pub(crate) fn violated(
+    data: &Dataset,
+    spec: &Spec,
+    patterns: &[Pattern],
+    in_set: &[bool],
+    lambda: &[f64],
+    threshold: f64,
+) -> Vec<Violation> {
+    let mut out: Vec<Violation> = patterns
+        .par_iter()
+        .enumerate()
+        .filter(|(i, _)| !in_set[*i])
+        .filter_map(|(i, p)| {
+            let check = check_pattern(data, &spec.model, p, lambda, threshold);
+            let value = check.upper();
+            let (sign, side) = if check.positive.upper >= check.negative.upper {
+                (1.0, check.positive)
+            } else {
+                (-1.0, check.negative)
+            };
+            (value > threshold).then_some(Violation {
+                pattern: i,
+                value,
+                sign,
+                direction: side.direction,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| b.value.total_cmp(&a.value));
+    out
+}
+
+/// A pattern whose dual constraint is violated.
+pub(crate) struct Violation {
+    pub(crate) pattern: usize,
+    pub(crate) value: f64,
+    /// Output sign of the violating neuron.
+    pub(crate) sign: f64,
+    /// Unit direction of the violating neuron (zeros when the cone work was screened off).
+    pub(crate) direction: Vec<f64>,
+}
+
+/// Up to `count` violations, most violated first, skipping those whose violating neuron points
+/// (within [`DIVERSITY_TOL`]) where an already chosen one points: one pattern per candidate
+/// neuron is enough, and choosing diverse ones needs fewer rounds.
+pub(crate) fn choose(violations: &[Violation], count: usize) -> Vec<usize> {
+    let mut chosen: Vec<&Violation> = Vec::new();
+    for v in violations {
+        if chosen.len() == count {
+            break;
+        }
+        let twin = chosen.iter().any(|c| {
+            c.sign == v.sign
+                && c.direction
+                    .iter()
+                    .zip(&v.direction)
+                    .all(|(a, b)| (a - b).abs() <= DIVERSITY_TOL)
+        });
+        if !twin {
+            chosen.push(v);
+        }
+    }
+    chosen.iter().map(|v| v.pattern).collect()
+}
+
+/// The dual point used to screen patterns: λ = y − f (squared) or y ⊙ t with the solver's hinge
+/// multipliers t (the duals of the fit rows, clipped to [0, 1]).
+pub(crate) fn screening_dual(
+    data: &Dataset,
+    spec: &Spec,
+    f: &[f64],
+    z: &[f64],
+    layout: &Layout,
+) -> Vec<f64> {
+    match spec.model.loss {
+        Loss::Squared => dual_candidate(f, &data.y),
+        Loss::Logistic => logistic_dual(f, &data.y),
+        Loss::Hinge => z[layout.fit_rows.clone()]
+            .iter()
+            .zip(&data.y)
+            .map(|(t, y)| t.clamp(0.0, 1.0) * y)
+            .collect(),
+    }
+}
+
+/// The entries of `working` whose blocks carry more than `drop` times the largest block's norm.
+pub(crate) fn carrying_weight(
+    layout: &Layout,
+    weights: &[Vec<f64>],
+    working: &[usize],
+    drop: f64,
+) -> Vec<usize> {
+    let largest = weights.iter().map(|u| norm(u)).fold(0.0, f64::max);
+    working
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| {
+            let v = norm(&weights[layout.block(j, Side::Positive)]);
+            let w = norm(&weights[layout.block(j, Side::Negative)]);
+            v.max(w) > drop * largest
+        })
+        .map(|(_, &i)| i)
+        .collect()
+}
