@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::arrangement::{patterns_for, Pattern};
-use crate::certificate::{certify, Certificate};
+use crate::certificate::{certify, relative_gap, Certificate};
 use crate::data::Dataset;
 use crate::error::{Error, InputError};
 use crate::multi::MultiNetwork;
@@ -275,11 +275,7 @@ pub fn audit_multi(spec: &Spec, network_path: &Path) -> Result<MultiAudit, Error
     let p: f64 = per_output.iter().map(|a| a.nonconvex_objective).sum();
     let d: f64 = per_output.iter().map(|a| a.dual_objective).sum();
     let gap = p - d;
-    let relative_gap = if p.abs() > 0.0 {
-        gap / p.abs()
-    } else {
-        gap.max(0.0)
-    };
+    let relative_gap = relative_gap(p, gap);
     let exact = per_output.iter().all(|a| a.certificate.exact_patterns);
     Ok(MultiAudit {
         name: spec.name.clone(),
@@ -300,23 +296,21 @@ pub fn audit_network(
     network: &Network,
     arrangement: &crate::arrangement::Arrangement,
 ) -> Result<Audit, Error> {
-    let data = data.clone();
-    let network = network.clone();
     // Stationarity first: the sub-program over the network's own patterns also supplies the
     // hinge multipliers of margin samples as a hint for the certificate's dual point (any
     // multipliers in [0, 1] give a valid bound; the hint only makes it tighter).
-    let own = own_patterns(&data, spec.model.activation, &network);
+    let own = own_patterns(data, spec.model.activation, network);
     let own_refs: Vec<&Pattern> = own.iter().collect();
     let (sub_objective, hint) = if own_refs.is_empty() {
         (spec.model.loss.value(&vec![0.0; data.n()], &data.y), None)
     } else {
-        let sub = solve_patterns(&data, spec, &own_refs)?;
+        let sub = solve_patterns(data, spec, &own_refs)?;
         (sub.objective, sub.multipliers)
     };
     let (cert, checks) = certify(
-        &data,
+        data,
         &spec.model,
-        &network,
+        network,
         &arrangement.patterns,
         arrangement.exact,
         spec.certificate.tol,
@@ -351,8 +345,8 @@ pub fn audit_network(
                 let mut set = own_refs.clone();
                 set.push(&arrangement.patterns[worst]);
                 set.extend(extra.iter().map(|&i| &arrangement.patterns[i]));
-                let better = solve_patterns(&data, spec, &set)?.network;
-                let value = better.objective(&data, &spec.model);
+                let better = solve_patterns(data, spec, &set)?.network;
+                let value = better.objective(data, &spec.model);
                 if value < p {
                     improvement = Some(Improvement {
                         pattern: worst,

@@ -132,6 +132,15 @@ pub struct Interval {
     pub upper: f64,
 }
 
+/// gap / |p|, or max(gap, 0) when p = 0 (then d ≤ p = 0 and the gap is absolute).
+pub fn relative_gap(p: f64, gap: f64) -> f64 {
+    if p.abs() > 0.0 {
+        gap / p.abs()
+    } else {
+        gap.max(0.0)
+    }
+}
+
 /// The dual candidate λ = y − f of the squared loss.
 pub fn dual_candidate(f: &[f64], y: &[f64]) -> Vec<f64> {
     y.iter().zip(f).map(|(yk, fk)| yk - fk).collect()
@@ -346,11 +355,7 @@ pub fn certify(
     };
     let (d, s) = best_scaled_dual(model.loss, &lambda, &data.y, s_max);
     let gap = p - d;
-    let relative_gap = if p.abs() > 0.0 {
-        gap / p.abs()
-    } else {
-        gap.max(0.0)
-    };
+    let relative_gap = relative_gap(p, gap);
     let certificate = Certificate {
         nonconvex_objective: p,
         dual_objective: d,

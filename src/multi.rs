@@ -170,11 +170,7 @@ impl MultiReport {
         let nonconvex_objective: f64 = per_output.iter().map(|r| r.nonconvex_objective).sum();
         let dual_objective: f64 = per_output.iter().map(|r| r.dual_objective).sum();
         let gap = nonconvex_objective - dual_objective;
-        let relative_gap = if nonconvex_objective.abs() > 0.0 {
-            gap / nonconvex_objective.abs()
-        } else {
-            gap.max(0.0)
-        };
+        let relative_gap = crate::certificate::relative_gap(nonconvex_objective, gap);
         let exact = per_output.iter().all(|r| r.certificate.exact_patterns);
         let status = per_output
             .iter()

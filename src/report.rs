@@ -232,17 +232,19 @@ pub fn multi_summary(r: &MultiReport) -> String {
             }
         );
     }
-    let _ = writeln!(
-        s,
-        "total        {:.10} (dual bound {:.10}, gap {:.3e}, relative {:.3e})",
-        r.nonconvex_objective, r.dual_objective, r.gap, r.relative_gap
-    );
     let tol = r.per_output.first().map_or(0.0, |o| o.certificate.tol);
     let exact = r.per_output.iter().all(|o| o.certificate.exact_patterns);
-    let _ = writeln!(
-        s,
-        "verdict      {}",
-        verdict(r.certified, exact, r.relative_gap, tol)
+    write_totals(
+        &mut s,
+        [
+            r.nonconvex_objective,
+            r.dual_objective,
+            r.gap,
+            r.relative_gap,
+        ],
+        r.certified,
+        exact,
+        tol,
     );
     let _ = writeln!(s, "time         {:.3} s", r.seconds_total);
     s
@@ -260,17 +262,34 @@ pub fn multi_audit_summary(a: &MultiAudit) -> String {
         let _ = writeln!(s, "--- output {}", c + 1);
         s.push_str(&audit_summary(o));
     }
-    let _ = writeln!(
-        s,
-        "total        {:.10} (dual bound {:.10}, gap {:.3e}, relative {:.3e})",
-        a.nonconvex_objective, a.dual_objective, a.gap, a.relative_gap
-    );
     let tol = a.per_output.first().map_or(0.0, |o| o.certificate.tol);
     let exact = a.per_output.iter().all(|o| o.certificate.exact_patterns);
+    write_totals(
+        &mut s,
+        [
+            a.nonconvex_objective,
+            a.dual_objective,
+            a.gap,
+            a.relative_gap,
+        ],
+        a.certified,
+        exact,
+        tol,
+    );
+    s
+}
+
+/// The total and verdict lines of a multi-output summary; `values` are
+/// [objective, dual bound, gap, relative gap].
+fn write_totals(s: &mut String, values: [f64; 4], certified: bool, exact: bool, tol: f64) {
+    let [p, d, gap, relative] = values;
+    let _ = writeln!(
+        s,
+        "total        {p:.10} (dual bound {d:.10}, gap {gap:.3e}, relative {relative:.3e})"
+    );
     let _ = writeln!(
         s,
         "verdict      {}",
-        verdict(a.certified, exact, a.relative_gap, tol)
+        verdict(certified, exact, relative, tol)
     );
-    s
 }
