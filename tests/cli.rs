@@ -1,15 +1,8 @@
 //! The real binary: outputs, exit codes and error messages for bad input.
 mod common;
 
-use assert_cmd::Command;
-use common::root;
+use common::{cvxnn, stderr_of};
 use std::path::Path;
-
-fn cvxnn() -> Command {
-    let mut c = Command::cargo_bin("cvxnn").unwrap();
-    c.current_dir(root());
-    c
-}
 
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     let p = dir.join(name);
@@ -126,15 +119,12 @@ fn a_network_that_does_not_fit_is_refused() {
         "net.json",
         r#"{"activation": "relu", "bias": true, "hidden": [[1.0, 2.0]], "output": [1.0]}"#,
     );
-    let err = cvxnn()
-        .args(["certify", "problems/xor.toml", "--network"])
-        .arg(&net)
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(err).unwrap();
+    let err = stderr_of(
+        cvxnn()
+            .args(["certify", "problems/xor.toml", "--network"])
+            .arg(&net),
+        2,
+    );
     assert!(
         err.contains("net.json") && err.contains("hidden row 1") && err.contains("need 3"),
         "{err}"
@@ -144,15 +134,13 @@ fn a_network_that_does_not_fit_is_refused() {
         "net2.json",
         r#"{"activation": "relu", "bias": false, "hidden": [[1.0, 2.0, 0.0]], "output": [1.0]}"#,
     );
-    let err = cvxnn()
-        .args(["certify", "problems/xor.toml", "--network"])
-        .arg(&net)
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
-    assert!(String::from_utf8(err).unwrap().contains("bias"));
+    let err = stderr_of(
+        cvxnn()
+            .args(["certify", "problems/xor.toml", "--network"])
+            .arg(&net),
+        2,
+    );
+    assert!(err.contains("bias"));
 }
 
 #[test]
@@ -264,15 +252,7 @@ fn bad_csv_exit_2_naming_line_and_column() {
         "s.toml",
         "[data]\ncsv = \"d.csv\"\n[model]\nbeta = 0.1\n",
     );
-    let err = cvxnn()
-        .arg("solve")
-        .arg(&spec)
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(err).unwrap();
+    let err = stderr_of(cvxnn().arg("solve").arg(&spec), 2);
     assert!(
         err.contains("d.csv") && err.contains("line 3") && err.contains("`b`"),
         "{err}"
@@ -282,17 +262,8 @@ fn bad_csv_exit_2_naming_line_and_column() {
         "t.toml",
         "[data]\ncsv = \"d.csv\"\ntarget = \"z\"\n[model]\nbeta = 0.1\n",
     );
-    let err = cvxnn()
-        .arg("solve")
-        .arg(&spec)
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
-    assert!(String::from_utf8(err)
-        .unwrap()
-        .contains("no target column `z`"));
+    let err = stderr_of(cvxnn().arg("solve").arg(&spec), 2);
+    assert!(err.contains("no target column `z`"));
 }
 
 #[test]
@@ -303,13 +274,6 @@ fn solver_trouble_exits_1_with_the_status() {
         "s.toml",
         &format!("{GOOD}[solver]\nmax_iter = 1\n"),
     );
-    let err = cvxnn()
-        .arg("solve")
-        .arg(&spec)
-        .assert()
-        .code(1)
-        .get_output()
-        .stderr
-        .clone();
-    assert!(String::from_utf8(err).unwrap().contains("max_iterations"));
+    let err = stderr_of(cvxnn().arg("solve").arg(&spec), 1);
+    assert!(err.contains("max_iterations"));
 }

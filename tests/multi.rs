@@ -1,16 +1,9 @@
 //! Multi-output targets: one-vs-all, one program per output, one certificate.
 mod common;
 
-use assert_cmd::Command;
 use common::*;
 use cvxnn::multi::solve_multi;
 use cvxnn::pipeline::Silent;
-
-fn cvxnn() -> Command {
-    let mut c = Command::cargo_bin("cvxnn").unwrap();
-    c.current_dir(root());
-    c
-}
 
 #[test]
 fn outputs_are_solved_independently_and_certified_together() {
@@ -115,15 +108,12 @@ fn certify_reads_the_multi_output_network_and_refuses_shared_neurons() {
     r["network"]["output"][0] = serde_json::json!([1.0, 1.0]);
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, r["network"].to_string()).unwrap();
-    let err = cvxnn()
-        .args(["certify", "problems/two_outputs.toml", "--network"])
-        .arg(&bad)
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(err).unwrap();
+    let err = stderr_of(
+        cvxnn()
+            .args(["certify", "problems/two_outputs.toml", "--network"])
+            .arg(&bad),
+        2,
+    );
     assert!(
         err.contains("output row 1") && err.contains("one-vs-all"),
         "{err}"
@@ -139,15 +129,7 @@ fn ragged_targets_exit_2() {
         "[data]\nx = [[0.0], [1.0]]\ny = [[1.0, 2.0], [3.0]]\n[model]\nbeta = 0.1\n",
     )
     .unwrap();
-    let err = cvxnn()
-        .arg("solve")
-        .arg(&spec)
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(err).unwrap();
+    let err = stderr_of(cvxnn().arg("solve").arg(&spec), 2);
     assert!(
         err.contains("s.toml") && err.contains("data.y row 2"),
         "{err}"

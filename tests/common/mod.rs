@@ -13,6 +13,19 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The real binary, run from the project root.
+pub fn cvxnn() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("cvxnn").unwrap();
+    c.current_dir(root());
+    c
+}
+
+/// Run a command that must exit with `code`; returns its stderr.
+pub fn stderr_of(cmd: &mut assert_cmd::Command, code: i32) -> String {
+    let out = cmd.assert().code(code).get_output().stderr.clone();
+    String::from_utf8(out).unwrap()
+}
+
 pub fn problem(name: &str) -> Spec {
     Spec::from_file(&root().join("problems").join(name)).expect("shipped spec parses")
 }
