@@ -1,23 +1,27 @@
 //! `cvxnn certify`: judge a network trained anywhere against a spec.
 //!
-//! Three answers: the certificate (from [`crate::certificate`], no solver involved), whether the
-//! network is even stationary (its value against the optimum of the sub-sampled convex program
-//! built from its own activation patterns D_j = diag(1[X u_j ≥ 0])), and, when it is not
-//! certified, an improvement: the most violated exact pattern, the neuron direction violating the
-//! dual constraint, and the objective after re-solving with that pattern added.
+//! Four answers: the network's own certificate (from [`crate::certificate`], no solver
+//! involved); cvxnn's own solve of the spec ([`Reference`], whose dual point is verified over
+//! every pattern by the same certificate code), which together give the proven interval of the
+//! network's suboptimality ([`crate::verdict`]); whether the network is even stationary (its
+//! value against the optimum of the convex program built from its own activation patterns
+//! D_j = diag(1[X u_j ≥ 0])); and, when it is not certified, an improvement: the most violated
+//! exact pattern, the neuron direction violating the dual constraint, and a better network (the
+//! global optimum, or with `--quick` the re-solve with the violated patterns added).
 
 use std::path::Path;
 
 use serde::Serialize;
 
-use crate::arrangement::{patterns_for, Pattern};
-use crate::certificate::{certify, relative_gap, Certificate};
+use crate::arrangement::{patterns_for, Arrangement, Pattern};
+use crate::certificate::{certify, Certificate, Interval, PatternCheck};
 use crate::data::Dataset;
 use crate::error::{Error, InputError};
 use crate::multi::MultiNetwork;
 use crate::network::Network;
-use crate::pipeline::{arrangement_error, solve_patterns};
+use crate::pipeline::{arrangement_error, solve_patterns, solve_prepared, Progress, Seconds};
 use crate::spec::{Activation, Spec};
+use crate::verdict::Verdict;
 
 /// Stationarity of the network.
 #[derive(Debug, Clone, Serialize)]
@@ -34,6 +38,9 @@ pub struct Stationarity {
 /// A concrete way to lower the objective.
 #[derive(Debug, Clone, Serialize)]
 pub struct Improvement {
+    /// `"global_optimum"` (cvxnn's own solve) or `"added_patterns"` (`--quick`: the network's
+    /// patterns plus the violated ones, re-solved).
+    pub source: &'static str,
     /// Index of the most violated exact pattern.
     pub pattern: usize,
     /// Its dual-constraint value divided by β (> 1 means violated).
@@ -42,12 +49,87 @@ pub struct Improvement {
     pub neuron: Vec<f64>,
     /// Sign of the output weight a neuron in that direction should get.
     pub output_sign: f64,
-    /// Objective after re-solving with the network's patterns plus the added ones.
+    /// Objective of the improved network.
     pub objective_after: f64,
-    /// Patterns added to the network's own.
+    /// Patterns added to the network's own (`added_patterns`), or patterns in cvxnn's final
+    /// program (`global_optimum`).
     pub patterns_added: usize,
     /// The improved network (feed it back to `certify`).
     pub network: Network,
+}
+
+/// What cvxnn's own solve of the spec says, as reported by `certify`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReferenceSummary {
+    /// Solver status of the final solve.
+    pub status: &'static str,
+    /// Objective of cvxnn's optimal network (an upper bound on the optimum).
+    pub objective: f64,
+    /// Its proven dual bound (a lower bound on the optimum).
+    pub dual_objective: f64,
+    /// Its relative gap.
+    pub relative_gap: f64,
+    /// Whether cvxnn's own network certified.
+    pub certified: bool,
+    /// Neurons of cvxnn's network.
+    pub neurons: usize,
+    /// Working-set rounds.
+    pub rounds: usize,
+    /// Patterns in the final program.
+    pub patterns_solved: usize,
+    /// Seconds the solve took (the time `certify` adds to `--quick`).
+    pub seconds: f64,
+}
+
+/// cvxnn's own solution of a single-output spec, the reference a network is judged against.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    /// The optimum lies in [lower, upper]: the solve's proven dual bound and its network's
+    /// objective (upper end of its exact enclosure).
+    pub optimum: Interval,
+    /// The report's view of the solve.
+    pub summary: ReferenceSummary,
+    /// cvxnn's optimal network.
+    pub network: Network,
+}
+
+/// Solve the spec on these data and patterns, as `solve` does (the working-set loop prices every
+/// pattern; the final certificate checks every pattern independently of the solver).
+pub fn reference(
+    spec: &Spec,
+    data: &Dataset,
+    arrangement: &Arrangement,
+    progress: &dyn Progress,
+) -> Result<Reference, Error> {
+    let start = std::time::Instant::now();
+    let solved = solve_prepared(
+        spec,
+        data.clone(),
+        arrangement.clone(),
+        Seconds::default(),
+        start,
+        false,
+        progress,
+    )?;
+    let r = solved.report;
+    Ok(Reference {
+        optimum: Interval {
+            lower: r.dual_objective,
+            upper: r.certificate.objective_bounds.upper,
+        },
+        summary: ReferenceSummary {
+            status: r.status,
+            objective: r.nonconvex_objective,
+            dual_objective: r.dual_objective,
+            relative_gap: r.relative_gap,
+            certified: r.certified,
+            neurons: r.neurons,
+            rounds: r.rounds,
+            patterns_solved: r.patterns_solved,
+            seconds: start.elapsed().as_secs_f64(),
+        },
+        network: r.network,
+    })
 }
 
 /// Everything `certify` reports.
@@ -59,24 +141,28 @@ pub struct Audit {
     pub pattern_method: &'static str,
     /// Patterns checked.
     pub patterns: usize,
-    /// p.
-    pub nonconvex_objective: f64,
-    /// d.
-    pub dual_objective: f64,
-    /// p − d.
-    pub gap: f64,
-    /// (p − d)/|p|.
-    pub relative_gap: f64,
-    /// ρ bounds.
-    pub rho: crate::certificate::Interval,
-    /// The verdict.
-    pub certified: bool,
-    /// Certificate details.
+    /// The proven interval of the network's suboptimality, and the verdict.
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    /// ρ bounds at the network's own dual point.
+    pub rho: Interval,
+    /// The network's own certificate (its dual point λ from its predictions).
     pub certificate: Certificate,
+    /// cvxnn's own solve (absent with `--quick`).
+    pub solve: Option<ReferenceSummary>,
     /// Stationarity check.
     pub stationarity: Stationarity,
-    /// Present when not certified and an improvement was found.
+    /// Present when not certified and a better network was found.
     pub improvement: Option<Improvement>,
+}
+
+/// How `certify` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Also solve the spec: the tight interval.
+    Solved,
+    /// Only the network's own dual point (no solve of the spec).
+    Quick,
 }
 
 /// Read a network JSON file (the `network` object of `solve --json`, or the whole solve output).
@@ -208,40 +294,50 @@ pub fn own_patterns(data: &Dataset, activation: Activation, network: &Network) -
         .collect()
 }
 
-/// Run the certificate, the stationarity check and the improvement search.
-pub fn audit(spec: &Spec, network_path: &Path) -> Result<Audit, Error> {
+/// Run the certificate, cvxnn's own solve (unless `mode` is quick), the stationarity check
+/// and the improvement search; also returns cvxnn's solution.
+pub fn audit(
+    spec: &Spec,
+    network_path: &Path,
+    mode: Mode,
+    progress: &dyn Progress,
+) -> Result<(Audit, Option<Reference>), Error> {
     let data = Dataset::load(spec)?;
     let network = read_network(network_path)?;
     check_network(network_path, &network, spec, &data)?;
     let arrangement = patterns_for(&data, spec.model.activation, &spec.arrangements)
         .map_err(|e| arrangement_error(spec, e))?;
-    audit_network(spec, &data, &network, &arrangement)
+    let reference = match mode {
+        Mode::Solved => Some(reference(spec, &data, &arrangement, progress)?),
+        Mode::Quick => None,
+    };
+    let audit = audit_network(spec, &data, &network, &arrangement, reference.as_ref())?;
+    Ok((audit, reference))
 }
 
 /// `certify` for a multi-output spec: the network's output rows are split by output (each
-/// neuron must feed exactly one), every output is audited, and the totals form one certificate.
+/// neuron must feed exactly one), every output is audited, and the verdicts add up.
 #[derive(Debug, Clone, Serialize)]
 pub struct MultiAudit {
     /// Problem name.
     pub name: String,
     /// Outputs c.
     pub outputs: usize,
-    /// Σ of the per-output objectives of the network.
-    pub nonconvex_objective: f64,
-    /// Σ of the per-output dual bounds.
-    pub dual_objective: f64,
-    /// nonconvex_objective − dual_objective.
-    pub gap: f64,
-    /// gap / |nonconvex_objective|.
-    pub relative_gap: f64,
-    /// Exact patterns everywhere and relative_gap ≤ tol.
-    pub certified: bool,
+    /// The totals over the outputs (the outputs are independent problems).
+    #[serde(flatten)]
+    pub verdict: Verdict,
     /// Per-output audits.
     pub per_output: Vec<Audit>,
 }
 
-/// Audit a multi-output network file against a multi-output spec.
-pub fn audit_multi(spec: &Spec, network_path: &Path) -> Result<MultiAudit, Error> {
+/// Audit a multi-output network file against a multi-output spec; also returns cvxnn's
+/// solution per output (none when quick).
+pub fn audit_multi(
+    spec: &Spec,
+    network_path: &Path,
+    mode: Mode,
+    progress: &dyn Progress,
+) -> Result<(MultiAudit, Vec<Reference>), Error> {
     let outputs = Dataset::load_outputs(spec)?;
     let text = std::fs::read_to_string(network_path)
         .map_err(|e| InputError::new(network_path, "", format!("cannot read the network: {e}")))?;
@@ -265,36 +361,47 @@ pub fn audit_multi(spec: &Spec, network_path: &Path) -> Result<MultiAudit, Error
             ),
         )
     })?;
+    for (data, network) in outputs.iter().zip(&parts) {
+        check_network(network_path, network, spec, data)?;
+    }
     let arrangement = patterns_for(&outputs[0], spec.model.activation, &spec.arrangements)
         .map_err(|e| arrangement_error(spec, e))?;
     let mut per_output = Vec::with_capacity(outputs.len());
+    let mut references = Vec::new();
     for (data, network) in outputs.iter().zip(&parts) {
-        check_network(network_path, network, spec, data)?;
-        per_output.push(audit_network(spec, data, network, &arrangement)?);
+        let reference = match mode {
+            Mode::Solved => Some(reference(spec, data, &arrangement, progress)?),
+            Mode::Quick => None,
+        };
+        per_output.push(audit_network(
+            spec,
+            data,
+            network,
+            &arrangement,
+            reference.as_ref(),
+        )?);
+        references.extend(reference);
     }
-    let p: f64 = per_output.iter().map(|a| a.nonconvex_objective).sum();
-    let d: f64 = per_output.iter().map(|a| a.dual_objective).sum();
-    let gap = p - d;
-    let relative_gap = relative_gap(p, gap);
-    let exact = per_output.iter().all(|a| a.certificate.exact_patterns);
-    Ok(MultiAudit {
-        name: spec.name.clone(),
-        outputs: per_output.len(),
-        nonconvex_objective: p,
-        dual_objective: d,
-        gap,
-        relative_gap,
-        certified: exact && relative_gap <= spec.certificate.tol,
-        per_output,
-    })
+    let verdicts: Vec<&Verdict> = per_output.iter().map(|a| &a.verdict).collect();
+    Ok((
+        MultiAudit {
+            name: spec.name.clone(),
+            outputs: per_output.len(),
+            verdict: Verdict::sum(&verdicts),
+            per_output,
+        },
+        references,
+    ))
 }
 
-/// The audit of one single-output network on its data and patterns.
+/// The audit of one single-output network on its data and patterns, against cvxnn's own
+/// solution when one is given.
 pub fn audit_network(
     spec: &Spec,
     data: &Dataset,
     network: &Network,
-    arrangement: &crate::arrangement::Arrangement,
+    arrangement: &Arrangement,
+    reference: Option<&Reference>,
 ) -> Result<Audit, Error> {
     // Stationarity first: the sub-program over the network's own patterns also supplies the
     // hinge multipliers of margin samples as a hint for the certificate's dual point (any
@@ -316,64 +423,100 @@ pub fn audit_network(
         spec.certificate.tol,
         hint.as_deref(),
     );
+    let verdict = Verdict::new(&cert, reference.map(|r| r.optimum));
     let p = cert.nonconvex_objective;
     let stationarity = Stationarity {
         subprogram_objective: sub_objective,
         patterns: own.len(),
         stationary: p <= sub_objective + spec.certificate.tol * sub_objective.abs().max(1e-300),
     };
-
-    let mut improvement = None;
-    if !cert.certified {
-        if let Some(worst) = cert.worst_pattern {
-            let check = &checks[worst];
-            let (side, sign) = if check.positive.upper >= check.negative.upper {
-                (&check.positive, 1.0)
-            } else {
-                (&check.negative, -1.0)
-            };
-            // The worst pattern first; if that alone does not lower the objective, every
-            // violated pattern.
-            let mut violated: Vec<usize> = checks
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.upper() > spec.model.beta)
-                .map(|(i, _)| i)
-                .collect();
-            violated.retain(|&i| i != worst);
-            for extra in [Vec::new(), violated] {
-                let mut set = own_refs.clone();
-                set.push(&arrangement.patterns[worst]);
-                set.extend(extra.iter().map(|&i| &arrangement.patterns[i]));
-                let better = solve_patterns(data, spec, &set)?.network;
-                let value = better.objective(data, &spec.model);
-                if value < p {
-                    improvement = Some(Improvement {
-                        pattern: worst,
-                        violation: side.upper / spec.model.beta,
-                        neuron: side.direction.clone(),
-                        output_sign: sign,
-                        objective_after: value,
-                        patterns_added: 1 + extra.len(),
-                        network: better,
-                    });
-                    break;
-                }
-            }
-        }
-    }
+    let improvement = match (verdict.certified, cert.worst_pattern) {
+        (false, Some(worst)) => improve(
+            spec,
+            data,
+            arrangement,
+            &own_refs,
+            &checks,
+            worst,
+            p,
+            reference,
+        )?,
+        _ => None,
+    };
     Ok(Audit {
         name: spec.name.clone(),
         pattern_method: spec.arrangements.name(),
         patterns: arrangement.patterns.len(),
-        nonconvex_objective: p,
-        dual_objective: cert.dual_objective,
-        gap: cert.gap,
-        relative_gap: cert.relative_gap,
+        verdict,
         rho: cert.rho,
-        certified: cert.certified,
         certificate: cert,
+        solve: reference.map(|r| r.summary.clone()),
         stationarity,
         improvement,
     })
+}
+
+/// A better network than the one at objective `p`: cvxnn's optimum when there is a reference;
+/// otherwise the network's own patterns plus the worst one, then (if that does not help) every
+/// violated one, re-solved.
+#[allow(clippy::too_many_arguments)]
+fn improve(
+    spec: &Spec,
+    data: &Dataset,
+    arrangement: &Arrangement,
+    own: &[&Pattern],
+    checks: &[PatternCheck],
+    worst: usize,
+    p: f64,
+    reference: Option<&Reference>,
+) -> Result<Option<Improvement>, Error> {
+    let check = &checks[worst];
+    let (side, sign) = if check.positive.upper >= check.negative.upper {
+        (&check.positive, 1.0)
+    } else {
+        (&check.negative, -1.0)
+    };
+    let found = |source, value, added, network| Improvement {
+        source,
+        pattern: worst,
+        violation: side.upper / spec.model.beta,
+        neuron: side.direction.clone(),
+        output_sign: sign,
+        objective_after: value,
+        patterns_added: added,
+        network,
+    };
+    if let Some(r) = reference {
+        return Ok((r.summary.objective < p).then(|| {
+            found(
+                "global_optimum",
+                r.summary.objective,
+                r.summary.patterns_solved,
+                r.network.clone(),
+            )
+        }));
+    }
+    let mut violated: Vec<usize> = checks
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.upper() > spec.model.beta)
+        .map(|(i, _)| i)
+        .collect();
+    violated.retain(|&i| i != worst);
+    for extra in [Vec::new(), violated] {
+        let mut set = own.to_vec();
+        set.push(&arrangement.patterns[worst]);
+        set.extend(extra.iter().map(|&i| &arrangement.patterns[i]));
+        let better = solve_patterns(data, spec, &set)?.network;
+        let value = better.objective(data, &spec.model);
+        if value < p {
+            return Ok(Some(found(
+                "added_patterns",
+                value,
+                1 + extra.len(),
+                better,
+            )));
+        }
+    }
+    Ok(None)
 }

@@ -12,16 +12,20 @@
 //! s·λ with s ∈ [0, β/ρ] is feasible; the best s has a closed form. The primal value p is the
 //! non-convex objective of the network evaluated from its weights, so p − d ≥ (p − optimum).
 //!
+//! Every bound holds in exact arithmetic for the float data, weights and λ: c_i carries an error
+//! radius, ρ's upper end, the scale s, d(sλ) and p are evaluated with the enclosures of
+//! [`crate::rounding`] (derivation in docs/certificate.md).
+//!
 //! Nothing here calls the conic solver.
 
 use serde::Serialize;
 
 use crate::arrangement::Pattern;
 use crate::cone::{support, Support};
-use crate::data::{dot, Dataset};
+use crate::data::Dataset;
 use crate::network::Network;
-use crate::program::cell_slopes;
-use crate::spec::{Loss, Model};
+use crate::rounding::{self, dot_radius, entropy_lower, norm_upper, Bounds};
+use crate::spec::{Activation, Loss, Model};
 
 /// Bounds on max_{u ∈ K_i, ‖u‖ ≤ 1} ±λᵀ S_i X u for one pattern.
 #[derive(Debug, Clone)]
@@ -44,20 +48,37 @@ impl PatternCheck {
     }
 }
 
-/// c_i = Xᵀ S_i λ: the dual constraint vector of a pattern.
-pub fn dual_vector(data: &Dataset, model: &Model, pattern: &Pattern, lambda: &[f64]) -> Vec<f64> {
-    let slopes = cell_slopes(model.activation, pattern);
-    let weighted: Vec<f64> = data
-        .sample_of
-        .iter()
-        .zip(&slopes)
-        .map(|(&i, s)| lambda[i] * s)
-        .collect();
-    data.x.tr_mul_vec(&weighted)
+/// c_i = Xᵀ S_i λ, the dual constraint vector of a pattern, and per entry a bound on its
+/// rounding error (|c_j − ĉ_j| ≤ radius_j in exact arithmetic). Each entry is a sum of one
+/// product x_rj (s_r λ_r) per row, two roundings each (one when the slope is 0 or ±1), so the
+/// dot-product lemma with k = rows + 1 covers it.
+pub fn dual_vector(
+    data: &Dataset,
+    model: &Model,
+    pattern: &Pattern,
+    lambda: &[f64],
+) -> (Vec<f64>, Vec<f64>) {
+    let d = data.d();
+    let mut c = vec![0.0; d];
+    let mut abs = vec![0.0; d];
+    for ((row, &i), &active) in data.x.row_iter().zip(&data.sample_of).zip(&pattern.active) {
+        let w = lambda[i] * model.activation.cell_slope(active);
+        if w == 0.0 {
+            continue;
+        }
+        for ((cj, aj), &x) in c.iter_mut().zip(abs.iter_mut()).zip(row) {
+            let p = x * w;
+            *cj += p;
+            *aj += p.abs();
+        }
+    }
+    let k = data.x.rows() + 1;
+    let radius = abs.iter().map(|&a| dot_radius(k, a)).collect();
+    (c, radius)
 }
 
-/// Check one pattern's dual constraint; patterns whose ‖c‖ ≤ `screen` skip the cone work (the
-/// bound ‖c‖ is then reported on both sides).
+/// Check one pattern's dual constraint; patterns whose bound ‖c‖ ≤ `screen` skip the cone work
+/// (that bound is then reported on both sides).
 pub fn check_pattern(
     data: &Dataset,
     model: &Model,
@@ -65,8 +86,13 @@ pub fn check_pattern(
     lambda: &[f64],
     screen: f64,
 ) -> PatternCheck {
-    let c = dual_vector(data, model, pattern, lambda);
-    let size = crate::data::norm(&c) * (1.0 + crate::cone::ROUNDING_ALLOWANCE);
+    let (c, radius) = dual_vector(data, model, pattern, lambda);
+    let widened: Vec<f64> = c
+        .iter()
+        .zip(&radius)
+        .map(|(v, r)| (v.abs() + r).next_up())
+        .collect();
+    let size = norm_upper(&widened);
     if size <= screen {
         let s = Support {
             lower: 0.0,
@@ -89,25 +115,28 @@ pub fn check_pattern(
     let g: Vec<&[f64]> = signed.iter().map(|r| r.as_slice()).collect();
     let neg: Vec<f64> = c.iter().map(|v| -v).collect();
     PatternCheck {
-        positive: support(&c, &g, &pattern.gate),
-        negative: support(&neg, &g, &pattern.gate),
+        positive: support(&c, &radius, &g, &pattern.gate),
+        negative: support(&neg, &radius, &g, &pattern.gate),
     }
 }
 
 /// The certificate of a network.
 #[derive(Debug, Clone, Serialize)]
 pub struct Certificate {
-    /// p: the non-convex objective of the network, from its weights.
+    /// p: the non-convex objective of the network, from its weights (floating point).
     pub nonconvex_objective: f64,
-    /// d: the dual value of the scaled feasible dual point (a lower bound on the optimum).
+    /// Bounds on p in exact arithmetic (see [`objective_bounds`]).
+    pub objective_bounds: Interval,
+    /// d: a lower bound, in exact arithmetic, on the dual value of the scaled feasible dual
+    /// point, hence on the optimum.
     pub dual_objective: f64,
-    /// p − d.
+    /// p − d with p's upper end, rounded up.
     pub gap: f64,
     /// (p − d) / |p| (0 when p = d = 0).
     pub relative_gap: f64,
-    /// Bounds on ρ(λ) for the unscaled λ = y − f.
+    /// Bounds on ρ(λ) for the unscaled λ = y − f (the upper end rigorous).
     pub rho: Interval,
-    /// The scale s applied to λ (≤ β/ρ.upper).
+    /// The scale s applied to λ (s · rho.upper ≤ β in exact arithmetic).
     pub dual_scale: f64,
     /// Whether every exact pattern was checked and relative_gap ≤ tol.
     pub certified: bool,
@@ -264,37 +293,39 @@ pub fn loss_dual(
     }
 }
 
-/// The dual objective at s·λ, maximized over s ∈ [0, s_max] (s_max = β / ρ_upper); returns
-/// (value, s). Squared: d(λ) = λᵀy − ½‖λ‖². Hinge (λ = y ⊙ t): d(λ) = Σ t_k = λᵀy, and s ≤ 1
-/// keeps s·t in [0, 1]. Logistic (λ = y ⊙ t): d(λ) = Σ H(t_k), s ≤ 1 likewise.
+/// The dual objective at s·λ for the best s ∈ [0, s_max] (s_max · ρ_upper ≤ β); returns (a lower
+/// bound on d(sλ) in exact arithmetic, s). Squared: d(λ) = λᵀy − ½‖λ‖², s = λᵀy / ‖λ‖²
+/// clipped. Hinge (λ = y ⊙ t, t ∈ [0, 1]): d(λ) = Σ t_k = λᵀy, and s ≤ 1 keeps s·t in [0, 1].
+/// Logistic (λ = y ⊙ t): d(λ) = Σ H(t_k), s ≤ 1 likewise, s by ternary search (d is concave in
+/// s). Hinge and logistic need λ_k y_k ∈ [0, 1] for every k; otherwise the dual point is not in
+/// the domain and the bound is −∞.
 pub fn best_scaled_dual(loss: Loss, lambda: &[f64], y: &[f64], s_max: f64) -> (f64, f64) {
-    let ly = dot(lambda, y);
+    let ly = rounding::dot(lambda, y);
     match loss {
         Loss::Squared => {
-            let ll = dot(lambda, lambda);
-            let s = if ll > 0.0 {
-                (ly / ll).clamp(0.0, s_max)
+            let ll = rounding::dot(lambda, lambda);
+            let s = if ll.value > 0.0 {
+                (ly.value / ll.value).clamp(0.0, s_max)
             } else {
                 0.0
             };
-            let value = s * ly - 0.5 * s * s * ll;
-            // Allowance for the rounding in the two sums.
-            (value - 1e-12 * (s * ly.abs() + 0.5 * s * s * ll), s)
+            let s_b = Bounds::point(s);
+            let value = s_b
+                .mul(ly.bounds())
+                .sub(s_b.square().mul(ll.bounds()).scale(0.5));
+            (value.lower(), s)
         }
-        Loss::Hinge => {
-            let s = s_max.min(1.0);
-            let value = s * ly;
-            (value - 1e-12 * value.abs(), s)
-        }
-        Loss::Logistic => {
-            // λ = y ⊙ t with labels ±1, so t_k = λ_k y_k; d(sλ) = Σ H(s t_k) is concave in s.
-            let t: Vec<f64> = lambda
-                .iter()
-                .zip(y)
-                .map(|(l, yk)| (l * yk).clamp(0.0, 1.0))
-                .collect();
+        Loss::Hinge | Loss::Logistic => {
+            let t: Vec<f64> = lambda.iter().zip(y).map(|(l, yk)| l * yk).collect();
+            if t.iter().any(|&tk| !(0.0..=1.0).contains(&tk)) {
+                return (f64::NEG_INFINITY, 0.0);
+            }
+            let s_top = s_max.min(1.0);
+            if loss == Loss::Hinge {
+                return (Bounds::point(s_top).mul(ly.bounds()).lower(), s_top);
+            }
             let value = |s: f64| t.iter().map(|&tk| binary_entropy(s * tk)).sum::<f64>();
-            let (mut lo, mut hi) = (0.0, s_max.min(1.0));
+            let (mut lo, mut hi) = (0.0, s_top);
             for _ in 0..100 {
                 let a = lo + (hi - lo) / 3.0;
                 let b = hi - (hi - lo) / 3.0;
@@ -305,9 +336,68 @@ pub fn best_scaled_dual(loss: Loss, lambda: &[f64], y: &[f64], s_max: f64) -> (f
                 }
             }
             let s = if value(hi) >= value(lo) { hi } else { lo };
-            let v = value(s);
-            (v - 1e-12 * v.abs() - 1e-300, s)
+            let s_b = Bounds::point(s);
+            let total = t.iter().fold(Bounds::point(0.0), |acc, &tk| {
+                let q = s_b.mul(Bounds::point(tk));
+                acc.add(Bounds::point(entropy_lower(q)))
+            });
+            (total.lower(), s)
         }
+    }
+}
+
+/// σ over an interval of pre-activations (all three activations are monotone on each side of 0).
+fn activation_bounds(activation: Activation, z: Bounds) -> Bounds {
+    match activation {
+        Activation::Relu => z.positive_part(),
+        Activation::LeakyRelu { slope } => {
+            let side = |t: f64, upward: bool| {
+                if t >= 0.0 {
+                    t
+                } else if upward {
+                    (slope * t).next_up()
+                } else {
+                    (slope * t).next_down()
+                }
+            };
+            Bounds::new(side(z.lo, false), side(z.hi, true))
+        }
+        Activation::Absolute => z.abs(),
+    }
+}
+
+/// Bounds on the network's objective L(f(X), y) + (β/2) Σ_j (‖u_j‖² + α_j²) in exact arithmetic
+/// for its float weights: pre-activations by the dot-product lemma, everything after that in
+/// interval arithmetic.
+pub fn objective_bounds(network: &Network, data: &Dataset, model: &Model) -> Interval {
+    let mut f = vec![Bounds::point(0.0); data.n()];
+    for (u, &alpha) in network.hidden.iter().zip(&network.output) {
+        for (&i, row) in data.sample_of.iter().zip(data.x.row_iter()) {
+            let z = rounding::dot(row, u).bounds();
+            f[i] = f[i].add(activation_bounds(model.activation, z).scale(alpha));
+        }
+    }
+    let zero = Bounds::point(0.0);
+    let loss = f.iter().zip(&data.y).fold(zero, |acc, (fk, &yk)| {
+        let term = match model.loss {
+            Loss::Squared => fk.sub(Bounds::point(yk)).square().scale(0.5),
+            Loss::Hinge => Bounds::point(1.0).sub(fk.scale(yk)).positive_part(),
+            Loss::Logistic => zero.sub(fk.scale(yk)).softplus(),
+        };
+        acc.add(term)
+    });
+    let squares = network
+        .hidden
+        .iter()
+        .zip(&network.output)
+        .fold(zero, |acc, (u, &a)| {
+            acc.add(rounding::dot(u, u).bounds())
+                .add(Bounds::point(a).square())
+        });
+    let total = loss.add(squares.scale(model.beta).scale(0.5));
+    Interval {
+        lower: total.lower(),
+        upper: total.upper(),
     }
 }
 
@@ -337,27 +427,33 @@ pub fn certify(
     let start = std::time::Instant::now();
     let f = network.predict(model.activation, data);
     let p = model.loss.value(&f, &data.y) + network.penalty(model.beta);
+    let objective = objective_bounds(network, data, model);
     let lambda = loss_dual(data, model, network, &f, hint);
     let checks = check_all(data, model, patterns, &lambda);
     let (mut upper, mut lower, mut worst) = (0.0f64, 0.0f64, None);
     for (i, c) in checks.iter().enumerate() {
-        if c.upper() > upper {
-            upper = c.upper();
+        if c.upper() > upper || c.upper().is_nan() {
+            upper = if c.upper().is_nan() {
+                f64::INFINITY
+            } else {
+                c.upper()
+            };
             worst = Some(i);
         }
         lower = lower.max(c.lower());
     }
-    // d(sλ) = s λᵀy − ½ s² ‖λ‖², maximized over s ∈ [0, β/ρ].
+    // d(sλ) maximized over s ∈ [0, β/ρ]; the quotient rounded down keeps s·ρ ≤ β exactly.
     let s_max = if upper > 0.0 {
-        model.beta / upper
+        (model.beta / upper).next_down().max(0.0)
     } else {
         f64::INFINITY
     };
     let (d, s) = best_scaled_dual(model.loss, &lambda, &data.y, s_max);
-    let gap = p - d;
+    let gap = (objective.upper - d).next_up();
     let relative_gap = relative_gap(p, gap);
     let certificate = Certificate {
         nonconvex_objective: p,
+        objective_bounds: objective,
         dual_objective: d,
         gap,
         relative_gap,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::audit::{audit_multi, Mode};
 use crate::error::Error;
 use crate::pipeline::{solve_spec, Progress};
 use crate::report;
@@ -50,6 +51,14 @@ pub enum Command {
         /// Also write the JSON result to this file (whole or not at all).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Skip cvxnn's own solve: bound only from the network's own dual point (fast, but
+        /// loose unless the network is optimal to about 1e-10).
+        #[arg(long)]
+        quick: bool,
+        /// Write cvxnn's globally optimal network to this file (a network JSON that `certify`
+        /// accepts).
+        #[arg(long, value_name = "FILE", conflicts_with = "quick")]
+        improved: Option<PathBuf>,
     },
     /// Solve each spec in its own process and print per-phase times and peak memory.
     Bench {
@@ -146,14 +155,19 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             network,
             json,
             out,
+            quick,
+            improved,
         } => {
             let spec = Spec::from_file(&spec)?;
             let spinner = Spinner::new();
+            let mode = if quick { Mode::Quick } else { Mode::Solved };
             if spec.outputs() > 1 {
-                spinner.start("certify");
-                let result = crate::audit::audit_multi(&spec, &network);
-                spinner.finish();
-                let audit = result?;
+                let (audit, references) = audit_multi(&spec, &network, mode, &spinner)?;
+                if let Some(path) = &improved {
+                    let parts: Vec<_> = references.into_iter().map(|r| r.network).collect();
+                    let net = crate::multi::MultiNetwork::stack(&parts);
+                    report::write_atomically(path, &report::to_json(&net))?;
+                }
                 return emit(
                     report::to_json(&audit),
                     || report::multi_audit_summary(&audit),
@@ -161,10 +175,10 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
                     out,
                 );
             }
-            spinner.start("certify");
-            let result = crate::audit::audit(&spec, &network);
-            spinner.finish();
-            let audit = result?;
+            let (audit, reference) = crate::audit::audit(&spec, &network, mode, &spinner)?;
+            if let (Some(path), Some(r)) = (&improved, reference) {
+                report::write_atomically(path, &report::to_json(&r.network))?;
+            }
             emit(
                 report::to_json(&audit),
                 || report::audit_summary(&audit),

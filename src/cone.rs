@@ -4,37 +4,51 @@
 //! cᵀu ≤ cᵀu + μᵀG u = (c + Gᵀμ)ᵀu ≤ ‖c + Gᵀμ‖, so ‖c + Gᵀμ‖ is an upper bound whatever μ ≥ 0 is;
 //! it is tight at the μ that solves the non-negative least-squares problem min_{μ≥0} ‖c + Gᵀμ‖
 //! (then c + Gᵀμ is the projection of c onto the cone). Any feasible unit u gives a lower bound.
-//! We find μ by Lawson–Hanson; the bounds are recomputed from μ and stay valid for any μ.
+//! We find μ by Lawson–Hanson; the bound is recomputed from μ with a rigorous floating-point
+//! error bound ([`crate::rounding`]), so it holds in exact arithmetic for any μ.
 
 use crate::data::{dot, norm};
-
-/// Relative allowance added to computed upper bounds so that they hold in exact arithmetic:
-/// a norm of a sum of at most a few hundred products carries a relative rounding error far
-/// below this.
-pub const ROUNDING_ALLOWANCE: f64 = 1e-12;
+use crate::rounding::{dot_radius, norm_upper};
 
 /// Lower and upper bounds on max{cᵀu : ‖u‖ ≤ 1, G u ≥ 0} and a feasible maximizer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Support {
     /// cᵀu for the feasible unit vector `direction` (0 when u = 0 is best).
     pub lower: f64,
-    /// ‖c + Gᵀμ‖ (1 + allowance) for the multipliers found: a rigorous upper bound.
+    /// An upper bound on ‖c + Gᵀμ‖ in exact arithmetic for the multipliers found.
     pub upper: f64,
     /// A feasible u with ‖u‖ ≤ 1 attaining `lower` (all zeros when the support is 0).
     pub direction: Vec<f64>,
 }
 
-/// Rigorous upper bound ‖c + Gᵀμ‖ for any multipliers; negative entries of μ are clipped to 0
-/// (so garbage in cannot produce an invalid bound).
-pub fn upper_bound(c: &[f64], g_rows: &[&[f64]], mu: &[f64]) -> f64 {
+/// A bound, valid in exact arithmetic, on ‖c + Gᵀμ‖ for the exact vector c that the computed
+/// `c` approximates entrywise within `c_radius` (|c_j − ĉ_j| ≤ c_radius_j), and for any
+/// multipliers; negative or non-finite entries of μ are taken as 0 (so garbage in cannot
+/// produce an invalid bound). Each entry r_j = ĉ_j + Σ_l μ_l g_lj is a dot product of length
+/// 1 + (rows used), bounded by [`dot_radius`]; then ‖r‖ ≤ ‖ |r̂| + e ‖ ≤ [`norm_upper`].
+pub fn upper_bound(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], mu: &[f64]) -> f64 {
     let mut r = c.to_vec();
+    let mut abs: Vec<f64> = c.iter().map(|v| v.abs()).collect();
+    let mut terms = 1;
     for (row, &m) in g_rows.iter().zip(mu) {
         let m = if m.is_finite() { m.max(0.0) } else { 0.0 };
-        for (ri, gi) in r.iter_mut().zip(row.iter()) {
-            *ri += m * gi;
+        if m == 0.0 {
+            continue;
+        }
+        terms += 1;
+        for ((ri, ai), gi) in r.iter_mut().zip(abs.iter_mut()).zip(row.iter()) {
+            let p = m * gi;
+            *ri += p;
+            *ai += p.abs();
         }
     }
-    norm(&r) * (1.0 + ROUNDING_ALLOWANCE)
+    let z: Vec<f64> = r
+        .iter()
+        .zip(&abs)
+        .zip(c_radius)
+        .map(|((ri, ai), ci)| (ri.abs() + (ci + dot_radius(terms, *ai)).next_up()).next_up())
+        .collect();
+    norm_upper(&z)
 }
 
 /// Multipliers μ ≥ 0 minimizing ‖c + Gᵀμ‖ (Lawson–Hanson active set).
@@ -168,11 +182,12 @@ fn solve_dense(a: &mut [f64], b: &mut [f64], p: usize) {
     }
 }
 
-/// Bounds on max{cᵀu : ‖u‖ ≤ 1, G u ≥ 0}. `interior` is a point with G g > 0 (a cell's gate),
-/// used to repair a maximizer that rounding left slightly outside the cone.
-pub fn support(c: &[f64], g_rows: &[&[f64]], interior: &[f64]) -> Support {
+/// Bounds on max{cᵀu : ‖u‖ ≤ 1, G u ≥ 0} for the exact c within `c_radius` of the computed `c`
+/// (see [`upper_bound`]). `interior` is a point with G g > 0 (a cell's gate), used to repair a
+/// maximizer that rounding left slightly outside the cone.
+pub fn support(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], interior: &[f64]) -> Support {
     let mu = multipliers(c, g_rows);
-    let upper = upper_bound(c, g_rows, &mu);
+    let upper = upper_bound(c, c_radius, g_rows, &mu);
     // Candidate maximizer: the projection c + Gᵀμ.
     let mut u = c.to_vec();
     for (row, &m) in g_rows.iter().zip(&mu) {

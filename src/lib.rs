@@ -29,8 +29,10 @@ pub mod network;
 pub mod pipeline;
 pub mod program;
 pub mod report;
+pub mod rounding;
 pub mod solve;
 pub mod spec;
+pub mod verdict;
 pub mod working_set;
 
 pub use error::{Error, InputError};

@@ -12,6 +12,7 @@ use crate::network::Network;
 use crate::program::{compile, convex_objective, Layout, QuadraticModel};
 use crate::solve::solve;
 use crate::spec::{Loss, SolverSettings, Spec, Strategy};
+use crate::verdict::Verdict;
 use crate::working_set::{batch_size, carrying_weight, choose, screening_dual, violated};
 pub use crate::working_set::{
     DIVERSITY_TOL, EXPLORE_TOL, MAX_DROPPING_ROUNDS, MAX_ROUNDS, POLISH_TOL, WORKING_SET_DROP,
@@ -128,6 +129,12 @@ pub struct SolveReport {
     pub relative_gap: f64,
     /// Bounds on ρ(λ) at λ = y − f.
     pub rho: Interval,
+    /// The global optimum lies in [dual_objective, the network's objective (upper end)].
+    pub optimum: Interval,
+    /// The network's distance above the optimum lies here: [0, gap].
+    pub suboptimality: Interval,
+    /// The same relative to the optimum.
+    pub relative_suboptimality: Interval,
     /// True only when every exact pattern was checked and relative_gap ≤ certificate tol.
     pub certified: bool,
     /// Certificate details.
@@ -149,6 +156,8 @@ pub struct CertificateSummary {
     pub worst_pattern: Option<usize>,
     /// Whether the checked patterns are every cell of the arrangement.
     pub exact_patterns: bool,
+    /// The network's objective in exact arithmetic lies here.
+    pub objective_bounds: Interval,
     /// The relative-gap tolerance.
     pub tol: f64,
     /// Scale applied to λ = y − f to make it dual feasible.
@@ -209,13 +218,22 @@ struct RoundResult {
 /// Most proximal-Newton steps per fixed-pattern logistic solve.
 pub const MAX_NEWTON_STEPS: usize = 60;
 
+/// Relative rise of the logistic objective that the Newton line search accepts as rounding noise.
+pub const NEWTON_NOISE: f64 = 1e-14;
+
+/// A full Newton step that moves no prediction by more than this (relative to max(1, ‖f‖∞))
+/// ends the logistic solve.
+pub const NEWTON_STEP_TOL: f64 = 1e-12;
+
 /// Solve the convex program over a fixed set of patterns; returns the last solver outcome, the
 /// layout and the block weights. Squared and hinge losses: one conic solve. Logistic loss: a
 /// proximal Newton method — each step solves the conic program with the loss replaced by its
 /// second-order model at the current predictions (a weighted least-squares SOCP, which Clarabel
 /// solves reliably at tight tolerances, unlike exponential cones), followed by a backtracking
-/// line search on the true objective; it stops when a step no longer lowers the objective by more
-/// than 1e-15 relative.
+/// line search on the true objective (a step may raise it by [`NEWTON_NOISE`] relative, the
+/// rounding noise of its evaluation, so that the last quadratically convergent steps are not
+/// refused); it stops when a full step moves no prediction by more than [`NEWTON_STEP_TOL`]
+/// relative, or when no step is accepted.
 fn solve_fixed(
     data: &Dataset,
     spec: &Spec,
@@ -261,6 +279,7 @@ fn solve_fixed(
         // Backtracking on the true convex objective along start → target.
         let mut step = 1.0;
         let mut accepted = None;
+        let noise = NEWTON_NOISE * value.abs().max(1.0);
         for _ in 0..40 {
             let trial: Vec<Vec<f64>> = start
                 .iter()
@@ -268,7 +287,7 @@ fn solve_fixed(
                 .map(|(a, b)| a.iter().zip(b).map(|(x, y)| x + step * (y - x)).collect())
                 .collect();
             let (v, pred) = convex_objective(data, &spec.model, patterns, &trial);
-            if v <= value {
+            if v <= value + noise {
                 accepted = Some((trial, v, pred));
                 break;
             }
@@ -278,12 +297,18 @@ fn solve_fixed(
             last = Some((outcome, layout));
             break;
         };
-        let decrease = value - v;
+        let moved = pred
+            .iter()
+            .zip(&f)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        let scale = pred.iter().map(|a| a.abs()).fold(1.0, f64::max);
+        let full_step = step == 1.0;
         weights = Some(trial);
         value = v;
         f = pred;
         last = Some((outcome, layout));
-        if decrease <= 1e-15 * value.abs().max(1.0) {
+        if full_step && moved <= NEWTON_STEP_TOL * scale {
             break;
         }
     }
@@ -555,6 +580,7 @@ pub(crate) fn solve_prepared(
     progress.finish();
     seconds.certify = cert.seconds;
     seconds.total = total.elapsed().as_secs_f64();
+    let verdict = Verdict::new(&cert, None);
 
     let nonzero_rows = (0..data.x.rows())
         .filter(|&k| data.x.row(k).iter().any(|&v| v != 0.0))
@@ -585,11 +611,15 @@ pub(crate) fn solve_prepared(
         gap: cert.gap,
         relative_gap: cert.relative_gap,
         rho: cert.rho,
+        optimum: verdict.optimum,
+        suboptimality: verdict.suboptimality,
+        relative_suboptimality: verdict.relative_suboptimality,
         certified: cert.certified,
         certificate: CertificateSummary {
             patterns_checked: cert.patterns_checked,
             worst_pattern: cert.worst_pattern,
             exact_patterns: cert.exact_patterns,
+            objective_bounds: cert.objective_bounds,
             tol: cert.tol,
             dual_scale: cert.dual_scale,
             seconds: cert.seconds,

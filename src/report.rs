@@ -6,9 +6,11 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::audit::{Audit, MultiAudit};
+use crate::certificate::Interval;
 use crate::error::InputError;
 use crate::multi::MultiReport;
 use crate::pipeline::SolveReport;
+use crate::verdict::{BoundSource, Verdict};
 
 /// A human-readable summary of a solve.
 pub fn solve_summary(r: &SolveReport) -> String {
@@ -79,6 +81,11 @@ pub fn solve_summary(r: &SolveReport) -> String {
         "dual bound   {:.10} (gap {:.3e}, relative {:.3e}; rho in [{:.6e}, {:.6e}], beta {})",
         r.dual_objective, r.gap, r.relative_gap, r.rho.lower, r.rho.upper, r.beta
     );
+    let (lo, hi) = outward_decimals(r.optimum.lower, r.optimum.upper, 10);
+    let _ = writeln!(
+        s,
+        "optimum      in [{lo}, {hi}] (proven: the dual bound and this network's objective)"
+    );
     let _ = writeln!(
         s,
         "verdict      {}",
@@ -118,6 +125,110 @@ fn verdict(certified: bool, exact: bool, relative_gap: f64, tol: f64) -> String 
     }
 }
 
+/// Decimal strings for the ends of [lo, hi] rounded outward (lo down, hi up), with as many
+/// significant digits (from `min_digits` up to 12) as it takes for them to differ; fixed
+/// notation down to 1e-4, scientific below.
+pub fn outward_decimals(lo: f64, hi: f64, min_digits: usize) -> (String, String) {
+    let mut out = (String::new(), String::new());
+    for digits in min_digits.max(1)..=12 {
+        out = (
+            round_decimal(lo, digits, false),
+            round_decimal(hi, digits, true),
+        );
+        if out.0 != out.1 {
+            break;
+        }
+    }
+    out
+}
+
+/// x rounded to `digits` significant digits, downward or `upward`.
+fn round_decimal(x: f64, digits: usize, upward: bool) -> String {
+    if !x.is_finite() {
+        return if x > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if x == 0.0 {
+        return "0".into();
+    }
+    let exponent = x.abs().log10().floor() as i32;
+    let shift = digits as i32 - 1 - exponent;
+    let scaled = x * 10f64.powi(shift);
+    let rounded = if upward {
+        scaled.next_up().ceil()
+    } else {
+        scaled.next_down().floor()
+    };
+    let value = rounded / 10f64.powi(shift);
+    if exponent >= -4 {
+        format!("{value:.*}", shift.max(0) as usize)
+    } else {
+        format!("{value:.*e}", digits - 1)
+    }
+}
+
+/// "between a% and b%" (or "at most b%") of a relative interval, rounded outward.
+fn percent_range(r: Interval) -> String {
+    let (lo, hi) = outward_decimals(100.0 * r.lower, 100.0 * r.upper, 3);
+    if r.lower > 0.0 {
+        format!("between {lo}% and {hi}%")
+    } else {
+        format!("at most {hi}%")
+    }
+}
+
+/// The verdict sentence of `certify`, from the proven intervals.
+fn audit_verdict(v: &Verdict) -> String {
+    let how_far = if v.relative_suboptimality.upper.is_finite() {
+        format!(
+            "{} above the global optimum",
+            percent_range(v.relative_suboptimality)
+        )
+    } else {
+        let (lo, hi) = outward_decimals(v.suboptimality.lower, v.suboptimality.upper, 3);
+        format!("between {lo} and {hi} above the global optimum")
+    };
+    let scope = if v.method == "quick" {
+        " (certified bound from the network's own dual point; --quick: cvxnn did not solve the \
+         spec, so the bound may be far from the truth)"
+    } else {
+        " (certified bounds)"
+    };
+    if !v.exact_patterns {
+        format!(
+            "NOT CERTIFIED: the patterns were sampled, so these bounds hold only for the \
+             sub-sampled program, not the global optimum; there your network is {how_far}"
+        )
+    } else if v.certified {
+        format!(
+            "CERTIFIED globally optimal (relative gap {:.1e} <= tol {:.0e}): your network is \
+             {how_far}{scope}",
+            v.relative_gap, v.tol
+        )
+    } else {
+        format!("NOT CERTIFIED: your network is {how_far}{scope}")
+    }
+}
+
+/// The lines of a `certify` summary about the objective, the optimum and the verdict.
+fn write_verdict(s: &mut String, v: &Verdict) {
+    let _ = writeln!(
+        s,
+        "your network {:.10} (training objective from its weights)",
+        v.nonconvex_objective
+    );
+    let (lo, hi) = outward_decimals(v.optimum.lower, v.optimum.upper, 10);
+    let _ = writeln!(
+        s,
+        "optimum      in [{lo}, {hi}] (lower end: the best proven dual bound, from {}; upper end: \
+         the best network known)",
+        match v.bound_from {
+            BoundSource::Network => "your network's dual point",
+            BoundSource::Solve => "cvxnn's solve",
+        }
+    );
+    let _ = writeln!(s, "verdict      {}", audit_verdict(v));
+}
+
 /// A human-readable summary of `certify`.
 pub fn audit_summary(a: &Audit) -> String {
     let mut s = String::new();
@@ -127,26 +238,25 @@ pub fn audit_summary(a: &Audit) -> String {
         "patterns     {} checked ({})",
         a.patterns, a.pattern_method
     );
+    write_verdict(&mut s, &a.verdict);
     let _ = writeln!(
         s,
-        "network      {:.10} (non-convex objective from the weights)",
-        a.nonconvex_objective
+        "gap          {:.3e} (relative {:.3e}); your network's own dual bound {:.10} (rho in \
+         [{:.6e}, {:.6e}])",
+        a.verdict.gap,
+        a.verdict.relative_gap,
+        a.certificate.dual_objective,
+        a.rho.lower,
+        a.rho.upper
     );
-    let _ = writeln!(
-        s,
-        "dual bound   {:.10} (gap {:.3e}, relative {:.3e}; rho in [{:.6e}, {:.6e}])",
-        a.dual_objective, a.gap, a.relative_gap, a.rho.lower, a.rho.upper
-    );
-    let _ = writeln!(
-        s,
-        "verdict      {}",
-        verdict(
-            a.certified,
-            a.certificate.exact_patterns,
-            a.relative_gap,
-            a.certificate.tol
-        )
-    );
+    if let Some(r) = &a.solve {
+        let _ = writeln!(
+            s,
+            "solve        cvxnn's optimum {:.10} ({} neurons, relative gap {:.1e}, {} rounds, \
+             {:.3} s)",
+            r.objective, r.neurons, r.relative_gap, r.rounds, r.seconds
+        );
+    }
     let st = &a.stationarity;
     let _ = writeln!(
         s,
@@ -161,18 +271,26 @@ pub fn audit_summary(a: &Audit) -> String {
     );
     match &a.improvement {
         Some(imp) => {
+            let (how, where_) = if imp.source == "global_optimum" {
+                (
+                    "cvxnn's optimal network".to_string(),
+                    "--improved FILE writes it",
+                )
+            } else {
+                (
+                    format!("adding it ({} pattern(s) in all)", imp.patterns_added),
+                    "improvement.network in the JSON output",
+                )
+            };
             let _ = writeln!(
                 s,
-                "improvement  pattern {} violates the dual constraint by a factor {:.6}; adding it \
-                 ({} pattern(s) in all) lowers the objective to {:.10}",
-                imp.pattern, imp.violation, imp.patterns_added, imp.objective_after
+                "improvement  pattern {} violates the dual constraint by a factor {:.6}; {how} \
+                 gives objective {:.10} ({where_})",
+                imp.pattern, imp.violation, imp.objective_after
             );
         }
-        None if !a.certified => {
-            let _ = writeln!(
-                s,
-                "improvement  none found by re-solving with the violated patterns"
-            );
+        None if !a.verdict.certified => {
+            let _ = writeln!(s, "improvement  none found");
         }
         None => {}
     }
@@ -262,24 +380,12 @@ pub fn multi_audit_summary(a: &MultiAudit) -> String {
         let _ = writeln!(s, "--- output {}", c + 1);
         s.push_str(&audit_summary(o));
     }
-    let tol = a.per_output.first().map_or(0.0, |o| o.certificate.tol);
-    let exact = a.per_output.iter().all(|o| o.certificate.exact_patterns);
-    write_totals(
-        &mut s,
-        [
-            a.nonconvex_objective,
-            a.dual_objective,
-            a.gap,
-            a.relative_gap,
-        ],
-        a.certified,
-        exact,
-        tol,
-    );
+    let _ = writeln!(s, "--- all outputs");
+    write_verdict(&mut s, &a.verdict);
     s
 }
 
-/// The total and verdict lines of a multi-output summary; `values` are
+/// The total and verdict lines of a multi-output solve summary; `values` are
 /// [objective, dual bound, gap, relative gap].
 fn write_totals(s: &mut String, values: [f64; 4], certified: bool, exact: bool, tol: f64) {
     let [p, d, gap, relative] = values;

@@ -4,11 +4,12 @@ mod common;
 
 use common::*;
 use cvxnn::arrangement::Xoshiro;
-use cvxnn::audit::{audit, own_patterns};
+use cvxnn::audit::{audit, own_patterns, Mode};
 use cvxnn::certificate::certify;
 use cvxnn::cone::{multipliers, support, upper_bound};
 use cvxnn::data::dot;
 use cvxnn::network::Network;
+use cvxnn::pipeline::Silent;
 
 #[test]
 fn optimal_networks_certify_on_every_shipped_problem() {
@@ -93,18 +94,27 @@ fn a_network_missing_a_neuron_gets_an_improvement() {
         net.hidden.remove(j);
         net.output.remove(j);
         let file = write_network(&net);
-        let a = audit(&spec, file.path()).unwrap();
-        assert!(!a.certified);
-        let imp = a.improvement.expect("an improvement");
-        assert!(imp.objective_after < a.nonconvex_objective);
-        assert!(imp.violation > 1.0);
-        // The improved network can be fed back.
-        let again = write_network(&imp.network);
-        let b = audit(&spec, again.path()).unwrap();
-        assert!(
-            (b.nonconvex_objective - imp.objective_after).abs()
-                <= 1e-12 * imp.objective_after.abs().max(1.0)
-        );
+        for (mode, source) in [
+            (Mode::Quick, "added_patterns"),
+            (Mode::Solved, "global_optimum"),
+        ] {
+            let (a, _) = audit(&spec, file.path(), mode, &Silent).unwrap();
+            assert!(!a.verdict.certified);
+            let imp = a.improvement.expect("an improvement");
+            assert_eq!(imp.source, source);
+            assert!(imp.objective_after < a.verdict.nonconvex_objective);
+            assert!(imp.violation > 1.0);
+            // The improved network can be fed back; cvxnn's optimum certifies.
+            let again = write_network(&imp.network);
+            let (b, _) = audit(&spec, again.path(), mode, &Silent).unwrap();
+            assert!(
+                (b.verdict.nonconvex_objective - imp.objective_after).abs()
+                    <= 1e-12 * imp.objective_after.abs().max(1.0)
+            );
+            if mode == Mode::Solved {
+                assert!(b.verdict.certified, "{name}: the optimum does not certify");
+            }
+        }
     }
 }
 
@@ -121,9 +131,9 @@ fn a_poor_stationary_point_of_gradient_descent_is_rejected() {
         "the start was not poor enough: {p}"
     );
     let file = write_network(&net);
-    let a = audit(&spec, file.path()).unwrap();
-    assert!(!a.certified);
-    assert!(a.gap >= p - s.report.nonconvex_objective - 1e-12);
+    let (a, _) = audit(&spec, file.path(), Mode::Quick, &Silent).unwrap();
+    assert!(!a.verdict.certified);
+    assert!(a.verdict.gap >= p - s.report.nonconvex_objective - 1e-12);
     let imp = a.improvement.expect("an improvement");
     assert!(imp.objective_after < p);
     assert!(!own_patterns(&s.data, spec.model.activation, &net).is_empty());
@@ -155,7 +165,7 @@ fn bounds_stay_valid_for_garbage_multipliers() {
         let nan = vec![f64::NAN; m];
         for mu in [&zeros, &random, &negative, &nan, &multipliers(&c, &g)] {
             assert!(
-                upper_bound(&c, &g, mu) >= best,
+                upper_bound(&c, &vec![0.0; d], &g, mu) >= best,
                 "upper bound below a feasible value"
             );
         }
@@ -164,7 +174,7 @@ fn bounds_stay_valid_for_garbage_multipliers() {
             .map(|_| (0..d).map(|_| rng.gaussian()).collect::<Vec<f64>>())
             .find(|u| g.iter().all(|r| dot(r, u) > 0.0));
         if let Some(int) = interior {
-            let s = support(&c, &g, &int);
+            let s = support(&c, &vec![0.0; d], &g, &int);
             assert!(s.lower <= s.upper);
             assert!(s.upper >= best);
             assert!(
