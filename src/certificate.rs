@@ -311,8 +311,8 @@ pub fn best_scaled_dual(loss: Loss, lambda: &[f64], y: &[f64], s_max: f64) -> (f
             };
             let s_b = Bounds::point(s);
             let value = s_b
-                .mul(ly.bounds())
-                .sub(s_b.square().mul(ll.bounds()).scale(0.5));
+                .times(ly.bounds())
+                .minus(s_b.square().times(ll.bounds()).scale(0.5));
             (value.lower(), s)
         }
         Loss::Hinge | Loss::Logistic => {
@@ -322,7 +322,7 @@ pub fn best_scaled_dual(loss: Loss, lambda: &[f64], y: &[f64], s_max: f64) -> (f
             }
             let s_top = s_max.min(1.0);
             if loss == Loss::Hinge {
-                return (Bounds::point(s_top).mul(ly.bounds()).lower(), s_top);
+                return (Bounds::point(s_top).times(ly.bounds()).lower(), s_top);
             }
             let value = |s: f64| t.iter().map(|&tk| binary_entropy(s * tk)).sum::<f64>();
             let (mut lo, mut hi) = (0.0, s_top);
@@ -338,8 +338,8 @@ pub fn best_scaled_dual(loss: Loss, lambda: &[f64], y: &[f64], s_max: f64) -> (f
             let s = if value(hi) >= value(lo) { hi } else { lo };
             let s_b = Bounds::point(s);
             let total = t.iter().fold(Bounds::point(0.0), |acc, &tk| {
-                let q = s_b.mul(Bounds::point(tk));
-                acc.add(Bounds::point(entropy_lower(q)))
+                let q = s_b.times(Bounds::point(tk));
+                acc.plus(Bounds::point(entropy_lower(q)))
             });
             (total.lower(), s)
         }
@@ -374,27 +374,27 @@ pub fn objective_bounds(network: &Network, data: &Dataset, model: &Model) -> Int
     for (u, &alpha) in network.hidden.iter().zip(&network.output) {
         for (&i, row) in data.sample_of.iter().zip(data.x.row_iter()) {
             let z = rounding::dot(row, u).bounds();
-            f[i] = f[i].add(activation_bounds(model.activation, z).scale(alpha));
+            f[i] = f[i].plus(activation_bounds(model.activation, z).scale(alpha));
         }
     }
     let zero = Bounds::point(0.0);
     let loss = f.iter().zip(&data.y).fold(zero, |acc, (fk, &yk)| {
         let term = match model.loss {
-            Loss::Squared => fk.sub(Bounds::point(yk)).square().scale(0.5),
-            Loss::Hinge => Bounds::point(1.0).sub(fk.scale(yk)).positive_part(),
-            Loss::Logistic => zero.sub(fk.scale(yk)).softplus(),
+            Loss::Squared => fk.minus(Bounds::point(yk)).square().scale(0.5),
+            Loss::Hinge => Bounds::point(1.0).minus(fk.scale(yk)).positive_part(),
+            Loss::Logistic => zero.minus(fk.scale(yk)).softplus(),
         };
-        acc.add(term)
+        acc.plus(term)
     });
     let squares = network
         .hidden
         .iter()
         .zip(&network.output)
         .fold(zero, |acc, (u, &a)| {
-            acc.add(rounding::dot(u, u).bounds())
-                .add(Bounds::point(a).square())
+            acc.plus(rounding::dot(u, u).bounds())
+                .plus(Bounds::point(a).square())
         });
-    let total = loss.add(squares.scale(model.beta).scale(0.5));
+    let total = loss.plus(squares.scale(model.beta).scale(0.5));
     Interval {
         lower: total.lower(),
         upper: total.upper(),

@@ -22,7 +22,7 @@
 pub const UNIT_ROUNDOFF: f64 = f64::EPSILON / 2.0;
 
 /// Allowance per product for underflow (twice the smallest subnormal, 2⁻¹⁰⁷³).
-pub const UNDERFLOW: f64 = 2.0 * 4.9406564584124654e-324;
+pub const UNDERFLOW: f64 = 2.0 * f64::from_bits(1);
 
 /// Ulps by which results of `ln`, `ln_1p` and `exp` are widened (see the module docs).
 pub const LIBM_ULPS: u32 = 4;
@@ -145,7 +145,7 @@ impl Bounds {
     }
 
     /// The sum.
-    pub fn add(self, o: Bounds) -> Bounds {
+    pub fn plus(self, o: Bounds) -> Bounds {
         Bounds {
             lo: down(self.lo + o.lo),
             hi: up(self.hi + o.hi),
@@ -153,7 +153,7 @@ impl Bounds {
     }
 
     /// The difference.
-    pub fn sub(self, o: Bounds) -> Bounds {
+    pub fn minus(self, o: Bounds) -> Bounds {
         Bounds {
             lo: down(self.lo - o.hi),
             hi: up(self.hi - o.lo),
@@ -161,7 +161,7 @@ impl Bounds {
     }
 
     /// The product.
-    pub fn mul(self, o: Bounds) -> Bounds {
+    pub fn times(self, o: Bounds) -> Bounds {
         let products = [
             self.lo * o.lo,
             self.lo * o.hi,
@@ -184,7 +184,7 @@ impl Bounds {
 
     /// Multiplication by a float known exactly.
     pub fn scale(self, s: f64) -> Bounds {
-        self.mul(Bounds::point(s))
+        self.times(Bounds::point(s))
     }
 
     /// x², which is never negative.
@@ -299,7 +299,7 @@ impl Bounds {
 /// A rigorous upper bound on the Euclidean norm of a vector of floats.
 pub fn norm_upper(v: &[f64]) -> f64 {
     let squares = v.iter().fold(Bounds::point(0.0), |acc, &x| {
-        acc.add(Bounds::point(x).square())
+        acc.plus(Bounds::point(x).square())
     });
     squares.sqrt().upper()
 }
@@ -314,13 +314,13 @@ pub fn entropy_lower(q: Bounds) -> f64 {
             if a.hi <= 0.0 || a.lo >= 1.0 {
                 return 0.0;
             }
-            let minus_ln = Bounds::point(0.0).sub(a.ln());
-            a.mul(minus_ln).lower().max(0.0)
+            let minus_ln = Bounds::point(0.0).minus(a.ln());
+            a.times(minus_ln).lower().max(0.0)
         };
         let p = Bounds::point(p);
-        let one_minus = Bounds::point(1.0).sub(p).clamp(0.0, 1.0);
+        let one_minus = Bounds::point(1.0).minus(p).clamp(0.0, 1.0);
         Bounds::point(term(p))
-            .add(Bounds::point(term(one_minus)))
+            .plus(Bounds::point(term(one_minus)))
             .lower()
     };
     at(q.lo).min(at(q.hi))
@@ -342,7 +342,7 @@ mod tests {
     #[test]
     fn intervals_contain_simple_exact_results() {
         // 0.1 + 0.2 in exact arithmetic of the two floats is not a float.
-        let s = Bounds::point(0.1).add(Bounds::point(0.2));
+        let s = Bounds::point(0.1).plus(Bounds::point(0.2));
         assert!(s.lo < s.hi && s.lo <= 0.30000000000000004 && s.hi >= 0.3);
         let sq = Bounds::new(-2.0, 1.0).square();
         assert_eq!(sq.lo, 0.0);

@@ -93,11 +93,11 @@ impl Verdict {
         tol: f64,
     ) -> Verdict {
         let sub_upper = Bounds::point(own.upper)
-            .sub(Bounds::point(optimum.lower))
+            .minus(Bounds::point(optimum.lower))
             .upper()
             .max(0.0);
         let sub_lower = Bounds::point(own.lower)
-            .sub(Bounds::point(optimum.upper))
+            .minus(Bounds::point(optimum.upper))
             .lower()
             .max(0.0);
         let relative_lower = if optimum.upper > 0.0 {
@@ -143,7 +143,7 @@ impl Verdict {
     /// objectives, the optimum's ends and the network's enclosure add up (rounded outward).
     pub fn sum(parts: &[&Verdict]) -> Verdict {
         let add = |f: &dyn Fn(usize) -> Bounds| {
-            (0..parts.len()).fold(Bounds::point(0.0), |acc, k| acc.add(f(k)))
+            (0..parts.len()).fold(Bounds::point(0.0), |acc, k| acc.plus(f(k)))
         };
         let p: f64 = parts.iter().map(|v| v.nonconvex_objective).sum();
         let own_sum = add(&|k| {
