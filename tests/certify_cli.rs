@@ -1,0 +1,177 @@
+//! `cvxnn certify` from the command line: the proven interval in words and in JSON, `--quick`,
+//! `--improved`, multi-output totals, and `solve`'s own intervals.
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use serde_json::Value;
+
+fn run_json(args: &[&str], extra: &[&Path]) -> Value {
+    let mut cmd = cvxnn();
+    cmd.args(args);
+    for p in extra {
+        cmd.arg(p);
+    }
+    let out = cmd.assert().success().get_output().stdout.clone();
+    serde_json::from_slice(&out).unwrap()
+}
+
+fn run_text(args: &[&str], extra: &[&Path]) -> String {
+    let mut cmd = cvxnn();
+    cmd.args(args);
+    for p in extra {
+        cmd.arg(p);
+    }
+    String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
+}
+
+/// Solve `problem`, write its network with every output weight scaled by `factor`.
+fn scaled_network(dir: &Path, problem: &str, factor: f64) -> (Value, PathBuf) {
+    let solved = run_json(&["solve", problem, "--json"], &[]);
+    let mut net = solved["network"].clone();
+    let scale = |v: &mut Value| *v = Value::from(v.as_f64().unwrap() * factor);
+    for a in net["output"].as_array_mut().unwrap() {
+        match a.as_array_mut() {
+            Some(row) => row.iter_mut().for_each(scale),
+            None => scale(a),
+        }
+    }
+    let path = dir.join(format!("scaled-{factor}.json"));
+    std::fs::write(&path, net.to_string()).unwrap();
+    (solved, path)
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(f64::INFINITY)
+}
+
+#[test]
+fn a_suboptimal_network_gets_its_distance_to_the_optimum_in_words_and_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let problem = "problems/regression_2d.toml";
+    let (solved, net) = scaled_network(dir.path(), problem, 1.01);
+    let a = run_json(&["certify", problem, "--json", "--network"], &[&net]);
+    assert_eq!(a["method"], "solved");
+    assert_eq!(a["bound_from"], "solve");
+    assert_eq!(a["certified"], false);
+    // Independent: the network's objective from its weights, and cvxnn's optimum from `solve`.
+    let spec = problem_spec(problem);
+    let data = cvxnn::data::Dataset::load(&spec).unwrap();
+    let network = cvxnn::audit::read_network(&net).unwrap();
+    let p = network.objective(&data, &spec.model);
+    let p_star = f(&solved["nonconvex_objective"]);
+    let (lo, hi) = (
+        f(&a["suboptimality"]["lower"]),
+        f(&a["suboptimality"]["upper"]),
+    );
+    assert!(lo > 0.0 && lo <= hi);
+    assert!(
+        (lo - (p - p_star)).abs() <= 1e-9 * p,
+        "{lo} vs {}",
+        p - p_star
+    );
+    assert!(hi - lo <= 1e-8 * p);
+    let rel_lo = f(&a["relative_suboptimality"]["lower"]);
+    assert!((rel_lo - (p - p_star) / p_star).abs() <= 1e-8);
+    assert!(f(&a["optimum"]["lower"]) <= p_star && p_star <= f(&a["optimum"]["upper"]) + 1e-15);
+    let text = run_text(&["certify", problem, "--network"], &[&net]);
+    assert!(text.contains("optimum      in ["), "{text}");
+    assert!(
+        text.contains("your network is between")
+            && text.contains("above the global optimum (certified bounds)"),
+        "{text}"
+    );
+}
+
+fn problem_spec(path: &str) -> cvxnn::spec::Spec {
+    cvxnn::spec::Spec::from_file(&root().join(path)).unwrap()
+}
+
+#[test]
+fn quick_skips_the_solve_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let problem = "problems/regression_2d.toml";
+    let (_, net) = scaled_network(dir.path(), problem, 1.01);
+    let quick = run_json(
+        &["certify", problem, "--quick", "--json", "--network"],
+        &[&net],
+    );
+    let full = run_json(&["certify", problem, "--json", "--network"], &[&net]);
+    assert_eq!(quick["method"], "quick");
+    assert!(quick["solve"].is_null());
+    assert_eq!(f(&quick["suboptimality"]["lower"]), 0.0);
+    assert!(f(&quick["suboptimality"]["upper"]) >= f(&full["suboptimality"]["upper"]));
+    let text = run_text(&["certify", problem, "--quick", "--network"], &[&net]);
+    assert!(text.contains("--quick"), "{text}");
+    // --improved needs the solve.
+    let err = stderr_of(
+        cvxnn()
+            .args([
+                "certify",
+                problem,
+                "--quick",
+                "--improved",
+                "x.json",
+                "--network",
+            ])
+            .arg(&net),
+        2,
+    );
+    assert!(
+        err.contains("--improved") || err.contains("--quick"),
+        "{err}"
+    );
+}
+
+#[test]
+fn improved_writes_the_optimum_which_certifies() {
+    let dir = tempfile::tempdir().unwrap();
+    for (problem, factor) in [
+        ("problems/disk_hinge.toml", 0.9),
+        ("problems/moons_logistic.toml", 1.2),
+        ("problems/two_outputs.toml", 1.05),
+    ] {
+        let (_, net) = scaled_network(dir.path(), problem, factor);
+        let improved = dir.path().join("improved.json");
+        let a = run_json(
+            &["certify", problem, "--json", "--improved"],
+            &[&improved, Path::new("--network"), &net],
+        );
+        assert_eq!(a["certified"], false, "{problem}");
+        assert!(f(&a["suboptimality"]["lower"]) > 0.0, "{problem}");
+        let b = run_json(&["certify", problem, "--json", "--network"], &[&improved]);
+        assert_eq!(b["certified"], true, "{problem}");
+        assert!(f(&b["nonconvex_objective"]) < f(&a["nonconvex_objective"]));
+    }
+}
+
+#[test]
+fn multi_output_intervals_add_up_over_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let problem = "problems/two_outputs.toml";
+    let (_, net) = scaled_network(dir.path(), problem, 1.02);
+    let a = run_json(&["certify", problem, "--json", "--network"], &[&net]);
+    let parts = a["per_output"].as_array().unwrap();
+    assert_eq!(parts.len(), 2);
+    for key in ["lower", "upper"] {
+        let total: f64 = parts.iter().map(|o| f(&o["optimum"][key])).sum();
+        assert!((total - f(&a["optimum"][key])).abs() <= 1e-12, "{key}");
+    }
+    let p: f64 = parts.iter().map(|o| f(&o["nonconvex_objective"])).sum();
+    let lower = f(&a["suboptimality"]["lower"]);
+    let upper = f(&a["suboptimality"]["upper"]);
+    assert!(lower > 0.0 && upper - lower <= 1e-8 * p);
+    assert!((upper - (p - f(&a["optimum"]["lower"]))).abs() <= 1e-12);
+}
+
+#[test]
+fn solve_reports_the_same_intervals_for_its_own_network() {
+    let r = run_json(&["solve", "problems/xor.toml", "--json"], &[]);
+    assert_eq!(f(&r["suboptimality"]["lower"]), 0.0);
+    assert_eq!(f(&r["optimum"]["lower"]), f(&r["dual_objective"]));
+    assert!(f(&r["optimum"]["upper"]) >= f(&r["nonconvex_objective"]));
+    assert!(f(&r["suboptimality"]["upper"]) >= f(&r["gap"]) * (1.0 - 1e-12));
+    let text = run_text(&["solve", "problems/xor.toml"], &[]);
+    assert!(text.contains("optimum      in ["), "{text}");
+}
