@@ -296,12 +296,13 @@ impl Bounds {
     }
 }
 
-/// A rigorous upper bound on the Euclidean norm of a vector of floats.
+/// A rigorous upper bound on the Euclidean norm of a vector of floats: Σ v_j² is a dot product
+/// whose terms are all non-negative, so its computed value S̃ is also the Σ |terms| of the
+/// lemma and the exact sum is at most S̃ + [`dot_radius`](k, S̃); the square root is rounded up.
 pub fn norm_upper(v: &[f64]) -> f64 {
-    let squares = v.iter().fold(Bounds::point(0.0), |acc, &x| {
-        acc.plus(Bounds::point(x).square())
-    });
-    squares.sqrt().upper()
+    let sum: f64 = v.iter().map(|x| x * x).sum();
+    let bound = (sum + dot_radius(v.len(), sum)).next_up();
+    bound.sqrt().next_up()
 }
 
 /// A rigorous lower bound on the binary entropy H(q) = −q ln q − (1 − q) ln(1 − q) over all
