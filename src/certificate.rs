@@ -42,6 +42,11 @@ impl PatternCheck {
         self.positive.upper.max(self.negative.upper)
     }
 
+    /// The larger floating-point estimate of the two sides (no rounding allowance).
+    pub fn estimate(&self) -> f64 {
+        self.positive.estimate.max(self.negative.estimate)
+    }
+
     /// The larger lower bound of the two sides.
     pub fn lower(&self) -> f64 {
         self.positive.lower.max(self.negative.lower)
@@ -97,6 +102,7 @@ pub fn check_pattern(
         let s = Support {
             lower: 0.0,
             upper: size,
+            estimate: crate::data::norm(&c),
             direction: vec![0.0; c.len()],
         };
         return PatternCheck {

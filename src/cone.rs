@@ -17,6 +17,10 @@ pub struct Support {
     pub lower: f64,
     /// An upper bound on ‖c + Gᵀμ‖ in exact arithmetic for the multipliers found.
     pub upper: f64,
+    /// ‖c + Gᵀμ‖ as computed in floating point, without the rounding allowance: what the
+    /// working set compares with β (an allowance there would flag patterns whose violation is
+    /// below the rounding noise; the certificate uses `upper`).
+    pub estimate: f64,
     /// A feasible u with ‖u‖ ≤ 1 attaining `lower` (all zeros when the support is 0).
     pub direction: Vec<f64>,
 }
@@ -27,6 +31,11 @@ pub struct Support {
 /// produce an invalid bound). Each entry r_j = ĉ_j + Σ_l μ_l g_lj is a dot product of length
 /// 1 + (rows used), bounded by [`dot_radius`]; then ‖r‖ ≤ ‖ |r̂| + e ‖ ≤ [`norm_upper`].
 pub fn upper_bound(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], mu: &[f64]) -> f64 {
+    bound_and_estimate(c, c_radius, g_rows, mu).0
+}
+
+/// [`upper_bound`] and the plain floating-point value of ‖ĉ + Gᵀμ‖.
+fn bound_and_estimate(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], mu: &[f64]) -> (f64, f64) {
     let mut r = c.to_vec();
     let mut abs: Vec<f64> = c.iter().map(|v| v.abs()).collect();
     let mut terms = 1;
@@ -48,7 +57,7 @@ pub fn upper_bound(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], mu: &[f64]) -
         .zip(c_radius)
         .map(|((ri, ai), ci)| (ri.abs() + (ci + dot_radius(terms, *ai)).next_up()).next_up())
         .collect();
-    norm_upper(&z)
+    (norm_upper(&z), norm(&r))
 }
 
 /// Multipliers μ ≥ 0 minimizing ‖c + Gᵀμ‖ (Lawson–Hanson active set).
@@ -187,7 +196,7 @@ fn solve_dense(a: &mut [f64], b: &mut [f64], p: usize) {
 /// maximizer that rounding left slightly outside the cone.
 pub fn support(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], interior: &[f64]) -> Support {
     let mu = multipliers(c, g_rows);
-    let upper = upper_bound(c, c_radius, g_rows, &mu);
+    let (upper, estimate) = bound_and_estimate(c, c_radius, g_rows, &mu);
     // Candidate maximizer: the projection c + Gᵀμ.
     let mut u = c.to_vec();
     for (row, &m) in g_rows.iter().zip(&mu) {
@@ -198,6 +207,7 @@ pub fn support(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], interior: &[f64])
     let zero = Support {
         lower: 0.0,
         upper,
+        estimate,
         direction: vec![0.0; c.len()],
     };
     if norm(&u) == 0.0 {
@@ -229,6 +239,7 @@ pub fn support(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], interior: &[f64])
         Support {
             lower: value,
             upper,
+            estimate,
             direction: dir,
         }
     } else {

@@ -1,7 +1,11 @@
 //! The working set: which patterns enter the conic program, which leave, and when it is done.
 //!
 //! A pattern outside the set is checked at the current dual point λ: it is violated when the
-//! rigorous upper bound on max_{u ∈ K_i, ‖u‖ ≤ 1} |λᵀ S_i X u| exceeds β (1 + slack). When no pattern
+//! floating-point value of the bound ‖c + Gᵀμ‖ on max_{u ∈ K_i, ‖u‖ ≤ 1} |λᵀ S_i X u| exceeds
+//! β (1 + slack). The rounding allowance of the certificate is left out here on purpose: many
+//! cells share the optimum's maximizer at ρ_i = β, and an allowance of ~1e-11 relative would
+//! bring them in and out of the set forever; the final certificate checks every pattern with the
+//! rigorous bound. When no pattern
 //! outside the set is violated, the restricted program's solution (extended by zeros) is optimal
 //! for the full program.
 
@@ -60,8 +64,8 @@ pub(crate) fn violated(
         .filter(|(i, _)| !in_set[*i])
         .filter_map(|(i, p)| {
             let check = check_pattern(data, &spec.model, p, lambda, threshold);
-            let value = check.upper();
-            let (sign, side) = if check.positive.upper >= check.negative.upper {
+            let value = check.estimate();
+            let (sign, side) = if check.positive.estimate >= check.negative.estimate {
                 (1.0, check.positive)
             } else {
                 (-1.0, check.negative)
