@@ -154,7 +154,7 @@ fn least_squares(c: &[f64], g_rows: &[&[f64]], set: &[usize]) -> Vec<f64> {
 }
 
 /// Gaussian elimination with partial pivoting, in place; the solution lands in `b`.
-fn solve_dense(a: &mut [f64], b: &mut [f64], p: usize) {
+pub(crate) fn solve_dense(a: &mut [f64], b: &mut [f64], p: usize) {
     for col in 0..p {
         let piv = (col..p)
             .max_by(|&i, &j| a[i * p + col].abs().total_cmp(&a[j * p + col].abs()))

@@ -27,6 +27,7 @@ pub mod error;
 pub mod multi;
 pub mod network;
 pub mod pipeline;
+pub mod polish;
 pub mod program;
 pub mod report;
 pub mod rounding;

@@ -4,7 +4,7 @@
 //! certified whose suboptimality exceeds the tolerance.
 //!
 //! The truth: cvxnn's own certified optimum (working set), whose proven interval [d*, p*] is at
-//! most 1e-8 relative wide (1e-9 on all but conv_signals, 2.0e-9 there), cross-checked against an independent solve with `strategy = "full"`
+//! most 1e-9 relative wide, cross-checked against an independent solve with `strategy = "full"`
 //! (one conic program over every pattern, no working set) that must land in the same place. The
 //! true suboptimality is at least p_lo − min(p*, p*_full).
 mod common;
@@ -70,7 +70,7 @@ fn no_gap_below_the_truth_and_no_false_certificate() {
         let full = solve(&full_spec);
         let full_upper = full.report.certificate.objective_bounds.upper;
         let width = (r.optimum.upper - r.optimum.lower) / r.optimum.upper.abs();
-        assert!(width <= 1e-8, "{name}: the truth is {width} wide");
+        assert!(width <= 1e-9, "{name}: the truth is {width} wide");
         assert!(
             full_upper >= r.optimum.lower && full.report.dual_objective <= r.optimum.upper,
             "{name}: the full solve disagrees"
