@@ -110,7 +110,17 @@ pub fn reference(
         start,
         false,
         progress,
-    )?;
+    )
+    .map_err(|e| match e {
+        Error::Solver { status, detail } => Error::Solver {
+            status,
+            detail: format!(
+                "{detail} (in cvxnn's own solve of the spec; `certify --quick` bounds the network \
+                 from its own dual point without it)"
+            ),
+        },
+        other => other,
+    })?;
     let r = solved.report;
     Ok(Reference {
         optimum: Interval {
