@@ -23,15 +23,7 @@ fn networks(opt: &Network, rng: &mut Xoshiro) -> Vec<Network> {
     for k in 0..8 {
         let rel = 10f64.powi(-8 + k);
         for _ in 0..12 {
-            let mut net = opt.clone();
-            for row in net.hidden.iter_mut() {
-                row.iter_mut()
-                    .for_each(|v| *v *= 1.0 + rel * rng.gaussian());
-            }
-            net.output
-                .iter_mut()
-                .for_each(|a| *a *= 1.0 + rel * rng.gaussian());
-            out.push(net);
+            out.push(perturbed(opt, rel, rng));
         }
     }
     for j in 0..opt.width() {

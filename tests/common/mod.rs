@@ -208,3 +208,16 @@ pub fn gradient_descent(
         output: a,
     }
 }
+
+/// Every weight multiplied by (1 + rel · g), g standard normal from a seeded generator.
+pub fn perturbed(net: &Network, rel: f64, rng: &mut Xoshiro) -> Network {
+    let mut out = net.clone();
+    for row in out.hidden.iter_mut() {
+        row.iter_mut()
+            .for_each(|v| *v *= 1.0 + rel * rng.gaussian());
+    }
+    out.output
+        .iter_mut()
+        .for_each(|a| *a *= 1.0 + rel * rng.gaussian());
+    out
+}
