@@ -5,17 +5,19 @@
 //! K = {u : (2D − I) X u ≥ 0} the ReLU is linear: max(Xu, 0) = D X u.
 //!
 //! # Exact enumeration
-//! 1. X is reduced to its row space (rank r, via an SVD) when rank(X) < d; patterns only depend on
-//!    X g, so nothing is lost.
-//! 2. Zero rows are always active (0 ≥ 0) and never bound a cell. The other rows are normalized and
-//!    grouped into distinct hyperplanes: rows that are parallel or anti-parallel (within
-//!    [`PARALLEL_TOL`] in the max-norm of the unit vectors) share one hyperplane with a sign.
-//! 3. The cells of the arrangement of the m distinct hyperplanes in R^r are built incrementally:
-//!    adding hyperplane H_t splits exactly the old cells it passes through, and those correspond
-//!    one-to-one to the cells of the arrangement restricted to H_t (an arrangement in R^{r−1},
-//!    enumerated recursively, with its own grouping of hyperplanes that become parallel there).
-//!    r = 1 and r = 2 are solved directly (two half-lines; sectors sorted by angle).
-//!    Each cell keeps an interior point (a valid gate vector).
+//! Every sign decision is exact (inputs are binary rationals; see [`crate::exact`]):
+//! 1. Each row, scaled by a power of two, is an integer vector. Zero rows (every entry exactly 0)
+//!    are always active (0 ≥ 0) and never bound a cell. The other rows are grouped into distinct
+//!    hyperplanes: rows that are exact positive or negative multiples of each other share one
+//!    hyperplane with a sign. The rank r is computed exactly.
+//! 2. The cells of the arrangement of the m distinct hyperplanes in R^d are built incrementally
+//!    in exact integer arithmetic ([`crate::cells`]), each with an exact interior point. The
+//!    construction needs no projection to the row space: a rank-deficient arrangement simply
+//!    has fewer cells.
+//! 3. Each cell's gate is its interior point rounded to `f64` and normalized; it is checked
+//!    exactly against every row. A cell thinner than the float grid may have no float point
+//!    inside: its pattern is still exact, and the cell is counted in
+//!    [`Arrangement::thin_cells`] (the gate is then only approximately interior).
 //! 4. The facets of each cell are the hyperplanes whose flip gives another cell; only those rows
 //!    are needed to describe the cone K (every other sign row is implied).
 //!
@@ -26,13 +28,14 @@
 //! `libm` functions, so the same seed gives the same patterns on every platform), deduplicated in
 //! order of first appearance.
 
+use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
-use crate::data::{dot, norm, Dataset, Matrix};
-use crate::spec::{Activation, PatternMethod};
+use crate::cells::{cells_distinct, get_bit, zobrist_keys, Cell};
+use crate::exact::{self, group_lines, sign_dot, IntVec};
 
-/// Two unit normals closer than this (max-norm, up to sign) are the same hyperplane.
-pub const PARALLEL_TOL: f64 = 1e-9;
+use crate::data::{Dataset, Matrix};
+use crate::spec::{Activation, PatternMethod};
 
 /// One activation pattern D_i with what the program needs to describe its cone.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +85,10 @@ pub struct Arrangement {
     pub patterns: Vec<Pattern>,
     /// Whether every cell of the arrangement is present.
     pub exact: bool,
+    /// Exact cells whose `f64` gate could not be certified interior (cells thinner than the
+    /// float grid around their interior point); 0 for sampled patterns, whose gates are the
+    /// sampled vectors themselves.
+    pub thin_cells: usize,
 }
 
 /// Why patterns could not be produced.
@@ -143,344 +150,6 @@ pub fn cell_bound(m: usize, r: usize) -> f64 {
     2.0 * total
 }
 
-/// Numerical rank and an orthonormal basis (d × r, row-major) of the row space of X.
-fn row_space(x: &Matrix) -> (usize, Vec<Vec<f64>>) {
-    let (n, d) = (x.rows(), x.cols());
-    let mat = faer::Mat::<f64>::from_fn(n, d, |i, j| x.row(i)[j]);
-    let svd = match mat.svd() {
-        Ok(s) => s,
-        Err(_) => return (d, identity_basis(d)),
-    };
-    let s = svd.S().column_vector();
-    let k = n.min(d);
-    let smax = if k > 0 { s[0] } else { 0.0 };
-    let tol = smax * (n.max(d) as f64) * f64::EPSILON;
-    let rank = (0..k).filter(|&i| s[i] > tol).count();
-    let v = svd.V();
-    let basis = (0..rank)
-        .map(|c| (0..d).map(|i| v[(i, c)]).collect())
-        .collect();
-    (rank, basis)
-}
-
-fn identity_basis(d: usize) -> Vec<Vec<f64>> {
-    (0..d)
-        .map(|c| (0..d).map(|i| f64::from(u8::from(i == c))).collect())
-        .collect()
-}
-
-/// Bit vector of signs: bit j set when the point is on the positive side of hyperplane j.
-type Signs = Vec<u64>;
-
-fn words(m: usize) -> usize {
-    m.div_ceil(64).max(1)
-}
-
-fn get_bit(s: &[u64], j: usize) -> bool {
-    s[j / 64] >> (j % 64) & 1 == 1
-}
-
-fn set_bit(s: &mut [u64], j: usize, value: bool) {
-    if value {
-        s[j / 64] |= 1 << (j % 64);
-    } else {
-        s[j / 64] &= !(1 << (j % 64));
-    }
-}
-
-/// A full-dimensional cell: its signs and an interior point.
-#[derive(Debug, Clone)]
-struct Cell {
-    signs: Signs,
-    point: Vec<f64>,
-}
-
-/// Hyperplanes grouped up to parallelism: `reps` are unit normals of distinct hyperplanes and
-/// `member[j] = (group, sign)` with normal_j ∥ sign · reps[group].
-struct Groups {
-    reps: Vec<Vec<f64>>,
-    member: Vec<(usize, bool)>,
-}
-
-/// Group non-zero normals by the hyperplane they define.
-fn group_normals(normals: &[Vec<f64>]) -> Groups {
-    let units: Vec<Vec<f64>> = normals
-        .iter()
-        .map(|a| {
-            let s = norm(a);
-            a.iter().map(|v| v / s).collect()
-        })
-        .collect();
-    // Sort by |first coordinate| (sign-invariant) so candidates for a match sit in a window.
-    let mut order: Vec<usize> = (0..units.len()).collect();
-    order.sort_by(|&i, &j| units[i][0].abs().total_cmp(&units[j][0].abs()));
-    let mut member = vec![(usize::MAX, true); units.len()];
-    let mut reps: Vec<Vec<f64>> = Vec::new();
-    for (pos, &j) in order.iter().enumerate() {
-        if member[j].0 != usize::MAX {
-            continue;
-        }
-        let g = reps.len();
-        member[j] = (g, true);
-        let key = units[j][0].abs();
-        for &k in &order[pos + 1..] {
-            if units[k][0].abs() - key > PARALLEL_TOL {
-                break;
-            }
-            if member[k].0 != usize::MAX {
-                continue;
-            }
-            let same = units[k]
-                .iter()
-                .zip(&units[j])
-                .all(|(a, b)| (a - b).abs() <= PARALLEL_TOL);
-            let opposite = units[k]
-                .iter()
-                .zip(&units[j])
-                .all(|(a, b)| (a + b).abs() <= PARALLEL_TOL);
-            if same || opposite {
-                member[k] = (g, same);
-            }
-        }
-        reps.push(units[j].clone());
-    }
-    Groups { reps, member }
-}
-
-/// Cells of the arrangement of arbitrary non-zero normals in R^r, signs over the input normals.
-/// Stops with `None` when the number of cells exceeds `limit`.
-fn cells_of(normals: &[Vec<f64>], r: usize, limit: usize) -> Result<Option<Vec<Cell>>, String> {
-    let groups = group_normals(normals);
-    let Some(base) = cells_distinct(&groups.reps, r, limit)? else {
-        return Ok(None);
-    };
-    let w = words(normals.len());
-    Ok(Some(
-        base.into_iter()
-            .map(|c| {
-                let mut signs = vec![0u64; w];
-                for (j, &(g, same)) in groups.member.iter().enumerate() {
-                    set_bit(&mut signs, j, get_bit(&c.signs, g) == same);
-                }
-                Cell {
-                    signs,
-                    point: c.point,
-                }
-            })
-            .collect(),
-    ))
-}
-
-/// Cells of the arrangement of distinct unit normals `reps` in R^r.
-fn cells_distinct(reps: &[Vec<f64>], r: usize, limit: usize) -> Result<Option<Vec<Cell>>, String> {
-    let m = reps.len();
-    let w = words(m);
-    if m == 0 {
-        let mut point = vec![0.0; r];
-        if r > 0 {
-            point[0] = 1.0;
-        }
-        return Ok(Some(vec![Cell {
-            signs: vec![0; w],
-            point,
-        }]));
-    }
-    match r {
-        0 => Err("a non-zero normal in dimension 0".into()),
-        1 => Ok(Some(
-            [1.0, -1.0]
-                .iter()
-                .map(|&h| {
-                    let mut signs = vec![0; w];
-                    for (j, a) in reps.iter().enumerate() {
-                        set_bit(&mut signs, j, a[0] * h > 0.0);
-                    }
-                    Cell {
-                        signs,
-                        point: vec![h],
-                    }
-                })
-                .collect(),
-        )),
-        2 => Ok(Some(planar_cells(reps))),
-        _ => incremental_cells(reps, r, limit),
-    }
-}
-
-/// The 2m sectors cut by m distinct lines through the origin of R².
-fn planar_cells(reps: &[Vec<f64>]) -> Vec<Cell> {
-    use std::f64::consts::PI;
-    let m = reps.len();
-    let w = words(m);
-    // A line with unit normal a is crossed at the directions angle(a) ± π/2; keep them in [0, π).
-    let mut cuts: Vec<f64> = reps
-        .iter()
-        .map(|a| (a[1].atan2(a[0]) + PI / 2.0).rem_euclid(PI))
-        .collect();
-    cuts.sort_by(f64::total_cmp);
-    let mut circle: Vec<f64> = cuts.clone();
-    circle.extend(cuts.iter().map(|c| c + PI));
-    let count = circle.len();
-    (0..count)
-        .map(|i| {
-            let lo = circle[i];
-            let hi = if i + 1 < count {
-                circle[i + 1]
-            } else {
-                circle[0] + 2.0 * PI
-            };
-            let phi = 0.5 * (lo + hi);
-            let point = vec![phi.cos(), phi.sin()];
-            let mut signs = vec![0; w];
-            for (j, a) in reps.iter().enumerate() {
-                set_bit(&mut signs, j, dot(a, &point) > 0.0);
-            }
-            Cell { signs, point }
-        })
-        .collect()
-}
-
-/// Householder reflector data for an orthonormal basis of a⊥: returns (w, wᵀw, pivot k).
-fn reflector(a: &[f64]) -> (Vec<f64>, f64, usize) {
-    let k = (0..a.len())
-        .max_by(|&i, &j| a[i].abs().total_cmp(&a[j].abs()))
-        .unwrap_or(0);
-    let mut w = a.to_vec();
-    w[k] += a[k].signum();
-    let ww = dot(&w, &w);
-    (w, ww, k)
-}
-
-/// Apply the reflector H = I − 2 w wᵀ / (wᵀw) to z.
-fn reflect(w: &[f64], ww: f64, z: &mut [f64]) {
-    let c = 2.0 * dot(w, z) / ww;
-    for (zi, wi) in z.iter_mut().zip(w) {
-        *zi -= c * wi;
-    }
-}
-
-/// Zobrist keys: the hash of a sign vector is the XOR of the keys of its set bits.
-fn zobrist_keys(m: usize) -> Vec<u64> {
-    let mut rng = Xoshiro::new(0x5eed_cafe_f00d_d00d);
-    (0..m).map(|_| rng.next_u64()).collect()
-}
-
-/// Incremental construction for r ≥ 3 (see the module documentation).
-fn incremental_cells(
-    reps: &[Vec<f64>],
-    r: usize,
-    limit: usize,
-) -> Result<Option<Vec<Cell>>, String> {
-    let m = reps.len();
-    let w = words(m);
-    let keys = zobrist_keys(m);
-    let mut point = vec![0.0; r];
-    point[0] = 1.0;
-    let mut cells = vec![Cell {
-        signs: vec![0; w],
-        point,
-    }];
-    let mut hashes: Vec<u64> = vec![0];
-    let mut index: HashMap<u64, usize> = HashMap::from([(0, 0)]);
-    for t in 0..m {
-        let a = &reps[t];
-        let (hw, hww, pivot) = reflector(a);
-        // Normals of the earlier hyperplanes restricted to H_t, in the basis of H_t.
-        let restricted: Vec<Vec<f64>> = reps[..t]
-            .iter()
-            .map(|b| {
-                let mut z = b.clone();
-                reflect(&hw, hww, &mut z);
-                z.remove(pivot);
-                z
-            })
-            .collect();
-        if let Some(bad) = restricted.iter().position(|z| norm(z) <= PARALLEL_TOL) {
-            return Err(format!(
-                "hyperplanes {bad} and {t} are parallel after grouping"
-            ));
-        }
-        let Some(sub) = cells_of(&restricted, r - 1, usize::MAX)? else {
-            return Ok(None);
-        };
-        let mut split = vec![false; cells.len()];
-        let mut born = Vec::with_capacity(sub.len());
-        for s in sub {
-            let h = keys[..t]
-                .iter()
-                .enumerate()
-                .filter(|&(j, _)| get_bit(&s.signs, j))
-                .fold(0u64, |h, (_, k)| h ^ k);
-            let old = *index
-                .get(&h)
-                .ok_or_else(|| format!("restricted cell not found at hyperplane {t}"))?;
-            if !same_prefix(&cells[old].signs, &s.signs, t) {
-                return Err(format!("sign hash collision at hyperplane {t}"));
-            }
-            if split[old] {
-                return Err(format!("cell split twice at hyperplane {t}"));
-            }
-            split[old] = true;
-            // Interior point on H_t, pushed to both sides by half the distance to the nearest
-            // other hyperplane.
-            let mut p = vec![0.0; r];
-            let mut it = s.point.iter();
-            for (i, pi) in p.iter_mut().enumerate() {
-                if i != pivot {
-                    *pi = *it.next().unwrap_or(&0.0);
-                }
-            }
-            reflect(&hw, hww, &mut p);
-            let dist = reps[..t]
-                .iter()
-                .map(|b| dot(b, &p).abs())
-                .fold(f64::INFINITY, f64::min);
-            let eps = if dist.is_finite() { 0.5 * dist } else { 1.0 };
-            born.push((old, p, eps));
-        }
-        // Cells H_t does not cut lie on one side of it.
-        for (c, cell) in cells.iter_mut().enumerate() {
-            if !split[c] && dot(a, &cell.point) > 0.0 {
-                set_bit(&mut cell.signs, t, true);
-                index.remove(&hashes[c]);
-                hashes[c] ^= keys[t];
-                index.insert(hashes[c], c);
-            }
-        }
-        for (old, p, eps) in born {
-            let plus: Vec<f64> = p.iter().zip(a).map(|(pi, ai)| pi + eps * ai).collect();
-            let minus: Vec<f64> = p.iter().zip(a).map(|(pi, ai)| pi - eps * ai).collect();
-            let mut signs = cells[old].signs.clone();
-            set_bit(&mut signs, t, true);
-            let new = cells.len();
-            let h = hashes[old] ^ keys[t];
-            cells.push(Cell {
-                signs,
-                point: unit(plus),
-            });
-            hashes.push(h);
-            index.insert(h, new);
-            cells[old].point = unit(minus);
-        }
-        if cells.len() > limit {
-            return Ok(None);
-        }
-    }
-    Ok(Some(cells))
-}
-
-fn same_prefix(a: &[u64], b: &[u64], bits: usize) -> bool {
-    (0..bits).all(|j| get_bit(a, j) == get_bit(b, j))
-}
-
-fn unit(mut v: Vec<f64>) -> Vec<f64> {
-    let s = norm(&v);
-    if s > 0.0 {
-        v.iter_mut().for_each(|x| *x /= s);
-    }
-    v
-}
-
 /// All patterns of the exact arrangement of `data`, or an error when there are more than
 /// `max_patterns` (for ReLU, not counting the all-zero pattern).
 pub fn enumerate_exact(
@@ -490,24 +159,11 @@ pub fn enumerate_exact(
 ) -> Result<Arrangement, ArrangementError> {
     let x = &data.x;
     let (n, d) = (x.rows(), x.cols());
-    let (rank, basis) = row_space(x);
-    // Coordinates of the rows in the row space (or X itself when it has full column rank).
-    let project = rank < d;
-    let z: Vec<Vec<f64>> = x
-        .row_iter()
-        .map(|row| {
-            if project {
-                basis.iter().map(|b| dot(b, row)).collect()
-            } else {
-                row.to_vec()
-            }
-        })
-        .collect();
-    let scale = z.iter().map(|r| norm(r)).fold(0.0, f64::max);
-    let zero_tol = scale * (n.max(d) as f64) * f64::EPSILON;
-    let nonzero: Vec<usize> = (0..n).filter(|&k| norm(&z[k]) > zero_tol).collect();
-    let normals: Vec<Vec<f64>> = nonzero.iter().map(|&k| z[k].clone()).collect();
-    let groups = group_normals(&normals);
+    let rows: Vec<IntVec> = x.row_iter().map(IntVec::from_floats).collect();
+    let nonzero: Vec<usize> = (0..n).filter(|&k| !rows[k].is_zero()).collect();
+    let normals: Vec<IntVec> = nonzero.iter().map(|&k| rows[k].clone()).collect();
+    let groups = group_lines(&normals);
+    let rank = exact::rank(&groups.reps);
     let m = groups.reps.len();
     let bound = cell_bound(m, rank);
     // Cells allowed before the kept patterns must exceed max_patterns: ReLU drops one cell,
@@ -518,7 +174,7 @@ pub fn enumerate_exact(
         Activation::Absolute => max_patterns.saturating_mul(2),
     };
     let cells =
-        match cells_distinct(&groups.reps, rank, limit).map_err(ArrangementError::Numerical)? {
+        match cells_distinct(&groups.reps, d.max(1), limit).map_err(ArrangementError::Numerical)? {
             Some(c) => c,
             None => {
                 return Err(ArrangementError::TooManyPatterns {
@@ -540,6 +196,7 @@ pub fn enumerate_exact(
     let mut patterns = Vec::with_capacity(cells.len());
     let nonzero_mask = nonzero_rows(x);
     let mut kept = HashSet::new();
+    let mut thin_cells = 0;
     for (cell, facet_groups) in cells.into_iter().zip(facets) {
         let mut active = vec![true; n];
         for (i, &(g, same)) in groups.member.iter().enumerate() {
@@ -548,13 +205,10 @@ pub fn enumerate_exact(
         if !keeps(activation, &active, &nonzero_mask, &mut kept) {
             continue;
         }
-        let gate = if project {
-            (0..d)
-                .map(|i| basis.iter().zip(&cell.point).map(|(b, p)| b[i] * p).sum())
-                .collect()
-        } else {
-            cell.point.clone()
-        };
+        let gate = cell.point.direction();
+        if !gate_is_interior(x, &rows, &active, &nonzero_mask, &gate) {
+            thin_cells += 1;
+        }
         let mut facet_rows: Vec<usize> = facet_groups.iter().map(|&g| rep_row[g]).collect();
         facet_rows.sort_unstable();
         patterns.push(Pattern {
@@ -575,6 +229,36 @@ pub fn enumerate_exact(
         cells: cell_count,
         patterns,
         exact: true,
+        thin_cells,
+    })
+}
+
+/// Whether x_kᵀ gate has, for every non-zero row, the sign the pattern says (> 0 active, < 0
+/// not), decided exactly: the float dot product with its error radius, and integers when that
+/// does not decide.
+fn gate_is_interior(
+    x: &Matrix,
+    rows: &[IntVec],
+    active: &[bool],
+    nonzero: &[bool],
+    gate: &[f64],
+) -> bool {
+    let mut exact_gate: Option<IntVec> = None;
+    rows.iter().enumerate().all(|(k, row)| {
+        if !nonzero[k] {
+            return true;
+        }
+        let want = if active[k] {
+            Ordering::Greater
+        } else {
+            Ordering::Less
+        };
+        let e = crate::rounding::dot(x.row(k), gate);
+        if e.value.abs() > e.radius {
+            return (e.value > 0.0) == (want == Ordering::Greater);
+        }
+        let g = exact_gate.get_or_insert_with(|| IntVec::from_floats(gate));
+        sign_dot(row, g) == want
     })
 }
 
@@ -621,7 +305,12 @@ pub fn sample_patterns(
 ) -> Arrangement {
     let x = &data.x;
     let d = x.cols();
-    let (rank, _) = row_space(x);
+    let rows: Vec<IntVec> = x
+        .row_iter()
+        .map(IntVec::from_floats)
+        .filter(|r| !r.is_zero())
+        .collect();
+    let rank = exact::rank(&group_lines(&rows).reps);
     let mut rng = Xoshiro::new(seed);
     let mut seen: HashSet<Vec<bool>> = HashSet::new();
     let mut patterns = Vec::new();
@@ -649,6 +338,7 @@ pub fn sample_patterns(
         cells: distinct,
         patterns,
         exact: false,
+        thin_cells: 0,
     }
 }
 

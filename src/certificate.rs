@@ -24,7 +24,7 @@ use crate::arrangement::Pattern;
 use crate::cone::{support, Support};
 use crate::data::Dataset;
 use crate::network::Network;
-use crate::rounding::{self, dot_radius, entropy_lower, norm_upper, Bounds};
+use crate::rounding::{self, entropy_lower, norm_upper, Bounds, DotBound};
 use crate::spec::{Activation, Loss, Model};
 
 /// Bounds on max_{u ∈ K_i, ‖u‖ ≤ 1} ±λᵀ S_i X u for one pattern.
@@ -77,8 +77,8 @@ pub fn dual_vector(
             *aj += p.abs();
         }
     }
-    let k = data.x.rows() + 1;
-    let radius = abs.iter().map(|&a| dot_radius(k, a)).collect();
+    let bound = DotBound::new(data.x.rows() + 1);
+    let radius = abs.iter().map(|&a| bound.radius(a)).collect();
     (c, radius)
 }
 
@@ -104,6 +104,7 @@ pub fn check_pattern(
             upper: size,
             estimate: crate::data::norm(&c),
             direction: vec![0.0; c.len()],
+            interior: false,
         };
         return PatternCheck {
             positive: s.clone(),

@@ -23,6 +23,9 @@ pub struct Support {
     pub estimate: f64,
     /// A feasible u with ‖u‖ ≤ 1 attaining `lower` (all zeros when the support is 0).
     pub direction: Vec<f64>,
+    /// Whether the maximizer is c/‖c‖ itself (no multiplier needed: it lies inside the cone),
+    /// rather than a projection onto one of its faces.
+    pub interior: bool,
 }
 
 /// A bound, valid in exact arithmetic, on ‖c + Gᵀμ‖ for the exact vector c that the computed
@@ -204,11 +207,13 @@ pub fn support(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], interior: &[f64])
             *ui += m * gi;
         }
     }
+    let unprojected = mu.iter().all(|&m| m == 0.0);
     let zero = Support {
         lower: 0.0,
         upper,
         estimate,
         direction: vec![0.0; c.len()],
+        interior: unprojected,
     };
     if norm(&u) == 0.0 {
         return zero;
@@ -241,6 +246,7 @@ pub fn support(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], interior: &[f64])
             upper,
             estimate,
             direction: dir,
+            interior: unprojected,
         }
     } else {
         zero

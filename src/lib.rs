@@ -19,11 +19,13 @@
 pub mod arrangement;
 pub mod audit;
 pub mod bench;
+pub mod cells;
 pub mod certificate;
 pub mod cli;
 pub mod cone;
 pub mod data;
 pub mod error;
+pub mod exact;
 pub mod multi;
 pub mod network;
 pub mod pipeline;

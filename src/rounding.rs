@@ -43,11 +43,31 @@ pub fn gamma(k: usize) -> f64 {
 /// `abs_sum` ≥ (1 − u)^k Σ p_i − k η, so Σ p_i ≤ (abs_sum + k η)(1 + γ_k); the error is at most
 /// γ_k Σ p_i + k η. Every operation of the bound is rounded up.
 pub fn dot_radius(k: usize, abs_sum: f64) -> f64 {
-    let g = gamma(k);
-    let tiny = (k as f64 * UNDERFLOW).next_up();
-    let total = (abs_sum + tiny).next_up();
-    let factor = (g * (1.0 + g).next_up()).next_up();
-    ((factor * total).next_up() + tiny).next_up()
+    DotBound::new(k).radius(abs_sum)
+}
+
+/// [`dot_radius`] for a fixed k, with its factor computed once (the hot loops call it per entry).
+#[derive(Debug, Clone, Copy)]
+pub struct DotBound {
+    factor: f64,
+    tiny: f64,
+}
+
+impl DotBound {
+    /// The bound for sums of k products.
+    pub fn new(k: usize) -> DotBound {
+        let g = gamma(k);
+        DotBound {
+            factor: (g * (1.0 + g).next_up()).next_up(),
+            tiny: (k as f64 * UNDERFLOW).next_up(),
+        }
+    }
+
+    /// γ_k (1 + γ_k)(abs_sum + k η) + k η, rounded up.
+    pub fn radius(self, abs_sum: f64) -> f64 {
+        let total = (abs_sum + self.tiny).next_up();
+        ((self.factor * total).next_up() + self.tiny).next_up()
+    }
 }
 
 /// The exact value of a computed dot product lies in `value ± radius`.

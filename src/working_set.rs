@@ -74,6 +74,7 @@ pub(crate) fn violated(
                 pattern: i,
                 value,
                 sign,
+                interior: side.interior,
                 direction: side.direction,
             })
         })
@@ -90,6 +91,9 @@ pub(crate) struct Violation {
     pub(crate) sign: f64,
     /// Unit direction of the violating neuron (zeros when the cone work was screened off).
     pub(crate) direction: Vec<f64>,
+    /// Whether that direction is interior to the pattern's cone (the neuron's own pattern),
+    /// not a projection onto a face shared with neighbouring cells.
+    pub(crate) interior: bool,
 }
 
 /// Up to `count` violations, most violated first, skipping those whose violating neuron points
@@ -98,18 +102,21 @@ pub(crate) struct Violation {
 pub(crate) fn choose(violations: &[Violation], count: usize) -> Vec<usize> {
     let mut chosen: Vec<&Violation> = Vec::new();
     for v in violations {
-        if chosen.len() == count {
-            break;
-        }
-        let twin = chosen.iter().any(|c| {
+        let twin = chosen.iter().position(|c| {
             c.sign == v.sign
                 && c.direction
                     .iter()
                     .zip(&v.direction)
                     .all(|(a, b)| (a - b).abs() <= DIVERSITY_TOL)
         });
-        if !twin {
-            chosen.push(v);
+        match twin {
+            // Cells that share a face often share its maximizer: the cell that contains the
+            // violating direction in its interior is the neuron's own pattern, so it replaces
+            // a twin whose maximizer lies on a face.
+            Some(t) if v.interior && !chosen[t].interior => chosen[t] = v,
+            Some(_) => {}
+            None if chosen.len() < count => chosen.push(v),
+            None => {}
         }
     }
     chosen.iter().map(|v| v.pattern).collect()
