@@ -8,12 +8,13 @@
 //! error bound ([`crate::rounding`]), so it holds in exact arithmetic for any μ.
 
 use crate::data::{dot, norm};
-use crate::rounding::{dot_radius, norm_upper};
+use crate::rounding::{dot_radius, norm_upper, Bounds, UNIT_ROUNDOFF};
 
 /// Lower and upper bounds on max{cᵀu : ‖u‖ ≤ 1, G u ≥ 0} and a feasible maximizer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Support {
-    /// cᵀu for the feasible unit vector `direction` (0 when u = 0 is best).
+    /// A proven lower bound: cᵀu for `direction`, which is checked (in exact arithmetic, via
+    /// error bounds) to lie in the cone with ‖u‖ ≤ 1; 0 when no such direction was found.
     pub lower: f64,
     /// An upper bound on ‖c + Gᵀμ‖ in exact arithmetic for the multipliers found.
     pub upper: f64,
@@ -234,12 +235,29 @@ pub fn support(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], interior: &[f64])
     for (ui, gi) in u.iter_mut().zip(interior) {
         *ui += tau * gi;
     }
-    if g_rows.iter().any(|row| dot(row, &u) < 0.0) {
+    // The lower end must be proven: every row's product certainly ≥ 0 (its enclosure), ‖dir‖ ≤ 1
+    // (shrunk by a few ulps until the rigorous norm bound says so), and cᵀdir bounded below with
+    // c's own error radius.
+    let size = norm(&u);
+    let mut dir: Vec<f64> = u
+        .iter()
+        .map(|v| v / size * (1.0 - 4.0 * UNIT_ROUNDOFF))
+        .collect();
+    while norm_upper(&dir) > 1.0 {
+        dir.iter_mut().for_each(|v| *v *= 1.0 - 4.0 * UNIT_ROUNDOFF);
+    }
+    let feasible = g_rows.iter().all(|row| {
+        let e = crate::rounding::dot(row, &dir);
+        e.value - e.radius >= 0.0
+    });
+    if !feasible {
         return zero;
     }
-    let size = norm(&u);
-    let dir: Vec<f64> = u.iter().map(|v| v / size).collect();
-    let value = dot(c, &dir);
+    let slack: f64 = c_radius.iter().zip(&dir).map(|(r, d)| r * d.abs()).sum();
+    let value = crate::rounding::dot(c, &dir)
+        .bounds()
+        .minus(Bounds::point(slack.next_up()))
+        .lower();
     if value > 0.0 {
         Support {
             lower: value,

@@ -70,7 +70,11 @@ impl IntVec {
             .map(|(m, e)| m << ((e - lowest) as u64))
             .collect();
         // Drop the common factors of two (the mantissas carry trailing zeros).
-        let twos = v.iter().filter_map(|x| x.trailing_zeros()).min().unwrap_or(0);
+        let twos = v
+            .iter()
+            .filter_map(|x| x.trailing_zeros())
+            .min()
+            .unwrap_or(0);
         IntVec::new(v.into_iter().map(|x| x >> twos).collect())
     }
 

@@ -1,0 +1,34 @@
+//! The reliability battery's cases, run through the real binary where a user would meet them.
+mod common;
+
+use common::*;
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const N003: &str = "[data]\nx = [[-0.28556000000000004, -0.1976001549587013], [-0.510035, 0.5688999940169345], [-0.42701, 0.2854], [-0.28228000000000003, -0.2087999127494487], [-0.25481000000000004, -0.3025999999999999], [-0.541605, 0.6766999983968259], [-0.555545, 0.7242999999999999], [-0.23062000000000005, -0.38519999999999993]]\ny = [0.3826, 0.058, -0.2958, 0.2928, 0.2758, 0.4737, 0.4227, 0.454]\n[model]\nbeta = 0.01485\n";
+
+const M024: &str = "[data]\nx = [[-11.553895, 12.970723000000001, 9.529854776811645], [-0.30688000000000004, 0.34451200000000004, 0.25311999999999996], [0.25208, -0.282992, -0.2079200002632829], [0.278795, -0.312983, -0.22995506827619902], [-0.22879000000000002, 0.256846, 0.1887100001959398], [0.5325070000000001, 0.156695, -0.503514], [1.067842, -0.08546200000000005, -0.975644], [-1.0057450000000001, -0.121961, 0.9361600000000001], [0.532112, 0.30260800000000004, -0.5155839952983277]]\ny = [1.0, -1.0, 1.0, 1.0, -1.0, -1.0, 1.0, 1.0, -1.0]\n[model]\nactivation = \"absolute\"\nbeta = 0.06865\nloss = \"hinge\"\n";
+
+#[test]
+fn near_degenerate_problems_find_every_cell_and_certify_their_optimum() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text, cells) in [("n003.toml", N003, 58), ("m024.toml", M024, 186)] {
+        let spec = write(dir.path(), name, text);
+        let out = cvxnn()
+            .args(["solve", "--json"])
+            .arg(&spec)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let r: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(r["cells"], cells, "{name}");
+        assert_eq!(r["certified"], true, "{name}: {}", r["relative_gap"]);
+        assert!(r["rho"]["lower"].as_f64().unwrap() <= r["rho"]["upper"].as_f64().unwrap());
+    }
+}
