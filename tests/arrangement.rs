@@ -212,11 +212,11 @@ fn whitney_count(rows: &[Vec<f64>]) -> i64 {
                 continue;
             };
             m.swap(rank, p);
-            for i in rank + 1..m.len() {
-                let f = &m[i][col] / &m[rank][col];
-                for j in col..d {
-                    let t = &f * &m[rank][j];
-                    m[i][j] -= t;
+            let pivot = m[rank].clone();
+            for row in m.iter_mut().skip(rank + 1) {
+                let f = &row[col] / &pivot[col];
+                for (x, p) in row.iter_mut().zip(&pivot).skip(col) {
+                    *x -= &f * p;
                 }
             }
             rank += 1;
@@ -231,7 +231,7 @@ fn whitney_count(rows: &[Vec<f64>]) -> i64 {
                 .filter(|&i| mask >> i & 1 == 1)
                 .map(|i| &reps[i])
                 .collect();
-            if (set.len() + rank(&set)) % 2 == 0 {
+            if (set.len() + rank(&set)).is_multiple_of(2) {
                 1
             } else {
                 -1
