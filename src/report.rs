@@ -93,7 +93,8 @@ pub fn solve_summary(r: &SolveReport) -> String {
             r.certified,
             r.certificate.exact_patterns,
             r.relative_gap,
-            r.certificate.tol
+            r.certificate.tol,
+            1
         )
     );
     let t = &r.seconds;
@@ -105,12 +106,33 @@ pub fn solve_summary(r: &SolveReport) -> String {
     s
 }
 
-/// One sentence saying what was proven.
-fn verdict(certified: bool, exact: bool, relative_gap: f64, tol: f64) -> String {
+/// Over which networks the bound holds: every two-layer network for one output; for several
+/// outputs only one-vs-all networks (a neuron feeding several outputs can do better).
+fn networks_covered(outputs: usize) -> &'static str {
+    if outputs > 1 {
+        "one-vs-all two-layer network (each neuron feeding one output) of any width"
+    } else {
+        "two-layer network of any width"
+    }
+}
+
+/// "globally optimal", or for several outputs "optimal over one-vs-all networks".
+fn optimal_over(outputs: usize) -> &'static str {
+    if outputs > 1 {
+        "optimal over one-vs-all networks"
+    } else {
+        "globally optimal"
+    }
+}
+
+/// One sentence saying what was proven (`outputs`: see [`networks_covered`]).
+fn verdict(certified: bool, exact: bool, relative_gap: f64, tol: f64, outputs: usize) -> String {
     if certified {
         format!(
-            "CERTIFIED globally optimal: no two-layer network of any width has an objective lower \
-             than the dual bound; relative gap {relative_gap:.1e} <= tol {tol:.0e}"
+            "CERTIFIED {}: no {} has an objective lower than the dual bound; relative gap \
+             {relative_gap:.1e} <= tol {tol:.0e}",
+            optimal_over(outputs),
+            networks_covered(outputs)
         )
     } else if !exact {
         format!(
@@ -176,16 +198,22 @@ fn percent_range(r: Interval) -> String {
     }
 }
 
-/// The verdict sentence of `certify`, from the proven intervals.
-fn audit_verdict(v: &Verdict) -> String {
+/// The verdict sentence of `certify`, from the proven intervals (`outputs` > 1: the optimum is
+/// over one-vs-all networks).
+fn audit_verdict(v: &Verdict, outputs: usize) -> String {
+    let optimum = if outputs > 1 {
+        "the optimum over one-vs-all networks (each neuron feeding one output)"
+    } else {
+        "the global optimum"
+    };
     let how_far = if v.relative_suboptimality.upper.is_finite() {
         format!(
-            "{} above the global optimum",
+            "{} above {optimum}",
             percent_range(v.relative_suboptimality)
         )
     } else {
         let (lo, hi) = outward_decimals(v.suboptimality.lower, v.suboptimality.upper, 3);
-        format!("between {lo} and {hi} above the global optimum")
+        format!("between {lo} and {hi} above {optimum}")
     };
     let scope = if v.method == "quick" {
         " (certified bound from the network's own dual point; --quick: cvxnn did not solve the \
@@ -200,9 +228,10 @@ fn audit_verdict(v: &Verdict) -> String {
         )
     } else if v.certified {
         format!(
-            "CERTIFIED globally optimal (relative gap {:.1e} <= tol {:.0e}): your network is \
-             {how_far}{scope}",
-            v.relative_gap, v.tol
+            "CERTIFIED {} (relative gap {:.1e} <= tol {:.0e}): your network is {how_far}{scope}",
+            optimal_over(outputs),
+            v.relative_gap,
+            v.tol
         )
     } else {
         format!("NOT CERTIFIED: your network is {how_far}{scope}")
@@ -210,7 +239,7 @@ fn audit_verdict(v: &Verdict) -> String {
 }
 
 /// The lines of a `certify` summary about the objective, the optimum and the verdict.
-fn write_verdict(s: &mut String, v: &Verdict) {
+fn write_verdict(s: &mut String, v: &Verdict, outputs: usize) {
     let _ = writeln!(
         s,
         "your network {:.10} (training objective from its weights)",
@@ -226,7 +255,7 @@ fn write_verdict(s: &mut String, v: &Verdict) {
             BoundSource::Solve => "cvxnn's solve",
         }
     );
-    let _ = writeln!(s, "verdict      {}", audit_verdict(v));
+    let _ = writeln!(s, "verdict      {}", audit_verdict(v, outputs));
 }
 
 /// A human-readable summary of `certify`.
@@ -238,7 +267,7 @@ pub fn audit_summary(a: &Audit) -> String {
         "patterns     {} checked ({})",
         a.patterns, a.pattern_method
     );
-    write_verdict(&mut s, &a.verdict);
+    write_verdict(&mut s, &a.verdict, 1);
     let _ = writeln!(
         s,
         "gap          {:.3e} (relative {:.3e}); your network's own dual bound {:.10} (rho in \
@@ -381,7 +410,7 @@ pub fn multi_audit_summary(a: &MultiAudit) -> String {
         s.push_str(&audit_summary(o));
     }
     let _ = writeln!(s, "--- all outputs");
-    write_verdict(&mut s, &a.verdict);
+    write_verdict(&mut s, &a.verdict, a.outputs);
     s
 }
 
@@ -396,6 +425,6 @@ fn write_totals(s: &mut String, values: [f64; 4], certified: bool, exact: bool, 
     let _ = writeln!(
         s,
         "verdict      {}",
-        verdict(certified, exact, relative, tol)
+        verdict(certified, exact, relative, tol, 2)
     );
 }

@@ -32,3 +32,20 @@ fn near_degenerate_problems_find_every_cell_and_certify_their_optimum() {
         assert!(r["rho"]["lower"].as_f64().unwrap() <= r["rho"]["upper"].as_f64().unwrap());
     }
 }
+
+#[test]
+fn several_outputs_claim_optimality_over_one_vs_all_networks_only() {
+    let text = String::from_utf8(
+        cvxnn()
+            .args(["solve", "problems/two_outputs.toml"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    let verdict = text.lines().find(|l| l.starts_with("verdict")).unwrap();
+    assert!(verdict.contains("one-vs-all"), "{verdict}");
+    assert!(!verdict.contains("globally optimal"), "{verdict}");
+}
