@@ -276,6 +276,18 @@ pub fn check_network(
             "is not finite",
         ));
     }
+    let objective = crate::certificate::objective_bounds(network, data, &spec.model);
+    if !objective.upper.is_finite() {
+        return Err(InputError::new(
+            path,
+            "",
+            format!(
+                "the network's training objective overflows double precision: its weights \
+                 (largest magnitude {:e}) are too large to evaluate, so nothing can be certified",
+                largest_weight(network)
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -464,6 +476,15 @@ pub fn audit_network(
         stationarity,
         improvement,
     })
+}
+
+fn largest_weight(network: &Network) -> f64 {
+    network
+        .hidden
+        .iter()
+        .flatten()
+        .chain(&network.output)
+        .fold(0.0f64, |m, v| m.max(v.abs()))
 }
 
 /// A better network than the one at objective `p`: cvxnn's optimum when there is a reference;

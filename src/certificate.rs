@@ -456,6 +456,9 @@ pub fn certify(
         f64::INFINITY
     };
     let (d, s) = best_scaled_dual(model.loss, &lambda, &data.y, s_max);
+    // Every loss and the penalty are ≥ 0, so 0 bounds the optimum below whatever λ gave
+    // (a dual point outside the loss's domain, or overflow, gives −∞ or NaN).
+    let d = if d > 0.0 { d } else { 0.0 };
     let gap = (objective.upper - d).next_up();
     let relative_gap = relative_gap(p, gap);
     let certificate = Certificate {

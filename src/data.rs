@@ -342,6 +342,19 @@ fn read_csv(path: &Path, targets: &[String]) -> Result<(Columns, Columns), Input
         .headers()
         .map_err(|e| InputError::new(path, "header", format!("cannot read the header: {e}")))?
         .clone();
+    for (j, h) in headers.iter().enumerate() {
+        if let Some(first) = headers.iter().take(j).position(|g| g == h) {
+            return Err(InputError::new(
+                path,
+                "header",
+                format!(
+                    "column name `{h}` appears twice (columns {} and {}); names must be unique",
+                    first + 1,
+                    j + 1
+                ),
+            ));
+        }
+    }
     let mut target_cols = Vec::with_capacity(targets.len());
     for target in targets {
         let col = headers.iter().position(|h| h == target).ok_or_else(|| {

@@ -311,11 +311,22 @@ pub fn audit_summary(a: &Audit) -> String {
                     "improvement.network in the JSON output",
                 )
             };
+            let why = if imp.violation > 1.0 {
+                format!(
+                    "pattern {} violates the dual constraint by a factor {:.6}",
+                    imp.pattern, imp.violation
+                )
+            } else {
+                format!(
+                    "no pattern violates the dual constraint at the network's dual point (largest: \
+                     {:.6} of beta, pattern {}), but its dual value is below the objective",
+                    imp.violation, imp.pattern
+                )
+            };
             let _ = writeln!(
                 s,
-                "improvement  pattern {} violates the dual constraint by a factor {:.6}; {how} \
-                 gives objective {:.10} ({where_})",
-                imp.pattern, imp.violation, imp.objective_after
+                "improvement  {why}; {how} gives objective {:.10} ({where_})",
+                imp.objective_after
             );
         }
         None if !a.verdict.certified => {

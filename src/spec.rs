@@ -17,6 +17,10 @@ pub const DEFAULT_SAMPLES: usize = 1000;
 pub const DEFAULT_SOLVER_TOL: f64 = 1e-8;
 /// Default iteration limit of the conic solver.
 pub const DEFAULT_MAX_ITER: u32 = 200;
+/// The most sampled gates a spec may ask for: sampling costs O(samples · n · d) and every distinct
+/// pattern becomes a block of the program.
+pub const MAX_SAMPLES: usize = 1_000_000;
+
 /// Default relative duality gap under which a network is called certified.
 pub const DEFAULT_CERTIFICATE_TOL: f64 = 1e-6;
 
@@ -437,7 +441,21 @@ impl Spec {
                     Some(RawTargetNames::Many(ts)) if ts.is_empty() => {
                         return Err(err("data.target", "the list of targets is empty".into()))
                     }
-                    Some(RawTargetNames::Many(ts)) => ts,
+                    Some(RawTargetNames::Many(ts)) => {
+                        if let Some((i, t)) =
+                            ts.iter().enumerate().find(|(i, t)| ts[..*i].contains(t))
+                        {
+                            return Err(err(
+                                "data.target",
+                                format!(
+                                    "names `{t}` twice (entries {} and {})",
+                                    ts.iter().position(|u| u == t).unwrap_or(0) + 1,
+                                    i + 1
+                                ),
+                            ));
+                        }
+                        ts
+                    }
                 };
                 DataSource::Csv {
                     path: base.join(csv),
@@ -560,11 +578,11 @@ impl Spec {
             "sampled" => {
                 let samples = match a.samples {
                     None => DEFAULT_SAMPLES,
-                    Some(s) if s >= 1 => s as usize,
+                    Some(s) if (1..=MAX_SAMPLES as i64).contains(&s) => s as usize,
                     Some(s) => {
                         return Err(err(
                             "arrangements.samples",
-                            format!("must be >= 1, got {s}"),
+                            format!("must be between 1 and {MAX_SAMPLES}, got {s}"),
                         ))
                     }
                 };
@@ -610,10 +628,12 @@ impl Spec {
             }
         };
         let cert_tol = raw.certificate.tol.unwrap_or(DEFAULT_CERTIFICATE_TOL);
-        if !(cert_tol.is_finite() && cert_tol > 0.0) {
+        if !(cert_tol.is_finite() && cert_tol > 0.0 && cert_tol < 1.0) {
             return Err(err(
                 "certificate.tol",
-                format!("must be finite and > 0, got {cert_tol}"),
+                format!(
+                    "must be in (0, 1): a relative gap of 1 or more proves nothing, got {cert_tol}"
+                ),
             ));
         }
 

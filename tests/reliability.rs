@@ -49,3 +49,89 @@ fn several_outputs_claim_optimality_over_one_vs_all_networks_only() {
     assert!(verdict.contains("one-vs-all"), "{verdict}");
     assert!(!verdict.contains("globally optimal"), "{verdict}");
 }
+
+#[test]
+fn limits_and_ranges_are_refused_with_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = "[data]\nx = [[0.0], [1.0], [2.0]]\ny = [1.0, 2.0, 0.5]\n[model]\nbeta = 0.1\n";
+    for (extra, key, words) in [
+        (
+            "[arrangements]\nmethod = \"sampled\"\nsamples = 1000000000000\n",
+            "arrangements.samples",
+            "between 1 and",
+        ),
+        ("[certificate]\ntol = 2.0\n", "certificate.tol", "(0, 1)"),
+        ("[certificate]\ntol = 1.0\n", "certificate.tol", "(0, 1)"),
+    ] {
+        let spec = write(dir.path(), "s.toml", &format!("{base}{extra}"));
+        let err = stderr_of(cvxnn().arg("solve").arg(&spec), 2);
+        assert!(
+            err.contains("s.toml") && err.contains(key) && err.contains(words),
+            "{err}"
+        );
+    }
+    // Duplicate column names in the CSV header, and a target named twice.
+    write(dir.path(), "d.csv", "a,y,y\n1,2,3\n4,5,6\n");
+    let spec = write(
+        dir.path(),
+        "c.toml",
+        "[data]\ncsv = \"d.csv\"\n[model]\nbeta = 0.1\n",
+    );
+    let err = stderr_of(cvxnn().arg("solve").arg(&spec), 2);
+    assert!(
+        err.contains("d.csv") && err.contains("`y` appears twice"),
+        "{err}"
+    );
+    let spec = write(
+        dir.path(),
+        "t.toml",
+        "[data]\ncsv = \"d.csv\"\ntarget = [\"y\", \"y\"]\n[model]\nbeta = 0.1\n",
+    );
+    let err = stderr_of(cvxnn().arg("solve").arg(&spec), 2);
+    assert!(
+        err.contains("data.target") && err.contains("twice"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_network_whose_objective_overflows_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = write(
+        dir.path(),
+        "big.json",
+        r#"{"activation": "relu", "bias": true, "hidden": [[1e300, 1e300, 1e300]], "output": [1e300]}"#,
+    );
+    for quick in [false, true] {
+        let mut cmd = cvxnn();
+        cmd.args(["certify", "problems/xor.toml", "--network"])
+            .arg(&net);
+        if quick {
+            cmd.arg("--quick");
+        }
+        let err = stderr_of(&mut cmd, 2);
+        assert!(
+            err.contains("big.json") && err.contains("overflows"),
+            "{err}"
+        );
+    }
+    // Large but finite: a finite, correct answer (the dual bound is never NaN or below 0).
+    let net = write(
+        dir.path(),
+        "large.json",
+        r#"{"activation": "relu", "bias": true, "hidden": [[1e50, 1e50, 1e50]], "output": [1e50]}"#,
+    );
+    let out = cvxnn()
+        .args(["certify", "problems/xor.toml", "--json", "--network"])
+        .arg(&net)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let a: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(a["certified"], false);
+    let d = a["certificate"]["dual_objective"].as_f64().unwrap();
+    assert!(d >= 0.0 && d.is_finite());
+    assert!(a["suboptimality"]["upper"].as_f64().unwrap() > 1e100);
+}
