@@ -345,13 +345,42 @@ pub fn to_json<T: Serialize>(value: &T) -> String {
     s
 }
 
-/// Write `text` to `path` whole or not at all: a temporary file beside it, then a rename.
+/// Write `text` to `path` without destroying what is there:
+/// - a regular file (also through symlinks, which stay links) is replaced whole or not at all: a
+///   temporary file beside the final target, given the old file's permissions, then a rename;
+/// - anything else that exists (a FIFO, a device, `/dev/stdout`, a path under `/dev` or
+///   `/proc`) is written straight into and never replaced.
 pub fn write_atomically(path: &Path, text: &str) -> Result<(), InputError> {
-    let dir = match path.parent() {
+    use std::io::Write as _;
+    let fail = |e: std::io::Error| InputError::new(path, "--out", format!("cannot write: {e}"));
+    let special = |p: &Path| p.starts_with("/dev") || p.starts_with("/proc");
+    let link = std::fs::read_link(path).ok();
+    let through_special = special(path) || link.as_deref().is_some_and(special);
+    let existing = std::fs::metadata(path).ok();
+    if let Some(meta) = &existing {
+        if !meta.file_type().is_file() || through_special {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(fail)?;
+            return f.write_all(text.as_bytes()).map_err(fail);
+        }
+    }
+    // The file the rename must replace: the end of the symlink chain (a dangling link's target
+    // is created).
+    let target = match (&existing, &link) {
+        (Some(_), _) => std::fs::canonicalize(path).map_err(fail)?,
+        (None, Some(to)) => match path.parent() {
+            Some(dir) if to.is_relative() => dir.join(to),
+            _ => to.clone(),
+        },
+        (None, None) => path.to_path_buf(),
+    };
+    let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let file_name = path
+    let file_name = target
         .file_name()
         .ok_or_else(|| InputError::new(path, "--out", "is not a file path"))?;
     let tmp = dir.join(format!(
@@ -359,12 +388,15 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), InputError> {
         file_name.to_string_lossy(),
         std::process::id()
     ));
-    let fail = |e: std::io::Error| InputError::new(path, "--out", format!("cannot write: {e}"));
-    std::fs::write(&tmp, text).map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
+    let cleanup = |e: std::io::Error| {
         let _ = std::fs::remove_file(&tmp);
         fail(e)
-    })
+    };
+    std::fs::write(&tmp, text).map_err(fail)?;
+    if let Some(meta) = &existing {
+        std::fs::set_permissions(&tmp, meta.permissions()).map_err(cleanup)?;
+    }
+    std::fs::rename(&tmp, &target).map_err(cleanup)
 }
 
 /// A human-readable summary of a multi-output solve.

@@ -135,3 +135,56 @@ fn a_network_whose_objective_overflows_is_refused() {
     assert!(d >= 0.0 && d.is_finite());
     assert!(a["suboptimality"]["upper"].as_f64().unwrap() > 1e100);
 }
+
+#[cfg(unix)]
+#[test]
+fn out_keeps_links_modes_and_never_replaces_special_files() {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let solve_to = |out: &std::path::Path| {
+        cvxnn()
+            .args(["solve", "problems/xor.toml", "--out"])
+            .arg(out)
+            .assert()
+            .success();
+    };
+    // A symlink stays a link; its target gets the result.
+    let target = write(dir.path(), "target.json", "old");
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    solve_to(&link);
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let text = std::fs::read_to_string(&target).unwrap();
+    assert!(text.contains("\"certified\""), "{text}");
+    // A replaced file keeps its mode.
+    let private = write(dir.path(), "private.json", "old");
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).unwrap();
+    solve_to(&private);
+    let mode = std::fs::metadata(&private).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(std::fs::read_to_string(&private)
+        .unwrap()
+        .contains("\"certified\""));
+    // A FIFO is written into and stays a FIFO.
+    let fifo = dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if made.is_ok_and(|s| s.success()) {
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        solve_to(&fifo);
+        let got = reader.join().unwrap();
+        assert!(got.contains("\"certified\""));
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    }
+    // A device is written into, never replaced.
+    solve_to(std::path::Path::new("/dev/null"));
+    assert!(std::fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device());
+}
