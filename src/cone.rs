@@ -243,8 +243,14 @@ pub fn support(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], interior: &[f64])
         .iter()
         .map(|v| v / size * (1.0 - 4.0 * UNIT_ROUNDOFF))
         .collect();
-    while norm_upper(&dir) > 1.0 {
+    for _ in 0..8 {
+        if norm_upper(&dir) <= 1.0 {
+            break;
+        }
         dir.iter_mut().for_each(|v| *v *= 1.0 - 4.0 * UNIT_ROUNDOFF);
+    }
+    if !(size.is_finite() && norm_upper(&dir) <= 1.0) {
+        return zero;
     }
     let feasible = g_rows.iter().all(|row| {
         let e = crate::rounding::dot(row, &dir);

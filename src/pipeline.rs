@@ -413,23 +413,103 @@ pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result
     solve_prepared(spec, data, arrangement, seconds, total, verbose, progress)
 }
 
-/// The solve after loading and enumeration.
-pub(crate) fn solve_prepared(
+/// What the working-set loop produced.
+struct LoopResult {
+    round: RoundResult,
+    rounds: usize,
+    iterations: u32,
+    polished: bool,
+}
+
+/// The exact rescaling the solver sees: X / s and (squared loss) y / c with powers of two s, c,
+/// and β' = β / (s c). Then v = (c / s) v' maps the scaled program's blocks back and the
+/// objective is c² times the scaled one; exact, because powers of two scale floats exactly (see
+/// docs/models.md). Applied only when X or y is far from unit size.
+struct Scaling {
+    x: f64,
+    y: f64,
+}
+
+/// Entries whose largest magnitude lies in [1/64, 64] are not rescaled.
+const UNSCALED_RANGE: (f64, f64) = (1.0 / 64.0, 64.0);
+
+impl Scaling {
+    fn of(data: &Dataset, model: &crate::spec::Model) -> Scaling {
+        let power_of_two = |largest: f64| {
+            if largest > 0.0
+                && largest.is_finite()
+                && !(UNSCALED_RANGE.0..=UNSCALED_RANGE.1).contains(&largest)
+            {
+                2f64.powi(largest.log2().round() as i32)
+            } else {
+                1.0
+            }
+        };
+        let largest_x = data
+            .x
+            .row_iter()
+            .flatten()
+            .fold(0.0f64, |m, v| m.max(v.abs()));
+        let largest_y = data.y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        Scaling {
+            x: power_of_two(largest_x),
+            y: if model.loss == Loss::Squared {
+                power_of_two(largest_y)
+            } else {
+                1.0
+            },
+        }
+    }
+
+    fn is_identity(&self) -> bool {
+        self.x == 1.0 && self.y == 1.0
+    }
+
+    /// The data and spec the solver sees.
+    fn apply(&self, data: &Dataset, spec: &Spec) -> (Dataset, Spec) {
+        let mut scaled = data.clone();
+        let values: Vec<f64> = data.x.row_iter().flatten().map(|v| v / self.x).collect();
+        scaled.x = crate::data::Matrix::from_row_major(data.x.rows(), data.x.cols(), values);
+        scaled.y = data.y.iter().map(|v| v / self.y).collect();
+        let mut spec = spec.clone();
+        spec.model.beta /= self.x * self.y;
+        (scaled, spec)
+    }
+
+    /// Block weights of the scaled program → of the original one.
+    fn weights_back(&self, weights: &mut [Vec<f64>]) {
+        let factor = self.y / self.x;
+        weights
+            .iter_mut()
+            .for_each(|u| u.iter_mut().for_each(|v| *v *= factor));
+    }
+}
+
+/// A network without neurons, shaped for the spec.
+fn zero_network(spec: &Spec, data: &Dataset) -> Network {
+    let mut network = Network::from_blocks(spec.model.activation, data.bias, &[]);
+    network.conv = data
+        .conv
+        .map(|(patch, stride)| crate::network::ConvShape { patch, stride });
+    network
+}
+
+/// The working-set loop (or one solve over every pattern with `strategy = "full"`): staged
+/// tolerances, screening every pattern outside the set, polishing at [`POLISH_TOL`].
+fn working_set_loop(
     spec: &Spec,
-    data: Dataset,
-    arrangement: Arrangement,
-    mut seconds: Seconds,
-    total: Instant,
+    data: &Dataset,
+    all: &[Pattern],
+    seconds: &mut Seconds,
     verbose: bool,
     progress: &dyn Progress,
-) -> Result<Solved, Error> {
-    let all = &arrangement.patterns;
+) -> Result<LoopResult, Error> {
     let count = all.len();
     let mut in_set = vec![false; count];
     let working_set = spec.solver.strategy == Strategy::WorkingSet;
     let mut working: Vec<usize> = if working_set {
         let t = Instant::now();
-        let first = violated(&data, spec, all, &in_set, &data.y, 0.0);
+        let first = violated(data, spec, all, &in_set, &data.y, 0.0);
         seconds.screen += t.elapsed().as_secs_f64();
         let mut w = choose(&first, batch_size(data.n()));
         if w.is_empty() && count > 0 {
@@ -467,13 +547,13 @@ pub(crate) fn solve_prepared(
         };
         progress.start("solve");
         let fixed = solve_fixed(
-            &data,
+            data,
             spec,
             &subset,
             stage == Stage::Polish,
             &settings,
             verbose,
-            &mut seconds,
+            seconds,
         );
         progress.finish();
         let (outcome, layout, fixed_weights) = fixed?;
@@ -493,7 +573,7 @@ pub(crate) fn solve_prepared(
             });
         }
         let weights = fixed_weights;
-        let (objective, predictions) = convex_objective(&data, &spec.model, &subset, &weights);
+        let (objective, predictions) = convex_objective(data, &spec.model, &subset, &weights);
         // Blocks of an interior-point solution at tolerance tol that should be zero are about
         // tol in size; after MAX_DROPPING_ROUNDS nothing is dropped any more, so the loop ends.
         let drop = if rounds <= MAX_DROPPING_ROUNDS {
@@ -512,9 +592,9 @@ pub(crate) fn solve_prepared(
         let more = if working_set {
             progress.start("screen");
             let t = Instant::now();
-            let lambda = screening_dual(&data, spec, &predictions, &round.outcome.z, &round.layout);
+            let lambda = screening_dual(data, spec, &predictions, &round.outcome.z, &round.layout);
             let threshold = spec.model.beta * (1.0 + WORKING_SET_SLACK_FACTOR * tol);
-            let more = violated(&data, spec, all, &in_set, &lambda, threshold);
+            let more = violated(data, spec, all, &in_set, &lambda, threshold);
             progress.finish();
             seconds.screen += t.elapsed().as_secs_f64();
             more
@@ -552,14 +632,95 @@ pub(crate) fn solve_prepared(
         working = keep;
         working.extend(choose(&more, batch_size(data.n())));
     };
+    Ok(LoopResult {
+        round: result,
+        rounds,
+        iterations,
+        polished,
+    })
+}
+
+/// The solve after loading and enumeration: the zero network when a closed form proves it
+/// optimal, otherwise the working-set loop on the rescaled program, then reconstruction and the
+/// certificate on the original data.
+pub(crate) fn solve_prepared(
+    spec: &Spec,
+    data: Dataset,
+    arrangement: Arrangement,
+    mut seconds: Seconds,
+    total: Instant,
+    verbose: bool,
+    progress: &dyn Progress,
+) -> Result<Solved, Error> {
+    let all = &arrangement.patterns;
+    let zero = zero_network(spec, &data);
+    // ρ(λ₀) ≤ β at the zero network's dual point (λ₀ = y, y, y/2 for squared, hinge, logistic)
+    // proves it optimal with d(λ₀) = L(0, y): no solve needed.
+    let (zero_cert, _) = certify(
+        &data,
+        &spec.model,
+        &zero,
+        all,
+        arrangement.exact,
+        spec.certificate.tol,
+        None,
+    );
+    let looped = if zero_cert.rho.upper <= spec.model.beta {
+        let (_, layout) = compile(&data, &spec.model, &[], false, None);
+        LoopResult {
+            round: RoundResult {
+                layout,
+                outcome: crate::solve::SolverOutcome {
+                    status: crate::solve::SolveStatus::Solved,
+                    x: Vec::new(),
+                    z: vec![0.0; data.n()],
+                    primal_objective: zero_cert.nonconvex_objective,
+                    dual_objective: zero_cert.dual_objective,
+                    iterations: 0,
+                    seconds: 0.0,
+                },
+                weights: Vec::new(),
+                objective: zero_cert.nonconvex_objective,
+                working: Vec::new(),
+            },
+            rounds: 0,
+            iterations: 0,
+            polished: true,
+        }
+    } else {
+        let scaling = Scaling::of(&data, &spec.model);
+        let mut looped = if scaling.is_identity() {
+            working_set_loop(spec, &data, all, &mut seconds, verbose, progress)?
+        } else {
+            let (scaled_data, scaled_spec) = scaling.apply(&data, spec);
+            working_set_loop(
+                &scaled_spec,
+                &scaled_data,
+                all,
+                &mut seconds,
+                verbose,
+                progress,
+            )?
+        };
+        let round = &mut looped.round;
+        scaling.weights_back(&mut round.weights);
+        let subset: Vec<&Pattern> = round.working.iter().map(|&i| &all[i]).collect();
+        round.objective = convex_objective(&data, &spec.model, &subset, &round.weights).0;
+        looped
+    };
+    let LoopResult {
+        round,
+        rounds,
+        iterations,
+        polished,
+    } = looped;
     let RoundResult {
         layout,
         outcome,
         weights,
         objective,
         working,
-    } = result;
-
+    } = round;
     let t = Instant::now();
     let network = network_from_weights(&layout, &weights, spec, &data);
     // The solver's hinge multipliers: a hint for the certificate's dual point (any t in [0, 1]
@@ -615,7 +776,7 @@ pub(crate) fn solve_prepared(
         loss: spec.model.loss.name(),
         beta: spec.model.beta,
         cells: arrangement.cells,
-        patterns: count,
+        patterns: all.len(),
         pattern_method: spec.arrangements.name(),
         strategy: spec.solver.strategy.name(),
         patterns_solved: working.len(),

@@ -174,13 +174,15 @@ fn round_decimal(x: f64, digits: usize, upward: bool) -> String {
     }
     let exponent = x.abs().log10().floor() as i32;
     let shift = digits as i32 - 1 - exponent;
-    let scaled = x * 10f64.powi(shift);
+    // 10^shift in two factors, so that subnormal and huge values do not overflow it.
+    let (half, rest) = (10f64.powi(shift / 2), 10f64.powi(shift - shift / 2));
+    let scaled = x * half * rest;
     let rounded = if upward {
         scaled.next_up().ceil()
     } else {
         scaled.next_down().floor()
     };
-    let value = rounded / 10f64.powi(shift);
+    let value = rounded / half / rest;
     if exponent >= -4 {
         format!("{value:.*}", shift.max(0) as usize)
     } else {

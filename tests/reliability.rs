@@ -188,3 +188,82 @@ fn out_keeps_links_modes_and_never_replaces_special_files() {
         .file_type()
         .is_char_device());
 }
+
+fn solve_json(spec: &std::path::Path) -> serde_json::Value {
+    let out = cvxnn()
+        .args(["solve", "--json"])
+        .arg(spec)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).unwrap()
+}
+
+#[test]
+fn extreme_but_valid_problems_are_solved() {
+    let dir = tempfile::tempdir().unwrap();
+    let xor = "x = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]";
+    // Large targets: the squared loss scales exactly (y/c, β/c, objective c²): compare with the
+    // unit problem at β/1e5 (c = 1e5 is not a power of two here, so the check is numerical).
+    let big = write(
+        dir.path(),
+        "big.toml",
+        &format!("[data]\n{xor}\ny = [-1e5, 1e5, 1e5, -1e5]\n[model]\nbeta = 0.01\n"),
+    );
+    let unit = write(
+        dir.path(),
+        "unit.toml",
+        &format!("[data]\n{xor}\ny = [-1.0, 1.0, 1.0, -1.0]\n[model]\nbeta = 1e-7\n"),
+    );
+    let (b, u) = (solve_json(&big), solve_json(&unit));
+    assert_eq!(b["certified"], true, "{}", b["relative_gap"]);
+    let (pb, pu) = (
+        b["nonconvex_objective"].as_f64().unwrap(),
+        u["nonconvex_objective"].as_f64().unwrap(),
+    );
+    assert!((pb / 1e10 - pu).abs() <= 1e-6 * pu, "{pb} vs 1e10 · {pu}");
+    // Huge β: the zero network, proven optimal by the closed form ρ(y) ≤ β, with no neurons.
+    for beta in ["1e20", "1e50", "1e300"] {
+        let s = write(
+            dir.path(),
+            "beta.toml",
+            &format!("[data]\n{xor}\ny = [-1.0, 1.0, 1.0, -1.0]\n[model]\nbeta = {beta}\n"),
+        );
+        let r = solve_json(&s);
+        assert_eq!(r["certified"], true, "beta {beta}");
+        assert_eq!(r["neurons"], 0, "beta {beta}");
+        // L(0, y) = ½ Σ y² = 2.
+        assert_eq!(r["nonconvex_objective"], 2.0, "beta {beta}");
+    }
+    // All-zero targets: the optimum is 0, with zero weights, and it certifies.
+    let s = write(
+        dir.path(),
+        "zero.toml",
+        &format!("[data]\n{xor}\ny = [0.0, 0.0, 0.0, 0.0]\n[model]\nbeta = 0.01\n"),
+    );
+    let r = solve_json(&s);
+    assert_eq!(r["certified"], true);
+    assert_eq!(r["neurons"], 0);
+    assert_eq!(r["nonconvex_objective"], 0.0);
+    // XOR at β = 10 (ρ(y) = 1.41 < 10): 0 neurons, not 8 neurons of weight 4e-8.
+    let s = write(
+        dir.path(),
+        "ten.toml",
+        &format!("[data]\n{xor}\ny = [-1.0, 1.0, 1.0, -1.0]\n[model]\nbeta = 10.0\n"),
+    );
+    assert_eq!(solve_json(&s)["neurons"], 0);
+    // Huge entries: solved (exit 0) with an honest verdict, never a solver failure.
+    let s = write(
+        dir.path(),
+        "huge.toml",
+        "[data]\nx = [[0.0, 0.0], [0.0, 1e160], [1e160, 0.0], [1e160, 1e160]]\ny = [-1.0, 1.0, 1.0, -1.0]\n[model]\nbeta = 0.01\n",
+    );
+    let r = solve_json(&s);
+    let (d, p) = (
+        r["dual_objective"].as_f64().unwrap(),
+        r["nonconvex_objective"].as_f64().unwrap(),
+    );
+    assert!(d.is_finite() && p.is_finite() && d <= p);
+}
