@@ -37,6 +37,10 @@ use crate::exact::{self, group_lines, sign_dot, IntVec};
 use crate::data::{Dataset, Matrix};
 use crate::spec::{Activation, PatternMethod};
 
+/// Patterns up to which an exact program is worth attempting on this machine class; above it,
+/// the too-many-patterns message suggests sampling instead of a larger `max_patterns`.
+pub const EXACT_FEASIBLE: usize = 10_000_000;
+
 /// One activation pattern D_i with what the program needs to describe its cone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pattern {
@@ -122,11 +126,21 @@ impl std::fmt::Display for ArrangementError {
                         "the exact arrangement has more than {limit} patterns (it has at most {bound:.0} cells)"
                     )?,
                 }
-                write!(
-                    f,
-                    ", above max_patterns = {limit}; raise `arrangements.max_patterns` or use \
-                     `method = \"sampled\"`"
-                )
+                write!(f, ", above max_patterns = {limit}")?;
+                if *bound > EXACT_FEASIBLE as f64 {
+                    write!(
+                        f,
+                        "; exact enumeration is out of reach at this size (the solver handles \
+                         up to about {EXACT_FEASIBLE} patterns): use `method = \"sampled\"` \
+                         in [arrangements]"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "; raise `arrangements.max_patterns` (to at least {bound:.0}) or use \
+                         `method = \"sampled\"`"
+                    )
+                }
             }
             ArrangementError::Numerical(m) => write!(f, "pattern enumeration failed: {m}"),
         }
@@ -173,6 +187,17 @@ pub fn enumerate_exact(
         Activation::LeakyRelu { .. } => max_patterns,
         Activation::Absolute => max_patterns.saturating_mul(2),
     };
+    // Every central arrangement of m hyperplanes of rank r has at least 2^(r−1) (m − r + 2) cells
+    // (deletion–restriction; equality for a near-pencil): when even that exceeds the limit,
+    // refuse without enumerating.
+    let fewest = 2f64.powi(rank.max(1) as i32 - 1) * (m + 2).saturating_sub(rank) as f64;
+    if m > 0 && fewest > limit as f64 {
+        return Err(ArrangementError::TooManyPatterns {
+            limit: max_patterns,
+            count: None,
+            bound,
+        });
+    }
     let cells =
         match cells_distinct(&groups.reps, d.max(1), limit).map_err(ArrangementError::Numerical)? {
             Some(c) => c,

@@ -185,8 +185,33 @@ pub fn read_network(path: &Path) -> Result<Network, InputError> {
         Some(inner) => inner.clone(),
         None => value,
     };
-    serde_json::from_value(object)
-        .map_err(|e| InputError::new(path, "", format!("not a network object: {e}")))
+    serde_path_to_error::deserialize(object).map_err(|e| {
+        InputError::new(
+            path,
+            json_location(e.path()),
+            format!(
+                "not a network object: {} (every weight must be a finite JSON number)",
+                e.inner()
+                    .to_string()
+                    .replace("expected f64", "expected a number")
+            ),
+        )
+    })
+}
+
+/// A JSON path for messages: `hidden[0][2]` (empty at the top level).
+fn json_location(path: &serde_path_to_error::Path) -> String {
+    let s = path.to_string();
+    if s == "." {
+        String::new()
+    } else {
+        s
+    }
+}
+
+/// A leaky slope for messages: the number, or "absent".
+fn describe_slope(slope: Option<f64>) -> String {
+    slope.map_or_else(|| "absent".to_string(), |v| v.to_string())
 }
 
 /// Check that a network fits the spec and data; say what differs.
@@ -209,9 +234,9 @@ pub fn check_network(
             path,
             "slope",
             format!(
-                "is {:?}, the spec says {:?}",
-                network.slope,
-                spec.model.activation.slope()
+                "is {}, the spec says {}",
+                describe_slope(network.slope),
+                describe_slope(spec.model.activation.slope())
             ),
         ));
     }
@@ -366,11 +391,14 @@ pub fn audit_multi(
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| InputError::new(network_path, "", format!("invalid JSON: {e}")))?;
     let object = value.get("network").cloned().unwrap_or(value);
-    let multi: MultiNetwork = serde_json::from_value(object).map_err(|e| {
+    let multi: MultiNetwork = serde_path_to_error::deserialize(object).map_err(|e| {
         InputError::new(
             network_path,
-            "",
-            format!("not a multi-output network object (output must be m rows of c numbers): {e}"),
+            json_location(e.path()),
+            format!(
+                "not a multi-output network object (output must be m rows of c numbers): {}",
+                e.inner()
+            ),
         )
     })?;
     let parts = multi.split(outputs.len()).map_err(|j| {

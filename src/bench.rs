@@ -15,6 +15,10 @@ pub fn run(specs: &[PathBuf], repeat: usize) -> Result<i32, Error> {
             format!("cannot find the running binary: {e}"),
         ))
     })?;
+    // Every spec must parse before anything is printed (bad input: exit 2, no half table).
+    for spec in specs {
+        crate::spec::Spec::from_file(spec)?;
+    }
     println!("| problem | n | patterns | solved | rounds | enumerate s | compile s | screen s | solve s | certify s | total s | peak MB | objective | relative gap | certified |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut code = 0;
@@ -28,11 +32,8 @@ pub fn run(specs: &[PathBuf], repeat: usize) -> Result<i32, Error> {
                 .output()
                 .map_err(|e| Error::Input(InputError::new(spec, "", format!("cannot run: {e}"))))?;
             if !output.status.success() {
-                eprintln!(
-                    "{}: {}",
-                    spec.display(),
-                    String::from_utf8_lossy(&output.stderr).trim()
-                );
+                // The child's message already names the spec.
+                eprintln!("{}", String::from_utf8_lossy(&output.stderr).trim());
                 code = output.status.code().unwrap_or(1);
                 break;
             }

@@ -224,7 +224,9 @@ fn incremental_cells(
         if let Some(bad) = restricted.iter().position(IntVec::is_zero) {
             return Err(format!("hyperplanes {bad} and {t} are parallel"));
         }
-        let Some(sub) = cells_of(&restricted, dim - 1, usize::MAX)? else {
+        // H_t splits one old cell per restricted cell, so more than `limit` restricted cells
+        // means more than `limit` cells in the end.
+        let Some(sub) = cells_of(&restricted, dim - 1, limit)? else {
             return Ok(None);
         };
         let mut split = vec![false; cells.len()];

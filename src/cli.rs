@@ -122,8 +122,22 @@ fn emit(
     Ok(0)
 }
 
-/// Run a parsed command line; returns the process exit code.
+/// Run a parsed command line; returns the process exit code. Solver failures name the spec.
 pub fn run(cli: Cli) -> Result<i32, Error> {
+    let spec_path = match &cli.command {
+        Command::Solve { spec, .. } | Command::Certify { spec, .. } => Some(spec.clone()),
+        Command::Bench { .. } => None,
+    };
+    run_command(cli).map_err(|e| match (e, spec_path) {
+        (Error::Solver { status, detail }, Some(path)) => Error::Solver {
+            status,
+            detail: format!("{detail} (spec {})", path.display()),
+        },
+        (e, _) => e,
+    })
+}
+
+fn run_command(cli: Cli) -> Result<i32, Error> {
     match cli.command {
         Command::Solve {
             spec,

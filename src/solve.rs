@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use clarabel::algebra::CscMatrix;
+use clarabel::io::ConfigurablePrintTarget;
 use clarabel::solver::{
     DefaultSettingsBuilder, DefaultSolver, IPSolver, SolverStatus, SupportedConeT,
 };
@@ -157,6 +158,8 @@ pub fn solve(
             status: "bad_input".into(),
             detail: e.to_string(),
         })?;
+    // Clarabel logs to stdout by default; stdout belongs to the summary or the JSON.
+    solver.print_to_stream(Box::new(std::io::stderr()));
     solver.solve();
     let sol = &solver.solution;
     Ok(SolverOutcome {

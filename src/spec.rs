@@ -364,6 +364,30 @@ struct RawCertificate {
     tol: Option<f64>,
 }
 
+/// toml/serde messages in the user's words: no names of our internal types.
+fn plain_toml_message(message: &str) -> String {
+    let mut m = message
+        .replace(
+            "data did not match any variant of untagged enum RawTargets",
+            "`y` must be a list of numbers (one target per sample) or a list of rows of numbers \
+             (one row of c targets per sample)",
+        )
+        .replace(
+            "data did not match any variant of untagged enum RawTargetNames",
+            "`target` must be a column name or a list of column names",
+        )
+        .replace("expected f64", "expected a number")
+        .replace("expected i64", "expected an integer");
+    // "expected struct RawModel" and the like: a TOML table.
+    while let Some(at) = m.find("struct Raw") {
+        let end = m[at + "struct Raw".len()..]
+            .find(|c: char| !c.is_alphanumeric())
+            .map_or(m.len(), |k| at + "struct Raw".len() + k);
+        m.replace_range(at..end, "a table");
+    }
+    m
+}
+
 impl Spec {
     /// Number of outputs c (columns of y).
     pub fn outputs(&self) -> usize {
@@ -384,7 +408,7 @@ impl Spec {
     /// data paths.
     pub fn from_str(text: &str, path: &Path) -> Result<Spec, InputError> {
         let raw: RawSpec = toml::from_str(text).map_err(|e| {
-            let message = e.message().to_string();
+            let message = plain_toml_message(e.message());
             let location = match e.span() {
                 Some(span) => {
                     let line = text[..span.start.min(text.len())].matches('\n').count() + 1;

@@ -267,3 +267,125 @@ fn extreme_but_valid_problems_are_solved() {
     );
     assert!(d.is_finite() && p.is_finite() && d <= p);
 }
+
+#[test]
+fn messages_name_the_field_and_hide_internals() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad_y = write(
+        dir.path(),
+        "y.toml",
+        "[data]\nx = [[0.0], [1.0]]\ny = \"abc\"\n[model]\nbeta = 0.1\n",
+    );
+    let bad_model = write(
+        dir.path(),
+        "m.toml",
+        "model = 3\n[data]\nx = [[0.0], [1.0]]\ny = [1.0, 2.0]\n",
+    );
+    let bad_beta = write(
+        dir.path(),
+        "b.toml",
+        "[data]\nx = [[0.0], [1.0]]\ny = [1.0, 2.0]\n[model]\nbeta = \"x\"\n",
+    );
+    for (spec, words) in [
+        (&bad_y, "list of numbers"),
+        (&bad_model, "expected a table"),
+        (&bad_beta, "expected a number"),
+    ] {
+        let err = stderr_of(cvxnn().arg("solve").arg(spec), 2);
+        assert!(err.contains(words), "{err}");
+        for internal in ["Raw", "untagged", "struct", "f64", "Some(", "None"] {
+            assert!(!err.contains(internal), "{internal} leaks: {err}");
+        }
+    }
+    // A network file: the JSON path of the bad value; a slope difference in plain words.
+    let nan = write(
+        dir.path(),
+        "nan.json",
+        r#"{"activation": "relu", "bias": true, "hidden": [[1.0, "NaN"]], "output": [1.0]}"#,
+    );
+    let err = stderr_of(
+        cvxnn()
+            .args(["certify", "problems/regression_1d.toml", "--network"])
+            .arg(&nan),
+        2,
+    );
+    assert!(
+        err.contains("nan.json") && err.contains("hidden[0][1]"),
+        "{err}"
+    );
+    let leaky = write(
+        dir.path(),
+        "leaky.json",
+        r#"{"activation": "leaky_relu", "bias": true, "hidden": [[1.0, 2.0, 0.5]], "output": [1.0]}"#,
+    );
+    let err = stderr_of(
+        cvxnn()
+            .args(["certify", "problems/leaky_2d.toml", "--network"])
+            .arg(&leaky),
+        2,
+    );
+    assert!(err.contains("slope: is absent, the spec says"), "{err}");
+    assert!(!err.contains("Some(") && !err.contains("None"), "{err}");
+    // bench with a bad spec: exit 2 and no table on stdout.
+    let out = cvxnn()
+        .arg("bench")
+        .arg(&bad_y)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Exit 1 names the spec.
+    let tight = write(
+        dir.path(),
+        "iter.toml",
+        "[data]\nx = [[0.0], [1.0], [2.0]]\ny = [1.0, 2.0, 0.5]\n[model]\nbeta = 0.1\n[solver]\nmax_iter = 1\n",
+    );
+    let err = stderr_of(cvxnn().arg("solve").arg(&tight), 1);
+    assert!(
+        err.contains("iter.toml") && err.contains("max_iterations"),
+        "{err}"
+    );
+    // Far too many cells: the message suggests sampling, not a larger max_patterns, at once.
+    let rows: Vec<String> = (0..60)
+        .map(|i| {
+            let v: Vec<String> = (0..12)
+                .map(|j| {
+                    format!(
+                        "{}",
+                        ((i * 7 + j * 13) % 17) as f64 / 17.0 + 0.001 * i as f64
+                    )
+                })
+                .collect();
+            format!("[{}]", v.join(", "))
+        })
+        .collect();
+    let ys: Vec<String> = (0..60).map(|i| format!("{}", (i % 3) as f64)).collect();
+    let wide = write(
+        dir.path(),
+        "wide.toml",
+        &format!(
+            "[data]\nx = [{}]\ny = [{}]\n[model]\nbeta = 0.1\n",
+            rows.join(", "),
+            ys.join(", ")
+        ),
+    );
+    let err = stderr_of(cvxnn().arg("solve").arg(&wide), 2);
+    assert!(
+        err.contains("method = \"sampled\"") && !err.contains("raise"),
+        "{err}"
+    );
+    // --verbose logs on stderr only: stdout stays one JSON object.
+    let out = cvxnn()
+        .args(["solve", "problems/xor.toml", "--json", "--verbose"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let _: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Clarabel"));
+}
