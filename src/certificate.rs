@@ -302,9 +302,9 @@ pub fn loss_dual(
 
 /// The dual objective at s·λ for the best s ∈ [0, s_max] (s_max · ρ_upper ≤ β); returns (a lower
 /// bound on d(sλ) in exact arithmetic, s). Squared: d(λ) = λᵀy − ½‖λ‖², s = λᵀy / ‖λ‖²
-/// clipped. Hinge (λ = y ⊙ t, t ∈ [0, 1]): d(λ) = Σ t_k = λᵀy, and s ≤ 1 keeps s·t in [0, 1].
-/// Logistic (λ = y ⊙ t): d(λ) = Σ H(t_k), s ≤ 1 likewise, s by ternary search (d is concave in
-/// s). Hinge and logistic need λ_k y_k ∈ [0, 1] for every k; otherwise the dual point is not in
+/// clipped. Hinge (λ = y ⊙ t, t ∈ [0, 1]): d(λ) = Σ t_k = λᵀy, and s ≤ 1 / max t keeps s·t in [0, 1].
+/// Logistic (λ = y ⊙ t): d(λ) = Σ H(t_k), s·t in [0, 1] likewise, s by ternary search (d is
+/// concave in s). For both, s may exceed 1 when every t_k < 1: the bound is s ≤ 1 / max t. Hinge and logistic need λ_k y_k ∈ [0, 1] for every k; otherwise the dual point is not in
 /// the domain and the bound is −∞.
 pub fn best_scaled_dual(loss: Loss, lambda: &[f64], y: &[f64], s_max: f64) -> (f64, f64) {
     let ly = rounding::dot(lambda, y);
@@ -327,7 +327,15 @@ pub fn best_scaled_dual(loss: Loss, lambda: &[f64], y: &[f64], s_max: f64) -> (f
             if t.iter().any(|&tk| !(0.0..=1.0).contains(&tk)) {
                 return (f64::NEG_INFINITY, 0.0);
             }
-            let s_top = s_max.min(1.0);
+            // s·t_k ≤ 1 for every k: s ≤ 1 / max t (rounded down), which is above 1 when no
+            // multiplier is at its bound (e.g. every sample on the hinge's margin).
+            let t_max = t.iter().copied().fold(0.0f64, f64::max);
+            let s_domain = if t_max > 0.0 {
+                (1.0 / t_max).next_down()
+            } else {
+                f64::INFINITY
+            };
+            let s_top = s_max.min(s_domain).min(f64::MAX);
             if loss == Loss::Hinge {
                 return (Bounds::point(s_top).times(ly.bounds()).lower(), s_top);
             }
