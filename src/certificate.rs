@@ -416,6 +416,32 @@ pub fn objective_bounds(network: &Network, data: &Dataset, model: &Model) -> Int
     }
 }
 
+/// 2^−k bringing the largest |x| of the gate matrix near 1 when it lies outside [2^−200, 2^200],
+/// else 1.
+fn gate_scale(data: &Dataset) -> f64 {
+    let largest = data
+        .x
+        .row_iter()
+        .flatten()
+        .fold(0.0f64, |m, v| m.max(v.abs()));
+    if largest > 0.0
+        && largest.is_finite()
+        && !(2f64.powi(-200)..=2f64.powi(200)).contains(&largest)
+    {
+        2f64.powi(-(largest.log2().round() as i32))
+    } else {
+        1.0
+    }
+}
+
+/// The data with every gate row multiplied by `factor` (a power of two, so exactly).
+fn scaled_gates(data: &Dataset, factor: f64) -> Dataset {
+    let mut out = data.clone();
+    let values: Vec<f64> = data.x.row_iter().flatten().map(|v| v * factor).collect();
+    out.x = crate::data::Matrix::from_row_major(data.x.rows(), data.x.cols(), values);
+    out
+}
+
 /// Check every pattern at λ; returns the per-pattern checks.
 pub fn check_all(
     data: &Dataset,
@@ -444,7 +470,17 @@ pub fn certify(
     let p = model.loss.value(&f, &data.y) + network.penalty(model.beta);
     let objective = objective_bounds(network, data, model);
     let lambda = loss_dual(data, model, network, &f, hint);
-    let checks = check_all(data, model, patterns, &lambda);
+    // ρ is positively homogeneous in X: with X/2^k (exact) the bounds are ρ/2^k, compared with
+    // β/2^k. Used when X is so large or small that squares would overflow or underflow.
+    let shrink = gate_scale(data);
+    let scaled;
+    let check_data = if shrink == 1.0 {
+        data
+    } else {
+        scaled = scaled_gates(data, shrink);
+        &scaled
+    };
+    let checks = check_all(check_data, model, patterns, &lambda);
     let (mut upper, mut lower, mut worst) = (0.0f64, 0.0f64, None);
     for (i, c) in checks.iter().enumerate() {
         if c.upper() > upper || c.upper().is_nan() {
@@ -457,12 +493,15 @@ pub fn certify(
         }
         lower = lower.max(c.lower());
     }
-    // d(sλ) maximized over s ∈ [0, β/ρ]; the quotient rounded down keeps s·ρ ≤ β exactly.
+    // d(sλ) maximized over s ∈ [0, β/ρ]; the quotient rounded down keeps s·ρ ≤ β exactly
+    // (β/2^k is exact in floats unless it underflows, which only lowers s).
     let s_max = if upper > 0.0 {
-        (model.beta / upper).next_down().max(0.0)
+        ((model.beta * shrink) / upper).next_down().max(0.0)
     } else {
         f64::INFINITY
     };
+    // Report ρ in the data's own units (multiplying by a power of two is exact).
+    let (upper, lower) = (upper / shrink, lower / shrink);
     let (d, s) = best_scaled_dual(model.loss, &lambda, &data.y, s_max);
     // Every loss and the penalty are ≥ 0, so 0 bounds the optimum below whatever λ gave
     // (a dual point outside the loss's domain, or overflow, gives −∞ or NaN).

@@ -485,6 +485,56 @@ impl Scaling {
     }
 }
 
+/// Column scales (largest |entry| per non-zero column, the bias column included) that differ by
+/// more than this cannot be solved in double precision: the weights of the small columns would
+/// have to be that much larger, beyond any solver tolerance. Uniform scaling is exact
+/// ([`Scaling`]), per-column scaling is not (every weight is penalized).
+pub const MAX_COLUMN_SCALE_RATIO: f64 = 1e30;
+
+fn refuse_hopeless_scales(spec: &Spec, data: &Dataset) -> Result<(), Error> {
+    let d = data.x.cols();
+    let mut largest = vec![0.0f64; d];
+    for row in data.x.row_iter() {
+        for (m, v) in largest.iter_mut().zip(row) {
+            *m = m.max(v.abs());
+        }
+    }
+    let nonzero: Vec<(usize, f64)> = largest
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, v)| *v > 0.0)
+        .collect();
+    let (Some(&(hi_col, hi)), Some(&(lo_col, lo))) = (
+        nonzero.iter().max_by(|a, b| a.1.total_cmp(&b.1)),
+        nonzero.iter().min_by(|a, b| a.1.total_cmp(&b.1)),
+    ) else {
+        return Ok(());
+    };
+    if hi / lo <= MAX_COLUMN_SCALE_RATIO {
+        return Ok(());
+    }
+    let name = |c: usize| {
+        if data.bias && c + 1 == d {
+            "the bias column".to_string()
+        } else {
+            format!("column {}", c + 1)
+        }
+    };
+    Err(Error::Input(InputError::new(
+        &spec.path,
+        "data.x",
+        format!(
+            "column scales differ by a factor {:.1e} ({} up to {hi:e}, {} up to {lo:e}): double \
+             precision cannot solve this problem; rescale the features (the optimum depends on \
+             the scale, since every weight is penalized)",
+            hi / lo,
+            name(hi_col),
+            name(lo_col)
+        ),
+    )))
+}
+
 /// A network without neurons, shaped for the spec.
 fn zero_network(spec: &Spec, data: &Dataset) -> Network {
     let mut network = Network::from_blocks(spec.model.activation, data.bias, &[]);
@@ -688,6 +738,7 @@ pub(crate) fn solve_prepared(
             polished: true,
         }
     } else {
+        refuse_hopeless_scales(spec, &data)?;
         let scaling = Scaling::of(&data, &spec.model);
         let mut looped = if scaling.is_identity() {
             working_set_loop(spec, &data, all, &mut seconds, verbose, progress)?

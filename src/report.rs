@@ -44,7 +44,9 @@ pub fn solve_summary(r: &SolveReport) -> String {
     let _ = writeln!(
         s,
         "model        {} activation, {} loss, beta = {}",
-        r.activation, r.loss, r.beta
+        r.activation,
+        r.loss,
+        compact(r.beta)
     );
     let _ = writeln!(
         s,
@@ -79,7 +81,12 @@ pub fn solve_summary(r: &SolveReport) -> String {
     let _ = writeln!(
         s,
         "dual bound   {:.10} (gap {:.3e}, relative {:.3e}; rho in [{:.6e}, {:.6e}], beta {})",
-        r.dual_objective, r.gap, r.relative_gap, r.rho.lower, r.rho.upper, r.beta
+        r.dual_objective,
+        r.gap,
+        r.relative_gap,
+        r.rho.lower,
+        r.rho.upper,
+        compact(r.beta)
     );
     let (lo, hi) = outward_decimals(r.optimum.lower, r.optimum.upper, 10);
     let _ = writeln!(
@@ -122,6 +129,15 @@ fn optimal_over(outputs: usize) -> &'static str {
         "optimal over one-vs-all networks"
     } else {
         "globally optimal"
+    }
+}
+
+/// A number as written in a spec: plain for ordinary sizes, scientific for very large or small.
+fn compact(x: f64) -> String {
+    if x != 0.0 && !(1e-4..1e6).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
     }
 }
 

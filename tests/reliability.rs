@@ -254,18 +254,25 @@ fn extreme_but_valid_problems_are_solved() {
         &format!("[data]\n{xor}\ny = [-1.0, 1.0, 1.0, -1.0]\n[model]\nbeta = 10.0\n"),
     );
     assert_eq!(solve_json(&s)["neurons"], 0);
-    // Huge entries: solved (exit 0) with an honest verdict, never a solver failure.
+    // Huge entries next to the bias column: refused with the reason (exit 2), not a solver
+    // failure; huge entries in every column are rescaled exactly and solved.
     let s = write(
         dir.path(),
         "huge.toml",
         "[data]\nx = [[0.0, 0.0], [0.0, 1e160], [1e160, 0.0], [1e160, 1e160]]\ny = [-1.0, 1.0, 1.0, -1.0]\n[model]\nbeta = 0.01\n",
     );
-    let r = solve_json(&s);
-    let (d, p) = (
-        r["dual_objective"].as_f64().unwrap(),
-        r["nonconvex_objective"].as_f64().unwrap(),
+    let err = stderr_of(cvxnn().arg("solve").arg(&s), 2);
+    assert!(
+        err.contains("huge.toml") && err.contains("data.x") && err.contains("bias column"),
+        "{err}"
     );
-    assert!(d.is_finite() && p.is_finite() && d <= p);
+    let s = write(
+        dir.path(),
+        "huge_nobias.toml",
+        "[data]\nx = [[1e160, 3e160], [2e160, -1e160], [-1e160, 5e159], [3e160, 1e160]]\ny = [-1.0, 1.0, 1.0, -1.0]\n[model]\nbias = false\nbeta = 1e158\n",
+    );
+    let r = solve_json(&s);
+    assert_eq!(r["certified"], true, "{}", r["relative_gap"]);
 }
 
 #[test]
