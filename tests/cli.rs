@@ -1,14 +1,8 @@
 //! The real binary: outputs, exit codes and error messages for bad input.
 mod common;
 
-use common::{cvxnn, stderr_of};
+use common::{cvxnn, stderr_of, write};
 use std::path::Path;
-
-fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 const GOOD: &str =
     "[data]\nx = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]\ny = [1.0, 2.0, 0.5]\n[model]\nbeta = 0.1\n";

@@ -26,6 +26,13 @@ pub fn stderr_of(cmd: &mut assert_cmd::Command, code: i32) -> String {
     String::from_utf8(out).unwrap()
 }
 
+/// Write `text` to `dir/name`; returns the path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
 pub fn problem(name: &str) -> Spec {
     Spec::from_file(&root().join("problems").join(name)).expect("shipped spec parses")
 }
