@@ -2,7 +2,6 @@
 mod common;
 
 use common::{cvxnn, stderr_of, write};
-use std::path::Path;
 
 const GOOD: &str =
     "[data]\nx = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]\ny = [1.0, 2.0, 0.5]\n[model]\nbeta = 0.1\n";
