@@ -168,7 +168,7 @@ fn dot_filtered(a: &IntVec, b: &IntVec) -> (f64, f64) {
 fn filter_radius(a: &IntVec, b: &IntVec, abs: f64) -> f64 {
     let k = a.dim().min(b.dim());
     if a.shift == 0 && b.shift == 0 {
-        return filter_bound(k + 5).radius(abs);
+        return DotBound::of(k + 5).radius(abs);
     }
     let ea = |x: f64, shifted: bool| f64::from(u8::from(shifted)) + 2.0 * UNIT_ROUNDOFF * x.abs();
     let spill: f64 = a
@@ -181,13 +181,6 @@ fn filter_radius(a: &IntVec, b: &IntVec, abs: f64) -> f64 {
         })
         .sum();
     ((dot_radius(k, abs) + spill) * (1.0 + 1e-9)).next_up()
-}
-
-/// [`DotBound`] for small k, computed once.
-fn filter_bound(k: usize) -> DotBound {
-    static TABLE: std::sync::OnceLock<Vec<DotBound>> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| (0..64).map(DotBound::new).collect());
-    table.get(k).copied().unwrap_or_else(|| DotBound::new(k))
 }
 
 /// The sign of the 2-D cross product a_0 b_1 − a_1 b_0, decided exactly.

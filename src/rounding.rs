@@ -43,7 +43,7 @@ pub fn gamma(k: usize) -> f64 {
 /// `abs_sum` ≥ (1 − u)^k Σ p_i − k η, so Σ p_i ≤ (abs_sum + k η)(1 + γ_k); the error is at most
 /// γ_k Σ p_i + k η. Every operation of the bound is rounded up.
 pub fn dot_radius(k: usize, abs_sum: f64) -> f64 {
-    DotBound::new(k).radius(abs_sum)
+    DotBound::of(k).radius(abs_sum)
 }
 
 /// [`dot_radius`] for a fixed k, with its factor computed once (the hot loops call it per entry).
@@ -61,6 +61,13 @@ impl DotBound {
             factor: (g * (1.0 + g).next_up()).next_up(),
             tiny: (k as f64 * UNDERFLOW).next_up(),
         }
+    }
+
+    /// [`DotBound::new`], from a table computed once for k < 64 (the hot loops' sizes).
+    pub fn of(k: usize) -> DotBound {
+        static TABLE: std::sync::OnceLock<Vec<DotBound>> = std::sync::OnceLock::new();
+        let table = TABLE.get_or_init(|| (0..64).map(DotBound::new).collect());
+        table.get(k).copied().unwrap_or_else(|| DotBound::new(k))
     }
 
     /// γ_k (1 + γ_k)(abs_sum + k η) + k η, rounded up.
