@@ -173,6 +173,21 @@ fn planar_cells(reps: &[IntVec]) -> Result<Vec<Cell>, String> {
             .collect();
     }
     rays.sort_by(angle_order);
+    // Bring every ray to about the same length (shifts by powers of two: the same rays), so that
+    // the sum of two neighbours is near their bisector, well inside the sector, and its f64
+    // direction stays inside too.
+    let bits = rays
+        .iter()
+        .map(|r| r.v.iter().map(|x| x.bits()).max().unwrap_or(0))
+        .max()
+        .unwrap_or(0);
+    let rays: Vec<IntVec> = rays
+        .into_iter()
+        .map(|r| {
+            let own = r.v.iter().map(|x| x.bits()).max().unwrap_or(0);
+            IntVec::new(r.v.iter().map(|x| x << (bits - own)).collect())
+        })
+        .collect();
     let count = rays.len();
     (0..count)
         .map(|i| {
