@@ -112,6 +112,8 @@ pub struct SolveReport {
     pub patterns_solved: usize,
     /// Conic solves (working-set rounds, including the polishing solve).
     pub rounds: usize,
+    /// Per round: stage, tolerance, patterns, iterations, solve and screening seconds.
+    pub round_log: Vec<RoundLog>,
     /// Whether the final polishing solve at [`POLISH_TOL`] succeeded and its result is reported.
     pub polished: bool,
     /// Convex objective at the solver's point, recomputed from the block weights.
@@ -205,6 +207,16 @@ enum Stage {
     Refine,
     /// Rounds at [`POLISH_TOL`] over the patterns that carry weight, every sign row kept.
     Polish,
+}
+
+impl Stage {
+    fn name(self) -> &'static str {
+        match self {
+            Stage::Explore => "explore",
+            Stage::Refine => "refine",
+            Stage::Polish => "polish",
+        }
+    }
 }
 
 /// What one conic solve produced.
@@ -419,6 +431,26 @@ struct LoopResult {
     rounds: usize,
     iterations: u32,
     polished: bool,
+    log: Vec<RoundLog>,
+}
+
+/// One conic solve of the working-set loop, for profiles (`solve --json`, field `round_log`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RoundLog {
+    /// `explore`, `refine` or `polish`.
+    pub stage: &'static str,
+    /// The solver tolerance of this round.
+    pub tol: f64,
+    /// Patterns in the program.
+    pub patterns: usize,
+    /// Interior-point iterations (summed over Newton steps for the logistic loss).
+    pub iterations: u32,
+    /// Seconds in the conic solver (setup included).
+    pub solve_seconds: f64,
+    /// Seconds screening the patterns outside the set after this round.
+    pub screen_seconds: f64,
+    /// Patterns found violated by that screening.
+    pub violated: usize,
 }
 
 /// The exact rescaling the solver sees: X / s and (squared loss) y / c with powers of two s, c,
@@ -578,6 +610,7 @@ fn working_set_loop(
     let mut iterations = 0;
     let mut rounds = 0;
     let mut polished = true;
+    let mut log = Vec::new();
     let mut fallback: Option<RoundResult> = None;
     let result: RoundResult = loop {
         rounds += 1;
@@ -596,6 +629,7 @@ fn working_set_loop(
             ..spec.solver.clone()
         };
         progress.start("solve");
+        let solve_before = seconds.solve;
         let fixed = solve_fixed(
             data,
             spec,
@@ -608,6 +642,15 @@ fn working_set_loop(
         progress.finish();
         let (outcome, layout, fixed_weights) = fixed?;
         iterations += outcome.iterations;
+        log.push(RoundLog {
+            stage: stage.name(),
+            tol,
+            patterns: subset.len(),
+            iterations: outcome.iterations,
+            solve_seconds: seconds.solve - solve_before,
+            screen_seconds: 0.0,
+            violated: 0,
+        });
         if !outcome.status.has_solution() {
             if let (Stage::Polish, Some(previous)) = (stage, fallback.take()) {
                 // The polishing solve did not converge: report the last good solution.
@@ -647,6 +690,10 @@ fn working_set_loop(
             let more = violated(data, spec, all, &in_set, &lambda, threshold);
             progress.finish();
             seconds.screen += t.elapsed().as_secs_f64();
+            if let Some(last) = log.last_mut() {
+                last.screen_seconds = t.elapsed().as_secs_f64();
+                last.violated = more.len();
+            }
             more
         } else {
             Vec::new()
@@ -687,6 +734,7 @@ fn working_set_loop(
         rounds,
         iterations,
         polished,
+        log,
     })
 }
 
@@ -736,6 +784,7 @@ pub(crate) fn solve_prepared(
             rounds: 0,
             iterations: 0,
             polished: true,
+            log: Vec::new(),
         }
     } else {
         refuse_hopeless_scales(spec, &data)?;
@@ -764,6 +813,7 @@ pub(crate) fn solve_prepared(
         rounds,
         iterations,
         polished,
+        log: round_log,
     } = looped;
     let RoundResult {
         layout,
@@ -832,6 +882,7 @@ pub(crate) fn solve_prepared(
         strategy: spec.solver.strategy.name(),
         patterns_solved: working.len(),
         rounds,
+        round_log,
         polished,
         objective,
         nonconvex_objective,

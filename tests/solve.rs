@@ -152,3 +152,26 @@ fn bench_problem_matches_the_known_optimum() {
     assert!(rel(r.objective, 0.191387496) < 1e-7, "{}", r.objective);
     assert!(r.certified);
 }
+
+#[test]
+fn the_round_log_accounts_for_every_conic_solve() {
+    for name in [
+        "regression_2d.toml",
+        "moons_logistic.toml",
+        "disk_hinge.toml",
+    ] {
+        let r = solve(&problem(name)).report;
+        assert_eq!(r.round_log.len(), r.rounds, "{name}");
+        let solve: f64 = r.round_log.iter().map(|x| x.solve_seconds).sum();
+        assert!(
+            (solve - r.seconds.solve).abs() <= 1e-9 + 1e-9 * r.seconds.solve,
+            "{name}"
+        );
+        let iterations: u32 = r.round_log.iter().map(|x| x.iterations).sum();
+        assert_eq!(iterations, r.solver.iterations, "{name}");
+        assert!(
+            r.round_log.last().is_some_and(|x| x.violated == 0),
+            "{name}"
+        );
+    }
+}
