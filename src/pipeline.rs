@@ -753,17 +753,28 @@ pub(crate) fn solve_prepared(
     let all = &arrangement.patterns;
     let zero = zero_network(spec, &data);
     // ρ(λ₀) ≤ β at the zero network's dual point (λ₀ = y, y, y/2 for squared, hinge, logistic)
-    // proves it optimal with d(λ₀) = L(0, y): no solve needed.
-    let (zero_cert, _) = certify(
-        &data,
-        &spec.model,
-        &zero,
-        all,
-        arrangement.exact,
-        spec.certificate.tol,
-        None,
-    );
-    let looped = if zero_cert.rho.upper <= spec.model.beta {
+    // proves it optimal with d(λ₀) = L(0, y): no solve needed. The scan stops at the first
+    // pattern whose bound exceeds β (the usual case), so it costs almost nothing otherwise.
+    let zero_dual =
+        crate::certificate::loss_dual(&data, &spec.model, &zero, &vec![0.0; data.n()], None);
+    let zero_optimal = all.iter().all(|p| {
+        crate::certificate::check_pattern(&data, &spec.model, p, &zero_dual, spec.model.beta)
+            .upper()
+            <= spec.model.beta
+    });
+    let zero_cert = zero_optimal.then(|| {
+        certify(
+            &data,
+            &spec.model,
+            &zero,
+            all,
+            arrangement.exact,
+            spec.certificate.tol,
+            None,
+        )
+        .0
+    });
+    let looped = if let Some(zero_cert) = zero_cert.filter(|c| c.rho.upper <= spec.model.beta) {
         let (_, layout) = compile(&data, &spec.model, &[], false, None);
         LoopResult {
             round: RoundResult {
