@@ -89,9 +89,14 @@ pub fn solve_summary(r: &SolveReport) -> String {
         compact(r.beta)
     );
     let (lo, hi) = outward_decimals(r.optimum.lower, r.optimum.upper, 10);
+    let scope = if r.certificate.exact_patterns {
+        ""
+    } else {
+        " of the sub-sampled program only"
+    };
     let _ = writeln!(
         s,
-        "optimum      in [{lo}, {hi}] (proven: the dual bound and this network's objective)"
+        "optimum      in [{lo}, {hi}]{scope} (proven: the dual bound and this network's objective)"
     );
     let _ = writeln!(
         s,
@@ -219,7 +224,9 @@ fn percent_range(r: Interval) -> String {
 /// The verdict sentence of `certify`, from the proven intervals (`outputs` > 1: the optimum is
 /// over one-vs-all networks).
 fn audit_verdict(v: &Verdict, outputs: usize) -> String {
-    let optimum = if outputs > 1 {
+    let optimum = if !v.exact_patterns {
+        "the sub-sampled program's optimum"
+    } else if outputs > 1 {
         "the optimum over one-vs-all networks (each neuron feeding one output)"
     } else {
         "the global optimum"
@@ -264,10 +271,15 @@ fn write_verdict(s: &mut String, v: &Verdict, outputs: usize) {
         v.nonconvex_objective
     );
     let (lo, hi) = outward_decimals(v.optimum.lower, v.optimum.upper, 10);
+    let scope = if v.exact_patterns {
+        ""
+    } else {
+        " of the sub-sampled program only"
+    };
     let _ = writeln!(
         s,
-        "optimum      in [{lo}, {hi}] (lower end: the best proven dual bound, from {}; upper end: \
-         the best network known)",
+        "optimum      in [{lo}, {hi}]{scope} (lower end: the best proven dual bound, from {}; \
+         upper end: the best network known)",
         match v.bound_from {
             BoundSource::Network => "your network's dual point",
             BoundSource::Solve => "cvxnn's solve",

@@ -175,3 +175,23 @@ fn solve_reports_the_same_intervals_for_its_own_network() {
     let text = run_text(&["solve", "problems/xor.toml"], &[]);
     assert!(text.contains("optimum      in ["), "{text}");
 }
+
+#[test]
+fn sampled_patterns_never_speak_of_the_global_optimum_as_known() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write(
+        dir.path(),
+        "s.toml",
+        "[data]\nx = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.5, 0.3]]\ny = [-1.0, 1.0, 1.0, -1.0, 0.2]\n[model]\nbeta = 0.01\n[arrangements]\nmethod = \"sampled\"\nsamples = 50\n",
+    );
+    let out = dir.path().join("net.json");
+    let text = run_text(&["solve", "--out"], &[&out, &spec]);
+    let line = text.lines().find(|l| l.starts_with("optimum")).unwrap();
+    assert!(line.contains("sub-sampled program only"), "{line}");
+    let text = run_text(&["certify", "--network"], &[&out, &spec]);
+    for key in ["optimum", "verdict"] {
+        let line = text.lines().find(|l| l.starts_with(key)).unwrap();
+        assert!(line.contains("sub-sampled"), "{line}");
+        assert!(!line.contains("above the global optimum"), "{line}");
+    }
+}
