@@ -177,6 +177,15 @@ pub enum Mode {
 
 /// Read a network JSON file (the `network` object of `solve --json`, or the whole solve output).
 pub fn read_network(path: &Path) -> Result<Network, InputError> {
+    read_network_json(path, "not a network object")
+}
+
+/// Read a JSON file holding a network (or a whole solve output with a `network` field) into
+/// `T`; a type error names the JSON path of the bad value, after `what`.
+fn read_network_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &str,
+) -> Result<T, InputError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| InputError::new(path, "", format!("cannot read the network: {e}")))?;
     let value: serde_json::Value = serde_json::from_str(&text)
@@ -190,7 +199,7 @@ pub fn read_network(path: &Path) -> Result<Network, InputError> {
             path,
             json_location(e.path()),
             format!(
-                "not a network object: {} (every weight must be a finite JSON number)",
+                "{what}: {} (every weight must be a finite JSON number)",
                 e.inner()
                     .to_string()
                     .replace("expected f64", "expected a number")
@@ -386,21 +395,10 @@ pub fn audit_multi(
     progress: &dyn Progress,
 ) -> Result<(MultiAudit, Vec<Reference>), Error> {
     let outputs = Dataset::load_outputs(spec)?;
-    let text = std::fs::read_to_string(network_path)
-        .map_err(|e| InputError::new(network_path, "", format!("cannot read the network: {e}")))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| InputError::new(network_path, "", format!("invalid JSON: {e}")))?;
-    let object = value.get("network").cloned().unwrap_or(value);
-    let multi: MultiNetwork = serde_path_to_error::deserialize(object).map_err(|e| {
-        InputError::new(
-            network_path,
-            json_location(e.path()),
-            format!(
-                "not a multi-output network object (output must be m rows of c numbers): {}",
-                e.inner()
-            ),
-        )
-    })?;
+    let multi: MultiNetwork = read_network_json(
+        network_path,
+        "not a multi-output network object (output must be m rows of c numbers)",
+    )?;
     let parts = multi.split(outputs.len()).map_err(|j| {
         InputError::new(
             network_path,
@@ -507,12 +505,7 @@ pub fn audit_network(
 }
 
 fn largest_weight(network: &Network) -> f64 {
-    network
-        .hidden
-        .iter()
-        .flatten()
-        .chain(&network.output)
-        .fold(0.0f64, |m, v| m.max(v.abs()))
+    crate::data::largest_magnitude(network.hidden.iter().flatten().chain(&network.output))
 }
 
 /// A better network than the one at objective `p`: cvxnn's optimum when there is a reference;

@@ -416,32 +416,6 @@ pub fn objective_bounds(network: &Network, data: &Dataset, model: &Model) -> Int
     }
 }
 
-/// 2^−k bringing the largest |x| of the gate matrix near 1 when it lies outside [2^−200, 2^200],
-/// else 1.
-fn gate_scale(data: &Dataset) -> f64 {
-    let largest = data
-        .x
-        .row_iter()
-        .flatten()
-        .fold(0.0f64, |m, v| m.max(v.abs()));
-    if largest > 0.0
-        && largest.is_finite()
-        && !(2f64.powi(-200)..=2f64.powi(200)).contains(&largest)
-    {
-        2f64.powi(-(largest.log2().round() as i32))
-    } else {
-        1.0
-    }
-}
-
-/// The data with every gate row multiplied by `factor` (a power of two, so exactly).
-fn scaled_gates(data: &Dataset, factor: f64) -> Dataset {
-    let mut out = data.clone();
-    let values: Vec<f64> = data.x.row_iter().flatten().map(|v| v * factor).collect();
-    out.x = crate::data::Matrix::from_row_major(data.x.rows(), data.x.cols(), values);
-    out
-}
-
 /// Check every pattern at λ; returns the per-pattern checks.
 pub fn check_all(
     data: &Dataset,
@@ -472,12 +446,19 @@ pub fn certify(
     let lambda = loss_dual(data, model, network, &f, hint);
     // ρ is positively homogeneous in X: with X/2^k (exact) the bounds are ρ/2^k, compared with
     // β/2^k. Used when X is so large or small that squares would overflow or underflow.
-    let shrink = gate_scale(data);
+    let shrink = 1.0
+        / crate::data::power_of_two_near(
+            data.x.largest_magnitude(),
+            2f64.powi(-200)..=2f64.powi(200),
+        );
     let scaled;
     let check_data = if shrink == 1.0 {
         data
     } else {
-        scaled = scaled_gates(data, shrink);
+        scaled = Dataset {
+            x: data.x.map(|v| v * shrink),
+            ..data.clone()
+        };
         &scaled
     };
     let checks = check_all(check_data, model, patterns, &lambda);

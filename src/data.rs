@@ -46,6 +46,20 @@ impl Matrix {
         self.data.chunks(self.cols.max(1)).take(self.rows)
     }
 
+    /// The matrix with `f` applied to every entry.
+    pub fn map(&self, f: impl Fn(f64) -> f64) -> Matrix {
+        Matrix {
+            rows: self.rows,
+            cols: self.cols,
+            data: self.data.iter().map(|&v| f(v)).collect(),
+        }
+    }
+
+    /// The largest |entry| (0 for an empty matrix).
+    pub fn largest_magnitude(&self) -> f64 {
+        largest_magnitude(&self.data)
+    }
+
     /// The product X u (length `rows`).
     pub fn mul_vec(&self, u: &[f64]) -> Vec<f64> {
         self.row_iter().map(|r| dot(r, u)).collect()
@@ -60,6 +74,22 @@ impl Matrix {
             }
         }
         out
+    }
+}
+
+/// The largest |value| (0 for none).
+pub fn largest_magnitude<'a>(values: impl IntoIterator<Item = &'a f64>) -> f64 {
+    values.into_iter().fold(0.0f64, |m, v| m.max(v.abs()))
+}
+
+/// 2^round(log2 largest) when `largest` is positive, finite and outside `keep`, else 1: the power
+/// of two that brings a magnitude near 1 when it is far from it (the exponent is clamped so that
+/// the power is finite).
+pub fn power_of_two_near(largest: f64, keep: std::ops::RangeInclusive<f64>) -> f64 {
+    if largest > 0.0 && largest.is_finite() && !keep.contains(&largest) {
+        2f64.powi((largest.log2().round() as i32).clamp(-1022, 1023))
+    } else {
+        1.0
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::arrangement::{patterns_for, Arrangement, ArrangementError, Pattern};
 use crate::certificate::{certify, Certificate, Interval};
-use crate::data::Dataset;
+use crate::data::{largest_magnitude, power_of_two_near, Dataset};
 use crate::error::{Error, InputError};
 use crate::network::Network;
 use crate::polish::rebalance;
@@ -467,26 +467,11 @@ const UNSCALED_RANGE: (f64, f64) = (1.0 / 64.0, 64.0);
 
 impl Scaling {
     fn of(data: &Dataset, model: &crate::spec::Model) -> Scaling {
-        let power_of_two = |largest: f64| {
-            if largest > 0.0
-                && largest.is_finite()
-                && !(UNSCALED_RANGE.0..=UNSCALED_RANGE.1).contains(&largest)
-            {
-                2f64.powi(largest.log2().round() as i32)
-            } else {
-                1.0
-            }
-        };
-        let largest_x = data
-            .x
-            .row_iter()
-            .flatten()
-            .fold(0.0f64, |m, v| m.max(v.abs()));
-        let largest_y = data.y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let keep = UNSCALED_RANGE.0..=UNSCALED_RANGE.1;
         Scaling {
-            x: power_of_two(largest_x),
+            x: power_of_two_near(data.x.largest_magnitude(), keep.clone()),
             y: if model.loss == Loss::Squared {
-                power_of_two(largest_y)
+                power_of_two_near(largest_magnitude(&data.y), keep)
             } else {
                 1.0
             },
@@ -499,10 +484,11 @@ impl Scaling {
 
     /// The data and spec the solver sees.
     fn apply(&self, data: &Dataset, spec: &Spec) -> (Dataset, Spec) {
-        let mut scaled = data.clone();
-        let values: Vec<f64> = data.x.row_iter().flatten().map(|v| v / self.x).collect();
-        scaled.x = crate::data::Matrix::from_row_major(data.x.rows(), data.x.cols(), values);
-        scaled.y = data.y.iter().map(|v| v / self.y).collect();
+        let scaled = Dataset {
+            x: data.x.map(|v| v / self.x),
+            y: data.y.iter().map(|v| v / self.y).collect(),
+            ..data.clone()
+        };
         let mut spec = spec.clone();
         spec.model.beta /= self.x * self.y;
         (scaled, spec)
