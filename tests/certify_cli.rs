@@ -8,22 +8,19 @@ use common::*;
 use serde_json::Value;
 
 fn run_json(args: &[&str], extra: &[&Path]) -> Value {
-    let mut cmd = cvxnn();
-    cmd.args(args);
-    for p in extra {
-        cmd.arg(p);
-    }
-    let out = cmd.assert().success().get_output().stdout.clone();
-    serde_json::from_slice(&out).unwrap()
+    json_of(cvxnn().args(args).args(extra))
 }
 
 fn run_text(args: &[&str], extra: &[&Path]) -> String {
-    let mut cmd = cvxnn();
-    cmd.args(args);
-    for p in extra {
-        cmd.arg(p);
-    }
-    String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
+    let out = cvxnn()
+        .args(args)
+        .args(extra)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
 }
 
 /// Solve `problem`, write its network with every output weight scaled by `factor`.

@@ -184,15 +184,7 @@ fn out_keeps_links_modes_and_never_replaces_special_files() {
 }
 
 fn solve_json(spec: &std::path::Path) -> serde_json::Value {
-    let out = cvxnn()
-        .args(["solve", "--json"])
-        .arg(spec)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    serde_json::from_slice(&out).unwrap()
+    json_of(cvxnn().args(["solve", "--json"]).arg(spec))
 }
 
 #[test]

@@ -20,6 +20,12 @@ pub fn cvxnn() -> assert_cmd::Command {
     c
 }
 
+/// Run a command that must succeed; returns its stdout parsed as one JSON value.
+pub fn json_of(cmd: &mut assert_cmd::Command) -> serde_json::Value {
+    let out = cmd.assert().success().get_output().stdout.clone();
+    serde_json::from_slice(&out).unwrap()
+}
+
 /// Run a command that must exit with `code`; returns its stderr.
 pub fn stderr_of(cmd: &mut assert_cmd::Command, code: i32) -> String {
     let out = cmd.assert().code(code).get_output().stderr.clone();
