@@ -10,52 +10,16 @@ use crate::data::{largest_magnitude, power_of_two_near, Dataset};
 use crate::error::{Error, InputError};
 use crate::network::Network;
 use crate::polish::rebalance;
-use crate::program::{compile, convex_objective, Layout, QuadraticModel};
-use crate::solve::solve;
-use crate::spec::{Loss, SolverSettings, Spec, Strategy};
+pub use crate::pricing::{DIVERSITY_TOL, WORKING_SET_SLACK_FACTOR};
+use crate::program::{compile, convex_objective, Layout};
+pub use crate::progress::{Progress, Seconds, Silent};
+use crate::restricted::solve_restricted;
+use crate::spec::{Loss, Spec};
 use crate::verdict::Verdict;
-use crate::working_set::{batch_size, carrying_weight, choose, screening_dual, violated};
+use crate::working_set::{solve_working_set, LoopResult, Round};
 pub use crate::working_set::{
-    DIVERSITY_TOL, EXPLORE_TOL, MAX_DROPPING_ROUNDS, MAX_ROUNDS, POLISH_TOL, WORKING_SET_DROP,
-    WORKING_SET_SLACK_FACTOR,
+    RoundLog, EXPLORE_TOL, MAX_DROPPING_ROUNDS, MAX_ROUNDS, POLISH_TOL, WORKING_SET_DROP,
 };
-
-/// Receives phase changes so a front end can show progress; the library never prints.
-pub trait Progress {
-    /// A phase (`"enumerate"`, `"compile"`, `"solve"`, ...) starts.
-    fn start(&self, phase: &str);
-    /// The current phase ended.
-    fn finish(&self);
-}
-
-/// A [`Progress`] that shows nothing.
-pub struct Silent;
-
-impl Progress for Silent {
-    fn start(&self, _phase: &str) {}
-    fn finish(&self) {}
-}
-
-/// Wall-clock seconds per phase.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Seconds {
-    /// Reading the spec and data.
-    pub load: f64,
-    /// Pattern enumeration or sampling.
-    pub enumerate: f64,
-    /// Building the conic programs.
-    pub compile: f64,
-    /// Checking the dual constraints of patterns outside the working set.
-    pub screen: f64,
-    /// The conic solver.
-    pub solve: f64,
-    /// Network reconstruction and evaluation.
-    pub reconstruct: f64,
-    /// The certificate.
-    pub certify: f64,
-    /// Everything.
-    pub total: f64,
-}
 
 /// What the solver reported besides the status.
 #[derive(Debug, Clone, Serialize)]
@@ -198,139 +162,6 @@ pub fn arrangement_error(spec: &Spec, e: ArrangementError) -> Error {
     }
 }
 
-/// The stages of the working-set loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    /// Rounds at [`EXPLORE_TOL`]: find the patterns that matter, cheaply.
-    Explore,
-    /// Rounds at the spec's tolerance.
-    Refine,
-    /// Rounds at [`POLISH_TOL`] over the patterns that carry weight, every sign row kept.
-    Polish,
-}
-
-impl Stage {
-    fn name(self) -> &'static str {
-        match self {
-            Stage::Explore => "explore",
-            Stage::Refine => "refine",
-            Stage::Polish => "polish",
-        }
-    }
-}
-
-/// What one conic solve produced.
-struct RoundResult {
-    layout: Layout,
-    outcome: crate::solve::SolverOutcome,
-    weights: Vec<Vec<f64>>,
-    objective: f64,
-    working: Vec<usize>,
-}
-
-/// Most proximal-Newton steps per fixed-pattern logistic solve.
-pub const MAX_NEWTON_STEPS: usize = 60;
-
-/// Relative rise of the logistic objective that the Newton line search accepts as rounding noise.
-pub const NEWTON_NOISE: f64 = 1e-14;
-
-/// A full Newton step that moves no prediction by more than this (relative to max(1, ‖f‖∞))
-/// ends the logistic solve.
-pub const NEWTON_STEP_TOL: f64 = 1e-12;
-
-/// Solve the convex program over a fixed set of patterns; returns the last solver outcome, the
-/// layout and the block weights. Squared and hinge losses: one conic solve. Logistic loss: a
-/// proximal Newton method — each step solves the conic program with the loss replaced by its
-/// second-order model at the current predictions (a weighted least-squares SOCP, which Clarabel
-/// solves reliably at tight tolerances, unlike exponential cones), followed by a backtracking
-/// line search on the true objective (a step may raise it by [`NEWTON_NOISE`] relative, the
-/// rounding noise of its evaluation, so that the last quadratically convergent steps are not
-/// refused); it stops when a full step moves no prediction by more than [`NEWTON_STEP_TOL`]
-/// relative, or when no step is accepted.
-fn solve_fixed(
-    data: &Dataset,
-    spec: &Spec,
-    patterns: &[&Pattern],
-    all_sign_rows: bool,
-    settings: &SolverSettings,
-    verbose: bool,
-    seconds: &mut Seconds,
-) -> Result<(crate::solve::SolverOutcome, Layout, Vec<Vec<f64>>), Error> {
-    let mut run = |quad: Option<&QuadraticModel>| -> Result<_, Error> {
-        let t = Instant::now();
-        let (program, layout) = compile(data, &spec.model, patterns, all_sign_rows, quad);
-        seconds.compile += t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let outcome = solve(&program, settings, verbose)?;
-        seconds.solve += t.elapsed().as_secs_f64();
-        Ok((outcome, layout))
-    };
-    if spec.model.loss != Loss::Logistic {
-        let (outcome, layout) = run(None)?;
-        let weights = layout.block_weights(&outcome.x);
-        return Ok((outcome, layout, weights));
-    }
-    let n = data.n();
-    let mut f = vec![0.0; n];
-    let mut weights: Option<Vec<Vec<f64>>> = None;
-    let mut value = spec.model.loss.value(&f, &data.y);
-    let mut iterations = 0;
-    let mut last = None;
-    for _ in 0..MAX_NEWTON_STEPS {
-        let quad = QuadraticModel::logistic(&data.y, &f);
-        let (mut outcome, layout) = run(Some(&quad))?;
-        iterations += outcome.iterations;
-        if !outcome.status.has_solution() {
-            outcome.iterations = iterations;
-            let w = weights.unwrap_or_else(|| layout.block_weights(&outcome.x));
-            return Ok((outcome, layout, w));
-        }
-        let target = layout.block_weights(&outcome.x);
-        let start = weights
-            .clone()
-            .unwrap_or_else(|| vec![vec![0.0; data.d()]; target.len()]);
-        // Backtracking on the true convex objective along start → target.
-        let mut step = 1.0;
-        let mut accepted = None;
-        let noise = NEWTON_NOISE * value.abs().max(1.0);
-        for _ in 0..40 {
-            let trial: Vec<Vec<f64>> = start
-                .iter()
-                .zip(&target)
-                .map(|(a, b)| a.iter().zip(b).map(|(x, y)| x + step * (y - x)).collect())
-                .collect();
-            let (v, pred) = convex_objective(data, &spec.model, patterns, &trial);
-            if v <= value + noise {
-                accepted = Some((trial, v, pred));
-                break;
-            }
-            step *= 0.5;
-        }
-        let Some((trial, v, pred)) = accepted else {
-            last = Some((outcome, layout));
-            break;
-        };
-        let moved = pred
-            .iter()
-            .zip(&f)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max);
-        let scale = pred.iter().map(|a| a.abs()).fold(1.0, f64::max);
-        let full_step = step == 1.0;
-        weights = Some(trial);
-        value = v;
-        f = pred;
-        last = Some((outcome, layout));
-        if full_step && moved <= NEWTON_STEP_TOL * scale {
-            break;
-        }
-    }
-    let (mut outcome, layout) = last.expect("at least one Newton step ran");
-    outcome.iterations = iterations;
-    let w = weights.unwrap_or_else(|| layout.block_weights(&outcome.x));
-    Ok((outcome, layout, w))
-}
-
 /// Solve the convex program over exactly these patterns (every sign row kept) and reconstruct
 /// the network: at [`POLISH_TOL`] first, at the spec's tolerance if that fails.
 pub fn solve_patterns(
@@ -341,9 +172,9 @@ pub fn solve_patterns(
     let mut settings = spec.solver.clone();
     settings.tol = settings.tol.min(POLISH_TOL);
     let mut seconds = Seconds::default();
-    let mut result = solve_fixed(data, spec, patterns, true, &settings, false, &mut seconds)?;
+    let mut result = solve_restricted(data, spec, patterns, true, &settings, false, &mut seconds)?;
     if !result.0.status.has_solution() {
-        result = solve_fixed(
+        result = solve_restricted(
             data,
             spec,
             patterns,
@@ -423,34 +254,6 @@ pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result
     let arrangement = arrangement?;
     seconds.enumerate = t.elapsed().as_secs_f64();
     solve_prepared(spec, data, arrangement, seconds, total, verbose, progress)
-}
-
-/// What the working-set loop produced.
-struct LoopResult {
-    round: RoundResult,
-    rounds: usize,
-    iterations: u32,
-    polished: bool,
-    log: Vec<RoundLog>,
-}
-
-/// One conic solve of the working-set loop, for profiles (`solve --json`, field `round_log`).
-#[derive(Debug, Clone, Serialize)]
-pub struct RoundLog {
-    /// `explore`, `refine` or `polish`.
-    pub stage: &'static str,
-    /// The solver tolerance of this round.
-    pub tol: f64,
-    /// Patterns in the program.
-    pub patterns: usize,
-    /// Interior-point iterations (summed over Newton steps for the logistic loss).
-    pub iterations: u32,
-    /// Seconds in the conic solver (setup included).
-    pub solve_seconds: f64,
-    /// Seconds screening the patterns outside the set after this round.
-    pub screen_seconds: f64,
-    /// Patterns found violated by that screening.
-    pub violated: usize,
 }
 
 /// The exact rescaling the solver sees: X / s and (squared loss) y / c with powers of two s, c,
@@ -562,168 +365,6 @@ fn zero_network(spec: &Spec, data: &Dataset) -> Network {
     network
 }
 
-/// The working-set loop (or one solve over every pattern with `strategy = "full"`): staged
-/// tolerances, screening every pattern outside the set, polishing at [`POLISH_TOL`].
-fn working_set_loop(
-    spec: &Spec,
-    data: &Dataset,
-    all: &[Pattern],
-    seconds: &mut Seconds,
-    verbose: bool,
-    progress: &dyn Progress,
-) -> Result<LoopResult, Error> {
-    let count = all.len();
-    let mut in_set = vec![false; count];
-    let working_set = spec.solver.strategy == Strategy::WorkingSet;
-    let mut working: Vec<usize> = if working_set {
-        let t = Instant::now();
-        let first = violated(data, spec, all, &in_set, &data.y, 0.0);
-        seconds.screen += t.elapsed().as_secs_f64();
-        let mut w = choose(&first, batch_size(data.n()));
-        if w.is_empty() && count > 0 {
-            w.push(0);
-        }
-        w
-    } else {
-        (0..count).collect()
-    };
-    let polish_tol = spec.solver.tol.min(POLISH_TOL);
-    let mut stage = if working_set && spec.solver.tol < EXPLORE_TOL {
-        Stage::Explore
-    } else {
-        Stage::Refine
-    };
-    let mut iterations = 0;
-    let mut rounds = 0;
-    let mut polished = true;
-    let mut log = Vec::new();
-    let mut fallback: Option<RoundResult> = None;
-    let result: RoundResult = loop {
-        rounds += 1;
-        let tol = match stage {
-            Stage::Explore => EXPLORE_TOL,
-            Stage::Refine => spec.solver.tol,
-            Stage::Polish => polish_tol,
-        };
-        in_set.iter_mut().for_each(|b| *b = false);
-        for &i in &working {
-            in_set[i] = true;
-        }
-        let subset: Vec<&Pattern> = working.iter().map(|&i| &all[i]).collect();
-        let settings = SolverSettings {
-            tol,
-            ..spec.solver.clone()
-        };
-        progress.start("solve");
-        let solve_before = seconds.solve;
-        let fixed = solve_fixed(
-            data,
-            spec,
-            &subset,
-            stage == Stage::Polish,
-            &settings,
-            verbose,
-            seconds,
-        );
-        progress.finish();
-        let (outcome, layout, fixed_weights) = fixed?;
-        iterations += outcome.iterations;
-        log.push(RoundLog {
-            stage: stage.name(),
-            tol,
-            patterns: subset.len(),
-            iterations: outcome.iterations,
-            solve_seconds: seconds.solve - solve_before,
-            screen_seconds: 0.0,
-            violated: 0,
-        });
-        if !outcome.status.has_solution() {
-            if let (Stage::Polish, Some(previous)) = (stage, fallback.take()) {
-                // The polishing solve did not converge: report the last good solution.
-                polished = false;
-                break previous;
-            }
-            return Err(Error::Solver {
-                status: outcome.status.name().into(),
-                detail: format!(
-                    "after {} iterations (tolerance {tol:e}, max_iter {})",
-                    outcome.iterations, spec.solver.max_iter
-                ),
-            });
-        }
-        let weights = fixed_weights;
-        let (objective, predictions) = convex_objective(data, &spec.model, &subset, &weights);
-        // Blocks of an interior-point solution at tolerance tol that should be zero are about
-        // tol in size; after MAX_DROPPING_ROUNDS nothing is dropped any more, so the loop ends.
-        let drop = if rounds <= MAX_DROPPING_ROUNDS {
-            WORKING_SET_DROP.max(100.0 * tol)
-        } else {
-            0.0
-        };
-        let keep = carrying_weight(&layout, &weights, &working, drop);
-        let round = RoundResult {
-            layout,
-            outcome,
-            weights,
-            objective,
-            working: working.clone(),
-        };
-        let more = if working_set {
-            progress.start("screen");
-            let t = Instant::now();
-            let lambda = screening_dual(data, spec, &predictions, &round.outcome.z, &round.layout);
-            let threshold = spec.model.beta * (1.0 + WORKING_SET_SLACK_FACTOR * tol);
-            let more = violated(data, spec, all, &in_set, &lambda, threshold);
-            progress.finish();
-            seconds.screen += t.elapsed().as_secs_f64();
-            if let Some(last) = log.last_mut() {
-                last.screen_seconds = t.elapsed().as_secs_f64();
-                last.violated = more.len();
-            }
-            more
-        } else {
-            Vec::new()
-        };
-        if more.is_empty() {
-            match stage {
-                Stage::Explore => stage = Stage::Refine,
-                Stage::Refine if polish_tol < spec.solver.tol || working.len() != keep.len() => {
-                    // Polish: drop the patterns without weight, keep every sign row of the
-                    // rest (so ReLU(X u) = D X u to solver precision), solve at POLISH_TOL.
-                    stage = Stage::Polish;
-                    working = keep;
-                    fallback = Some(round);
-                }
-                Stage::Refine | Stage::Polish => break round,
-            }
-            continue;
-        }
-        if rounds >= MAX_ROUNDS {
-            return Err(Error::Solver {
-                status: "working_set_not_converged".into(),
-                detail: format!(
-                    "{} patterns still violated after {rounds} rounds; try strategy = \"full\"",
-                    more.len()
-                ),
-            });
-        }
-        if stage == Stage::Polish {
-            fallback = Some(round);
-        }
-        // Keep the patterns that carry weight (the others are ~0 at this round's optimum, so
-        // the objective does not change), then add the most violated patterns.
-        working = keep;
-        working.extend(choose(&more, batch_size(data.n())));
-    };
-    Ok(LoopResult {
-        round: result,
-        rounds,
-        iterations,
-        polished,
-        log,
-    })
-}
-
 /// The solve after loading and enumeration: the zero network when a closed form proves it
 /// optimal, otherwise the working-set loop on the rescaled program, then reconstruction and the
 /// certificate on the original data.
@@ -763,7 +404,7 @@ pub(crate) fn solve_prepared(
     let looped = if let Some(zero_cert) = zero_cert.filter(|c| c.rho.upper <= spec.model.beta) {
         let (_, layout) = compile(&data, &spec.model, &[], false, None);
         LoopResult {
-            round: RoundResult {
+            round: Round {
                 layout,
                 outcome: crate::solve::SolverOutcome {
                     status: crate::solve::SolveStatus::Solved,
@@ -787,10 +428,10 @@ pub(crate) fn solve_prepared(
         refuse_hopeless_scales(spec, &data)?;
         let scaling = Scaling::of(&data, &spec.model);
         let mut looped = if scaling.is_identity() {
-            working_set_loop(spec, &data, all, &mut seconds, verbose, progress)?
+            solve_working_set(spec, &data, all, &mut seconds, verbose, progress)?
         } else {
             let (scaled_data, scaled_spec) = scaling.apply(&data, spec);
-            working_set_loop(
+            solve_working_set(
                 &scaled_spec,
                 &scaled_data,
                 all,
@@ -812,7 +453,7 @@ pub(crate) fn solve_prepared(
         polished,
         log: round_log,
     } = looped;
-    let RoundResult {
+    let Round {
         layout,
         outcome,
         weights,

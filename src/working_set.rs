@@ -1,25 +1,24 @@
-//! The working set: which patterns enter the conic program, which leave, and when it is done.
+//! The working-set loop: solve the convex program over a few patterns, price every pattern
+//! outside the set at the solution's dual point, add the violated ones, repeat; staged
+//! tolerances (explore, refine, polish). When no pattern is violated the restricted solution
+//! (extended by zeros) is optimal for the full program.
 //!
-//! A pattern outside the set is checked at the current dual point λ: it is violated when the
-//! floating-point value of the bound ‖c + Gᵀμ‖ on max_{u ∈ K_i, ‖u‖ ≤ 1} |λᵀ S_i X u| exceeds
-//! β (1 + slack). The rounding allowance of the certificate is left out here on purpose: many
-//! cells share the optimum's maximizer at ρ_i = β, and an allowance of ~1e-11 relative would
-//! bring them in and out of the set forever; the final certificate checks every pattern with the
-//! rigorous bound. When no pattern
-//! outside the set is violated, the restricted program's solution (extended by zeros) is optimal
-//! for the full program.
+//! Interface: patterns in ([`solve_working_set`]), the last round's solution, its layout and
+//! the round log out. `solve`, `certify` and sub-program solves share it.
 
-use rayon::prelude::*;
+use std::time::Instant;
+
+use serde::Serialize;
 
 use crate::arrangement::Pattern;
-use crate::certificate::{check_pattern, dual_candidate, logistic_dual};
-use crate::data::{norm, Dataset};
-use crate::program::{Layout, Side};
-use crate::spec::{Loss, Spec};
-
-/// Relative violation ρ_i > β (1 + WORKING_SET_SLACK_FACTOR · tol) that brings a pattern into
-/// the working set (tol is the solver tolerance).
-pub const WORKING_SET_SLACK_FACTOR: f64 = 10.0;
+use crate::data::Dataset;
+use crate::error::Error;
+use crate::pricing::{carrying_weight, choose, screening_dual, violated, WORKING_SET_SLACK_FACTOR};
+use crate::program::{convex_objective, Layout};
+use crate::progress::{Progress, Seconds};
+use crate::restricted::solve_restricted;
+use crate::solve::SolverOutcome;
+use crate::spec::{SolverSettings, Spec, Strategy};
 
 /// Tolerance of the final polishing solve of the converged working set. Interior-point
 /// predictions are accurate to about the square root of the tolerance, and the certificate's dual
@@ -29,9 +28,6 @@ pub const POLISH_TOL: f64 = 1e-11;
 /// Patterns whose blocks are all below this fraction of the largest block (or 100 × the round's
 /// tolerance, when larger) leave the working set.
 pub const WORKING_SET_DROP: f64 = 1e-6;
-
-/// Violating neurons closer than this (max-norm of unit directions) count as one candidate.
-pub const DIVERSITY_TOL: f64 = 0.3;
 
 /// Rounds after which the working-set loop gives up (exit 1); it has never come close.
 pub const MAX_ROUNDS: usize = 1000;
@@ -44,120 +40,293 @@ pub const MAX_DROPPING_ROUNDS: usize = 50;
 pub const EXPLORE_TOL: f64 = 1e-5;
 
 /// How many patterns enter the working set at the start and per round: max(n, 20).
-pub(crate) fn batch_size(n: usize) -> usize {
+pub fn batch_size(n: usize) -> usize {
     n.max(20)
 }
 
-/// The patterns outside `in_set` whose dual constraint at λ exceeds `threshold`, most violated
-/// first, with their violation.
-pub(crate) fn violated(
-    data: &Dataset,
-    spec: &Spec,
-    patterns: &[Pattern],
-    in_set: &[bool],
-    lambda: &[f64],
-    threshold: f64,
-) -> Vec<Violation> {
-    let mut out: Vec<Violation> = patterns
-        .par_iter()
-        .enumerate()
-        .filter(|(i, _)| !in_set[*i])
-        .filter_map(|(i, p)| {
-            let check = check_pattern(data, &spec.model, p, lambda, threshold);
-            let value = check.estimate();
-            let (sign, side) = if check.positive.estimate >= check.negative.estimate {
-                (1.0, check.positive)
-            } else {
-                (-1.0, check.negative)
-            };
-            (value > threshold).then_some(Violation {
-                pattern: i,
-                value,
-                sign,
-                interior: side.interior,
-                direction: side.direction,
-            })
-        })
-        .collect();
-    out.sort_by(|a, b| b.value.total_cmp(&a.value));
-    out
+/// The stages of the working-set loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Rounds at [`EXPLORE_TOL`]: find the patterns that matter, cheaply.
+    Explore,
+    /// Rounds at the spec's tolerance.
+    Refine,
+    /// Rounds at [`POLISH_TOL`] over the patterns that carry weight.
+    Polish,
 }
 
-/// A pattern whose dual constraint is violated.
-pub(crate) struct Violation {
-    pub(crate) pattern: usize,
-    pub(crate) value: f64,
-    /// Output sign of the violating neuron.
-    pub(crate) sign: f64,
-    /// Unit direction of the violating neuron (zeros when the cone work was screened off).
-    pub(crate) direction: Vec<f64>,
-    /// Whether that direction is interior to the pattern's cone (the neuron's own pattern),
-    /// not a projection onto a face shared with neighbouring cells.
-    pub(crate) interior: bool,
-}
-
-/// Up to `count` violations, most violated first, skipping those whose violating neuron points
-/// (within [`DIVERSITY_TOL`]) where an already chosen one points: one pattern per candidate
-/// neuron is enough, and choosing diverse ones needs fewer rounds.
-pub(crate) fn choose(violations: &[Violation], count: usize) -> Vec<usize> {
-    let mut chosen: Vec<&Violation> = Vec::new();
-    for v in violations {
-        let twin = chosen.iter().position(|c| {
-            c.sign == v.sign
-                && c.direction
-                    .iter()
-                    .zip(&v.direction)
-                    .all(|(a, b)| (a - b).abs() <= DIVERSITY_TOL)
-        });
-        match twin {
-            // Cells that share a face often share its maximizer: the cell that contains the
-            // violating direction in its interior is the neuron's own pattern, so it replaces
-            // a twin whose maximizer lies on a face.
-            Some(t) if v.interior && !chosen[t].interior => chosen[t] = v,
-            Some(_) => {}
-            None if chosen.len() < count => chosen.push(v),
-            None => {}
+impl Stage {
+    fn name(self) -> &'static str {
+        match self {
+            Stage::Explore => "explore",
+            Stage::Refine => "refine",
+            Stage::Polish => "polish",
         }
     }
-    chosen.iter().map(|v| v.pattern).collect()
 }
 
-/// The dual point used to screen patterns: λ = y − f (squared) or y ⊙ t with the solver's hinge
-/// multipliers t (the duals of the fit rows, clipped to [0, 1]).
-pub(crate) fn screening_dual(
+/// What one conic solve produced.
+pub struct Round {
+    /// Where each block and row lives in the solver's vectors.
+    pub layout: Layout,
+    /// The conic solver's outcome.
+    pub outcome: SolverOutcome,
+    /// Block weights v_i, w_i in layout order (of the program the loop solved).
+    pub weights: Vec<Vec<f64>>,
+    /// The convex objective at `weights`.
+    pub objective: f64,
+    /// Indices (into the loop's patterns) of the patterns in the program.
+    pub working: Vec<usize>,
+}
+
+/// What the working-set loop produced.
+pub struct LoopResult {
+    /// The last round's solution: optimal for the full program when no pattern was violated.
+    pub round: Round,
+    /// Conic solves made.
+    pub rounds: usize,
+    /// Interior-point iterations over all rounds.
+    pub iterations: u32,
+    /// Whether the polishing solve converged (otherwise `round` is the last refined round).
+    pub polished: bool,
+    /// One entry per conic solve.
+    pub log: Vec<RoundLog>,
+}
+
+/// One conic solve of the working-set loop, for profiles (`solve --json`, field `round_log`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RoundLog {
+    /// `explore`, `refine` or `polish`.
+    pub stage: &'static str,
+    /// The solver tolerance of this round.
+    pub tol: f64,
+    /// Patterns in the program.
+    pub patterns: usize,
+    /// Interior-point iterations (summed over Newton steps for the logistic loss).
+    pub iterations: u32,
+    /// Seconds in the conic solver (setup included).
+    pub solve_seconds: f64,
+    /// Seconds screening the patterns outside the set after this round.
+    pub screen_seconds: f64,
+    /// Patterns found violated by that screening.
+    pub violated: usize,
+}
+
+/// The working-set loop (or one solve over every pattern with `strategy = "full"`): staged
+/// tolerances, screening every pattern outside the set, polishing at [`POLISH_TOL`].
+pub fn solve_working_set(
+    spec: &Spec,
+    data: &Dataset,
+    all: &[Pattern],
+    seconds: &mut Seconds,
+    verbose: bool,
+    progress: &dyn Progress,
+) -> Result<LoopResult, Error> {
+    let count = all.len();
+    let mut in_set = vec![false; count];
+    let working_set = spec.solver.strategy == Strategy::WorkingSet;
+    let mut working: Vec<usize> = if working_set {
+        let t = Instant::now();
+        let first = violated(data, spec, all, &in_set, &data.y, 0.0);
+        seconds.screen += t.elapsed().as_secs_f64();
+        let mut w = choose(&first, batch_size(data.n()));
+        if w.is_empty() && count > 0 {
+            w.push(0);
+        }
+        w
+    } else {
+        (0..count).collect()
+    };
+    let polish_tol = spec.solver.tol.min(POLISH_TOL);
+    let mut stage = if working_set && spec.solver.tol < EXPLORE_TOL {
+        Stage::Explore
+    } else {
+        Stage::Refine
+    };
+    let mut iterations = 0;
+    let mut rounds = 0;
+    let mut polished = true;
+    let mut log = Vec::new();
+    let mut fallback: Option<Round> = None;
+    let result: Round = loop {
+        rounds += 1;
+        let tol = match stage {
+            Stage::Explore => EXPLORE_TOL,
+            Stage::Refine => spec.solver.tol,
+            Stage::Polish => polish_tol,
+        };
+        in_set.iter_mut().for_each(|b| *b = false);
+        for &i in &working {
+            in_set[i] = true;
+        }
+        let subset: Vec<&Pattern> = working.iter().map(|&i| &all[i]).collect();
+        let settings = SolverSettings {
+            tol,
+            ..spec.solver.clone()
+        };
+        progress.start("solve");
+        let solve_before = seconds.solve;
+        let fixed = if stage == Stage::Polish {
+            polish_solve(data, spec, &subset, &settings, verbose, seconds)
+        } else {
+            solve_restricted(data, spec, &subset, false, &settings, verbose, seconds)
+        };
+        progress.finish();
+        let (outcome, layout, fixed_weights) = fixed?;
+        iterations += outcome.iterations;
+        log.push(RoundLog {
+            stage: stage.name(),
+            tol,
+            patterns: subset.len(),
+            iterations: outcome.iterations,
+            solve_seconds: seconds.solve - solve_before,
+            screen_seconds: 0.0,
+            violated: 0,
+        });
+        if !outcome.status.has_solution() {
+            if let (Stage::Polish, Some(previous)) = (stage, fallback.take()) {
+                // The polishing solve did not converge: report the last good solution.
+                polished = false;
+                break previous;
+            }
+            return Err(Error::Solver {
+                status: outcome.status.name().into(),
+                detail: format!(
+                    "after {} iterations (tolerance {tol:e}, max_iter {})",
+                    outcome.iterations, spec.solver.max_iter
+                ),
+            });
+        }
+        let weights = fixed_weights;
+        let (objective, predictions) = convex_objective(data, &spec.model, &subset, &weights);
+        // Blocks of an interior-point solution at tolerance tol that should be zero are about
+        // tol in size; after MAX_DROPPING_ROUNDS nothing is dropped any more, so the loop ends.
+        let drop = if rounds <= MAX_DROPPING_ROUNDS {
+            WORKING_SET_DROP.max(100.0 * tol)
+        } else {
+            0.0
+        };
+        let keep = carrying_weight(&layout, &weights, &working, drop);
+        let round = Round {
+            layout,
+            outcome,
+            weights,
+            objective,
+            working: working.clone(),
+        };
+        let more = if working_set {
+            progress.start("screen");
+            let t = Instant::now();
+            let lambda = screening_dual(data, spec, &predictions, &round.outcome.z, &round.layout);
+            // The polishing round sharpens the solution, it does not tighten the screen: at
+            // its tolerance, cells that share the optimum's maximizer on a face would enter
+            // by ~1e-10 and change nothing that the certificate can see.
+            let screen_tol = tol.max(spec.solver.tol);
+            let threshold = spec.model.beta * (1.0 + WORKING_SET_SLACK_FACTOR * screen_tol);
+            let more = violated(data, spec, all, &in_set, &lambda, threshold);
+            progress.finish();
+            seconds.screen += t.elapsed().as_secs_f64();
+            if let Some(last) = log.last_mut() {
+                last.screen_seconds = t.elapsed().as_secs_f64();
+                last.violated = more.len();
+            }
+            more
+        } else {
+            Vec::new()
+        };
+        if more.is_empty() {
+            match stage {
+                Stage::Explore => stage = Stage::Refine,
+                Stage::Refine if polish_tol < spec.solver.tol || working.len() != keep.len() => {
+                    // Polish: drop the patterns without weight, keep every sign row of the
+                    // rest (so ReLU(X u) = D X u to solver precision), solve at POLISH_TOL.
+                    stage = Stage::Polish;
+                    working = keep;
+                    fallback = Some(round);
+                }
+                Stage::Refine | Stage::Polish => break round,
+            }
+            continue;
+        }
+        if rounds >= MAX_ROUNDS {
+            return Err(Error::Solver {
+                status: "working_set_not_converged".into(),
+                detail: format!(
+                    "{} patterns still violated after {rounds} rounds; try strategy = \"full\"",
+                    more.len()
+                ),
+            });
+        }
+        if stage == Stage::Polish {
+            fallback = Some(round);
+        }
+        // Keep the patterns that carry weight (the others are ~0 at this round's optimum, so
+        // the objective does not change), then add the most violated patterns.
+        working = keep;
+        working.extend(choose(&more, batch_size(data.n())));
+    };
+    Ok(LoopResult {
+        round: result,
+        rounds,
+        iterations,
+        polished,
+        log,
+    })
+}
+
+/// The polishing solve: each cone by its facet rows, as in every round; then, when the solution
+/// puts a block on the wrong side of a row that is not a facet (by more than the tolerance: the
+/// facet rows hold only to solver precision, and the rows they imply can be off by more), once
+/// more with every sign row of those patterns, so that σ(X u) = S_i X u holds to solver
+/// precision for the network that is reconstructed.
+fn polish_solve(
     data: &Dataset,
     spec: &Spec,
-    f: &[f64],
-    z: &[f64],
-    layout: &Layout,
-) -> Vec<f64> {
-    match spec.model.loss {
-        Loss::Squared => dual_candidate(f, &data.y),
-        Loss::Logistic => logistic_dual(f, &data.y),
-        Loss::Hinge => z[layout.fit_rows.clone()]
-            .iter()
-            .zip(&data.y)
-            .map(|(t, y)| t.clamp(0.0, 1.0) * y)
-            .collect(),
+    subset: &[&Pattern],
+    settings: &SolverSettings,
+    verbose: bool,
+    seconds: &mut Seconds,
+) -> Result<(SolverOutcome, Layout, Vec<Vec<f64>>), Error> {
+    let first = solve_restricted(data, spec, subset, false, settings, verbose, seconds)?;
+    if !first.0.status.has_solution() {
+        return Ok(first);
     }
-}
-
-/// The entries of `working` whose blocks carry more than `drop` times the largest block's norm.
-pub(crate) fn carrying_weight(
-    layout: &Layout,
-    weights: &[Vec<f64>],
-    working: &[usize],
-    drop: f64,
-) -> Vec<usize> {
-    let largest = weights.iter().map(|u| norm(u)).fold(0.0, f64::max);
-    working
+    let offenders = wrong_side(data, subset, &first.2, settings.tol);
+    if offenders.is_empty() {
+        return Ok(first);
+    }
+    let widened: Vec<Pattern> = subset
         .iter()
         .enumerate()
-        .filter(|&(j, _)| {
-            let v = norm(&weights[layout.block(j, Side::Positive)]);
-            let w = norm(&weights[layout.block(j, Side::Negative)]);
-            v.max(w) > drop * largest
+        .map(|(i, p)| {
+            let mut p = (*p).clone();
+            if offenders.contains(&i) {
+                p.facet_rows = None;
+            }
+            p
         })
-        .map(|(_, &i)| i)
+        .collect();
+    let refs: Vec<&Pattern> = widened.iter().collect();
+    let mut second = solve_restricted(data, spec, &refs, false, settings, verbose, seconds)?;
+    second.0.iterations += first.0.iterations;
+    Ok(second)
+}
+
+/// Positions in `subset` of the patterns with a block u (v_i or w_i) and a non-zero row k with
+/// sign_k x_kᵀu < −tol ‖x_k‖ ‖u‖.
+fn wrong_side(data: &Dataset, subset: &[&Pattern], weights: &[Vec<f64>], tol: f64) -> Vec<usize> {
+    let x = &data.x;
+    (0..subset.len())
+        .filter(|&i| {
+            weights[2 * i..2 * i + 2].iter().any(|u| {
+                let size = crate::data::norm(u);
+                size > 0.0
+                    && (0..x.rows()).any(|k| {
+                        let row = x.row(k);
+                        let margin = subset[i].sign(k) * crate::data::dot(row, u);
+                        margin < -tol * crate::data::norm(row) * size
+                    })
+            })
+        })
         .collect()
 }

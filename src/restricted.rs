@@ -1,0 +1,116 @@
+//! One solve of the convex program restricted to a fixed set of patterns (the inner step of the
+//! working-set loop and of sub-program solves): compile, call the conic solver, and for the
+//! logistic loss iterate proximal Newton steps.
+
+use std::time::Instant;
+
+use crate::arrangement::Pattern;
+use crate::data::Dataset;
+use crate::error::Error;
+use crate::program::{compile, convex_objective, Layout, QuadraticModel};
+use crate::progress::Seconds;
+use crate::solve::{solve, SolverOutcome};
+use crate::spec::{Loss, SolverSettings, Spec};
+
+/// Most proximal-Newton steps per fixed-pattern logistic solve.
+pub const MAX_NEWTON_STEPS: usize = 60;
+
+/// Relative rise of the logistic objective that the Newton line search accepts as rounding noise.
+pub const NEWTON_NOISE: f64 = 1e-14;
+
+/// A full Newton step that moves no prediction by more than this (relative to max(1, ‖f‖∞))
+/// ends the logistic solve.
+pub const NEWTON_STEP_TOL: f64 = 1e-12;
+
+/// Solve the convex program over a fixed set of patterns; returns the last solver outcome, the
+/// layout and the block weights. Squared and hinge losses: one conic solve. Logistic loss: a
+/// proximal Newton method — each step solves the conic program with the loss replaced by its
+/// second-order model at the current predictions (a weighted least-squares SOCP, which Clarabel
+/// solves reliably at tight tolerances, unlike exponential cones), followed by a backtracking
+/// line search on the true objective (a step may raise it by [`NEWTON_NOISE`] relative, the
+/// rounding noise of its evaluation, so that the last quadratically convergent steps are not
+/// refused); it stops when a full step moves no prediction by more than [`NEWTON_STEP_TOL`]
+/// relative, or when no step is accepted.
+pub(crate) fn solve_restricted(
+    data: &Dataset,
+    spec: &Spec,
+    patterns: &[&Pattern],
+    all_sign_rows: bool,
+    settings: &SolverSettings,
+    verbose: bool,
+    seconds: &mut Seconds,
+) -> Result<(SolverOutcome, Layout, Vec<Vec<f64>>), Error> {
+    let mut run = |quad: Option<&QuadraticModel>| -> Result<_, Error> {
+        let t = Instant::now();
+        let (program, layout) = compile(data, &spec.model, patterns, all_sign_rows, quad);
+        seconds.compile += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let outcome = solve(&program, settings, verbose)?;
+        seconds.solve += t.elapsed().as_secs_f64();
+        Ok((outcome, layout))
+    };
+    if spec.model.loss != Loss::Logistic {
+        let (outcome, layout) = run(None)?;
+        let weights = layout.block_weights(&outcome.x);
+        return Ok((outcome, layout, weights));
+    }
+    let n = data.n();
+    let mut f = vec![0.0; n];
+    let mut weights: Option<Vec<Vec<f64>>> = None;
+    let mut value = spec.model.loss.value(&f, &data.y);
+    let mut iterations = 0;
+    let mut last = None;
+    for _ in 0..MAX_NEWTON_STEPS {
+        let quad = QuadraticModel::logistic(&data.y, &f);
+        let (mut outcome, layout) = run(Some(&quad))?;
+        iterations += outcome.iterations;
+        if !outcome.status.has_solution() {
+            outcome.iterations = iterations;
+            let w = weights.unwrap_or_else(|| layout.block_weights(&outcome.x));
+            return Ok((outcome, layout, w));
+        }
+        let target = layout.block_weights(&outcome.x);
+        let start = weights
+            .clone()
+            .unwrap_or_else(|| vec![vec![0.0; data.d()]; target.len()]);
+        // Backtracking on the true convex objective along start → target.
+        let mut step = 1.0;
+        let mut accepted = None;
+        let noise = NEWTON_NOISE * value.abs().max(1.0);
+        for _ in 0..40 {
+            let trial: Vec<Vec<f64>> = start
+                .iter()
+                .zip(&target)
+                .map(|(a, b)| a.iter().zip(b).map(|(x, y)| x + step * (y - x)).collect())
+                .collect();
+            let (v, pred) = convex_objective(data, &spec.model, patterns, &trial);
+            if v <= value + noise {
+                accepted = Some((trial, v, pred));
+                break;
+            }
+            step *= 0.5;
+        }
+        let Some((trial, v, pred)) = accepted else {
+            last = Some((outcome, layout));
+            break;
+        };
+        let moved = pred
+            .iter()
+            .zip(&f)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        let scale = pred.iter().map(|a| a.abs()).fold(1.0, f64::max);
+        let full_step = step == 1.0;
+        weights = Some(trial);
+        value = v;
+        f = pred;
+        last = Some((outcome, layout));
+        if full_step && moved <= NEWTON_STEP_TOL * scale {
+            break;
+        }
+    }
+    let (mut outcome, layout) = last.expect("at least one Newton step ran");
+    outcome.iterations = iterations;
+    let w = weights.unwrap_or_else(|| layout.block_weights(&outcome.x));
+    Ok((outcome, layout, w))
+}
