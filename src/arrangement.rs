@@ -35,14 +35,15 @@ use crate::cells::{cells_distinct, get_bit, zobrist_keys, Cell};
 use crate::exact::{self, group_lines, sign_dot, IntVec};
 
 use crate::data::{Dataset, Matrix};
-use crate::spec::{Activation, PatternMethod};
+use crate::spec::{Activation, CellStorage, PatternMethod, STREAM_ABOVE};
+use crate::swept::Swept;
 
 /// Patterns up to which an exact program is worth attempting on this machine class; above it,
 /// the too-many-patterns message suggests sampling instead of a larger `max_patterns`.
 pub const EXACT_FEASIBLE: usize = 10_000_000;
 
 /// One activation pattern D_i with what the program needs to describe its cone.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Pattern {
     /// `active[k]` is true when row k is in the pattern (D_kk = 1).
     pub active: Vec<bool>,
@@ -91,8 +92,11 @@ pub struct Arrangement {
     pub exact: bool,
     /// Exact cells whose `f64` gate could not be certified interior (cells thinner than the
     /// float grid around their interior point); 0 for sampled patterns, whose gates are the
-    /// sampled vectors themselves.
+    /// sampled vectors themselves, and not counted for streamed cells.
     pub thin_cells: usize,
+    /// The streamed arrangement when the cells are walked instead of stored (`patterns` is
+    /// then empty).
+    pub swept: Option<Swept>,
 }
 
 /// Why patterns could not be produced.
@@ -109,6 +113,8 @@ pub enum ArrangementError {
     },
     /// Floating-point trouble made the incremental enumeration inconsistent.
     Numerical(String),
+    /// `cells = "streamed"` for data without exactly three columns (the number it has).
+    NotStreamable(usize),
 }
 
 impl std::fmt::Display for ArrangementError {
@@ -142,6 +148,11 @@ impl std::fmt::Display for ArrangementError {
                     )
                 }
             }
+            ArrangementError::NotStreamable(d) => write!(
+                f,
+                "`cells = \"streamed\"` needs data with exactly three columns (two features and \
+                 the bias), these have {d}"
+            ),
             ArrangementError::Numerical(m) => write!(f, "pattern enumeration failed: {m}"),
         }
     }
@@ -255,6 +266,7 @@ pub fn enumerate_exact(
         patterns,
         exact: true,
         thin_cells,
+        swept: None,
     })
 }
 
@@ -364,6 +376,7 @@ pub fn sample_patterns(
         patterns,
         exact: false,
         thin_cells: 0,
+        swept: None,
     }
 }
 
@@ -407,7 +420,39 @@ pub fn patterns_for(
     method: &PatternMethod,
 ) -> Result<Arrangement, ArrangementError> {
     match *method {
-        PatternMethod::Exact { max_patterns } => enumerate_exact(data, activation, max_patterns),
+        PatternMethod::Exact {
+            max_patterns,
+            cells,
+        } => {
+            let stream = match cells {
+                CellStorage::Stored => false,
+                CellStorage::Streamed => true,
+                CellStorage::Auto => {
+                    data.x.cols() == 3 && cell_bound(data.x.rows(), 3) > STREAM_ABOVE
+                }
+            };
+            if !stream {
+                return enumerate_exact(data, activation, max_patterns);
+            }
+            let Some(swept) = Swept::new(data, activation)? else {
+                return Err(ArrangementError::NotStreamable(data.x.cols()));
+            };
+            if swept.patterns > max_patterns {
+                return Err(ArrangementError::TooManyPatterns {
+                    limit: max_patterns,
+                    count: Some(swept.patterns),
+                    bound: cell_bound(data.x.rows(), swept.rank),
+                });
+            }
+            Ok(Arrangement {
+                rank: swept.rank,
+                cells: swept.cells,
+                patterns: Vec::new(),
+                exact: true,
+                thin_cells: 0,
+                swept: Some(swept),
+            })
+        }
         PatternMethod::Sampled { samples, seed } => {
             Ok(sample_patterns(data, activation, samples, seed))
         }

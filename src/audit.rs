@@ -14,7 +14,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::arrangement::{patterns_for, Arrangement, Pattern};
-use crate::certificate::{certify, Certificate, Interval, PatternCheck};
+use crate::certificate::{certify, certify_swept, Certificate, Interval, PatternCheck};
 use crate::data::Dataset;
 use crate::error::{Error, InputError};
 use crate::multi::MultiNetwork;
@@ -462,15 +462,43 @@ pub fn audit_network(
         let sub = solve_patterns(data, spec, &own_refs)?;
         (sub.objective, sub.multipliers)
     };
-    let (cert, checks) = certify(
-        data,
-        &spec.model,
-        network,
-        &arrangement.patterns,
-        arrangement.exact,
-        spec.certificate.tol,
-        hint.as_deref(),
-    );
+    // A streamed arrangement is walked (the network's own patterns checked first); the
+    // worst cell then stands for the patterns an improvement can add.
+    let (mut cert, checks, candidates) = match &arrangement.swept {
+        None => {
+            let (cert, checks) = certify(
+                data,
+                &spec.model,
+                network,
+                &arrangement.patterns,
+                arrangement.exact,
+                spec.certificate.tol,
+                hint.as_deref(),
+            );
+            (cert, checks, None)
+        }
+        Some(swept) => {
+            let (cert, worst) = certify_swept(
+                data,
+                &spec.model,
+                network,
+                swept,
+                &own,
+                spec.certificate.tol,
+                hint.as_deref(),
+            )
+            .map_err(|detail| Error::Solver {
+                status: "enumeration_failed".into(),
+                detail,
+            })?;
+            let (patterns, checks): (Vec<Pattern>, Vec<PatternCheck>) = worst.into_iter().unzip();
+            (cert, checks, Some(patterns))
+        }
+    };
+    if candidates.is_some() {
+        cert.worst_pattern = (!checks.is_empty()).then_some(0);
+    }
+    let patterns = candidates.as_deref().unwrap_or(&arrangement.patterns);
     let verdict = Verdict::new(&cert, reference.map(|r| r.optimum));
     let p = cert.nonconvex_objective;
     let stationarity = Stationarity {
@@ -480,21 +508,17 @@ pub fn audit_network(
     };
     let improvement = match (verdict.certified, cert.worst_pattern) {
         (false, Some(worst)) => improve(
-            spec,
-            data,
-            arrangement,
-            &own_refs,
-            &checks,
-            worst,
-            p,
-            reference,
+            spec, data, patterns, &own_refs, &checks, worst, p, reference,
         )?,
         _ => None,
     };
     Ok(Audit {
         name: spec.name.clone(),
         pattern_method: spec.arrangements.name(),
-        patterns: arrangement.patterns.len(),
+        patterns: arrangement
+            .swept
+            .as_ref()
+            .map_or(arrangement.patterns.len(), |s| s.patterns),
         verdict,
         rho: cert.rho,
         certificate: cert,
@@ -515,7 +539,7 @@ fn largest_weight(network: &Network) -> f64 {
 fn improve(
     spec: &Spec,
     data: &Dataset,
-    arrangement: &Arrangement,
+    patterns: &[Pattern],
     own: &[&Pattern],
     checks: &[PatternCheck],
     worst: usize,
@@ -557,8 +581,8 @@ fn improve(
     violated.retain(|&i| i != worst);
     for extra in [Vec::new(), violated] {
         let mut set = own.to_vec();
-        set.push(&arrangement.patterns[worst]);
-        set.extend(extra.iter().map(|&i| &arrangement.patterns[i]));
+        set.push(&patterns[worst]);
+        set.extend(extra.iter().map(|&i| &patterns[i]));
         let better = solve_patterns(data, spec, &set)?.network;
         let value = better.objective(data, &spec.model);
         if value < p {

@@ -26,6 +26,7 @@ use crate::data::Dataset;
 use crate::network::Network;
 use crate::rounding::{self, entropy_lower, norm_upper, Bounds, DotBound};
 use crate::spec::{Activation, Loss, Model};
+use crate::swept::Swept;
 
 /// Bounds on max_{u ∈ K_i, ‖u‖ ≤ 1} ±λᵀ S_i X u for one pattern.
 #[derive(Debug, Clone)]
@@ -439,6 +440,118 @@ pub fn certify(
     tol: f64,
     hint: Option<&[f64]>,
 ) -> (Certificate, Vec<PatternCheck>) {
+    let mut checks = Vec::new();
+    let certificate = certify_with(data, model, network, exact, tol, hint, &mut |d, lambda| {
+        checks = check_all(d, model, patterns, lambda);
+        let mut rho = Rho::default();
+        for (i, c) in checks.iter().enumerate() {
+            rho.include(c, Some(i));
+        }
+        rho.checked = patterns.len();
+        rho
+    });
+    (certificate, checks)
+}
+
+/// Certify a network against every cell of a streamed arrangement ([`Swept`]): the patterns
+/// of `known` (e.g. the solver's working set) are checked like stored ones, which gives a
+/// level τ; every cell whose dual vector is proven shorter than τ cannot raise ρ above it, and
+/// every other cell is checked from its facets ([`Swept::walk_checks`]). `worst_pattern` is
+/// then an index into `known` or `None` (the worst cell was not one of them); the worst
+/// pattern and its check are returned with the certificate.
+pub fn certify_swept(
+    data: &Dataset,
+    model: &Model,
+    network: &Network,
+    swept: &Swept,
+    known: &[Pattern],
+    tol: f64,
+    hint: Option<&[f64]>,
+) -> Result<(Certificate, Option<(Pattern, PatternCheck)>), String> {
+    let mut failure = None;
+    let mut worst: Option<(Pattern, PatternCheck)> = None;
+    let certificate = certify_with(data, model, network, true, tol, hint, &mut |d, lambda| {
+        let mut rho = Rho::default();
+        let mut known_checks = Vec::with_capacity(known.len());
+        for (i, p) in known.iter().enumerate() {
+            let check = check_pattern(d, model, p, lambda, 0.0);
+            rho.include(&check, Some(i));
+            known_checks.push(check);
+        }
+        let level = rho.upper;
+        let walked = std::sync::Mutex::new((Rho::default(), None));
+        let visit = |cell: crate::swept::Cell, check: PatternCheck| {
+            let mut w = walked.lock().unwrap();
+            let before = w.0.upper;
+            w.0.include(&check, None);
+            if w.0.upper > before || w.1.is_none() {
+                w.1 = Some((cell, check));
+            }
+        };
+        match swept.walk_checks(d, model, lambda, level, &visit) {
+            Ok(count) => {
+                let (w, cell) = walked.into_inner().unwrap();
+                if w.upper > rho.upper || w.upper.is_nan() {
+                    rho.upper = w.upper;
+                    rho.worst = None;
+                    if let Some((cell, check)) = cell {
+                        match swept.materialize(d.x.rows(), &cell.point, &cell.facets) {
+                            Ok(p) => worst = Some((p, check)),
+                            Err(e) => failure = Some(e),
+                        }
+                    }
+                } else if let Some(i) = rho.worst {
+                    worst = Some((known[i].clone(), known_checks[i].clone()));
+                }
+                rho.lower = rho.lower.max(w.lower);
+                rho.checked = count;
+            }
+            Err(e) => {
+                failure = Some(e);
+                rho.upper = f64::INFINITY;
+            }
+        }
+        rho
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => Ok((certificate, worst)),
+    }
+}
+
+/// Bounds on ρ(λ) = max_i max_{u ∈ K_i, ‖u‖ ≤ 1} |λᵀ S_i X u| over the patterns checked.
+#[derive(Debug, Clone, Default)]
+pub struct Rho {
+    upper: f64,
+    lower: f64,
+    worst: Option<usize>,
+    checked: usize,
+}
+
+impl Rho {
+    fn include(&mut self, c: &PatternCheck, index: Option<usize>) {
+        if c.upper() > self.upper || c.upper().is_nan() {
+            self.upper = if c.upper().is_nan() {
+                f64::INFINITY
+            } else {
+                c.upper()
+            };
+            self.worst = index;
+        }
+        self.lower = self.lower.max(c.lower());
+    }
+}
+
+/// The certificate with ρ's bounds from `rho` (given the data the checks must use and λ).
+fn certify_with(
+    data: &Dataset,
+    model: &Model,
+    network: &Network,
+    exact: bool,
+    tol: f64,
+    hint: Option<&[f64]>,
+    rho: &mut dyn FnMut(&Dataset, &[f64]) -> Rho,
+) -> Certificate {
     let start = std::time::Instant::now();
     let f = network.predict(model.activation, data);
     let p = model.loss.value(&f, &data.y) + network.penalty(model.beta);
@@ -461,19 +574,12 @@ pub fn certify(
         };
         &scaled
     };
-    let checks = check_all(check_data, model, patterns, &lambda);
-    let (mut upper, mut lower, mut worst) = (0.0f64, 0.0f64, None);
-    for (i, c) in checks.iter().enumerate() {
-        if c.upper() > upper || c.upper().is_nan() {
-            upper = if c.upper().is_nan() {
-                f64::INFINITY
-            } else {
-                c.upper()
-            };
-            worst = Some(i);
-        }
-        lower = lower.max(c.lower());
-    }
+    let Rho {
+        upper,
+        lower,
+        worst,
+        checked,
+    } = rho(check_data, &lambda);
     // d(sλ) maximized over s ∈ [0, β/ρ]; the quotient rounded down keeps s·ρ ≤ β exactly
     // (β/2^k is exact in floats unless it underflows, which only lowers s).
     let s_max = if upper > 0.0 {
@@ -489,7 +595,7 @@ pub fn certify(
     let d = if d > 0.0 { d } else { 0.0 };
     let gap = (objective.upper - d).next_up();
     let relative_gap = relative_gap(p, gap);
-    let certificate = Certificate {
+    Certificate {
         nonconvex_objective: p,
         objective_bounds: objective,
         dual_objective: d,
@@ -500,9 +606,8 @@ pub fn certify(
         certified: exact && relative_gap <= tol,
         exact_patterns: exact,
         tol,
-        patterns_checked: patterns.len(),
+        patterns_checked: checked,
         worst_pattern: worst,
         seconds: start.elapsed().as_secs_f64(),
-    };
-    (certificate, checks)
+    }
 }

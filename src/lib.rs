@@ -38,6 +38,8 @@ pub mod restricted;
 pub mod rounding;
 pub mod solve;
 pub mod spec;
+pub mod sweep;
+pub mod swept;
 pub mod verdict;
 pub mod working_set;
 

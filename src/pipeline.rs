@@ -5,11 +5,12 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::arrangement::{patterns_for, Arrangement, ArrangementError, Pattern};
-use crate::certificate::{certify, Certificate, Interval};
+use crate::certificate::{certify, certify_swept, Certificate, Interval};
 use crate::data::{largest_magnitude, power_of_two_near, Dataset};
 use crate::error::{Error, InputError};
 use crate::network::Network;
 use crate::polish::rebalance;
+use crate::pricing::Pool;
 pub use crate::pricing::{DIVERSITY_TOL, WORKING_SET_SLACK_FACTOR};
 use crate::program::{compile, convex_objective, Layout};
 pub use crate::progress::{Progress, Seconds, Silent};
@@ -143,8 +144,8 @@ pub struct Solved {
     pub arrangement: Arrangement,
     /// The program layout (of the final working set).
     pub layout: Layout,
-    /// Indices (into `arrangement.patterns`) of the patterns in the final program, in block order.
-    pub working_set: Vec<usize>,
+    /// The patterns of the final program, in block order.
+    pub working_set: Vec<Pattern>,
     /// Block weights u_b (v_i at 2i, w_i at 2i+1).
     pub weights: Vec<Vec<f64>>,
 }
@@ -155,6 +156,11 @@ pub fn arrangement_error(spec: &Spec, e: ArrangementError) -> Error {
         ArrangementError::TooManyPatterns { .. } => {
             Error::Input(InputError::new(&spec.path, "arrangements", e.to_string()))
         }
+        ArrangementError::NotStreamable(_) => Error::Input(InputError::new(
+            &spec.path,
+            "arrangements.cells",
+            e.to_string(),
+        )),
         ArrangementError::Numerical(_) => Error::Solver {
             status: "enumeration_failed".into(),
             detail: e.to_string(),
@@ -378,29 +384,50 @@ pub(crate) fn solve_prepared(
     progress: &dyn Progress,
 ) -> Result<Solved, Error> {
     let all = &arrangement.patterns;
+    let pool = match &arrangement.swept {
+        Some(swept) => Pool::Streamed(swept),
+        None => Pool::Stored(all),
+    };
     let zero = zero_network(spec, &data);
     // ρ(λ₀) ≤ β at the zero network's dual point (λ₀ = y, y, y/2 for squared, hinge, logistic)
     // proves it optimal with d(λ₀) = L(0, y): no solve needed. The scan stops at the first
-    // pattern whose bound exceeds β (the usual case), so it costs almost nothing otherwise.
+    // pattern whose bound exceeds β (the usual case), so it costs almost nothing otherwise
+    // (a streamed arrangement is walked once).
     let zero_dual =
         crate::certificate::loss_dual(&data, &spec.model, &zero, &vec![0.0; data.n()], None);
-    let zero_optimal = all.iter().all(|p| {
-        crate::certificate::check_pattern(&data, &spec.model, p, &zero_dual, spec.model.beta)
-            .upper()
-            <= spec.model.beta
-    });
-    let zero_cert = zero_optimal.then(|| {
-        certify(
+    let zero_optimal = match pool {
+        Pool::Stored(all) => all.iter().all(|p| {
+            crate::certificate::check_pattern(&data, &spec.model, p, &zero_dual, spec.model.beta)
+                .upper()
+                <= spec.model.beta
+        }),
+        Pool::Streamed(swept) => {
+            let exceeded = std::sync::atomic::AtomicBool::new(false);
+            let visit = |_, check: crate::certificate::PatternCheck| {
+                if check.upper() > spec.model.beta {
+                    exceeded.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            };
+            swept
+                .walk_checks(&data, &spec.model, &zero_dual, spec.model.beta, &visit)
+                .map_err(|detail| Error::Solver {
+                    status: "enumeration_failed".into(),
+                    detail,
+                })?;
+            !exceeded.into_inner()
+        }
+    };
+    let zero_cert = match zero_optimal {
+        true => Some(certify_against(
+            spec,
             &data,
-            &spec.model,
+            &arrangement,
             &zero,
-            all,
-            arrangement.exact,
-            spec.certificate.tol,
+            &[],
             None,
-        )
-        .0
-    });
+        )?),
+        false => None,
+    };
     let looped = if let Some(zero_cert) = zero_cert.filter(|c| c.rho.upper <= spec.model.beta) {
         let (_, layout) = compile(&data, &spec.model, &[], false, None);
         LoopResult {
@@ -423,18 +450,19 @@ pub(crate) fn solve_prepared(
             iterations: 0,
             polished: true,
             log: Vec::new(),
+            patterns: Vec::new(),
         }
     } else {
         refuse_hopeless_scales(spec, &data)?;
         let scaling = Scaling::of(&data, &spec.model);
         let mut looped = if scaling.is_identity() {
-            solve_working_set(spec, &data, all, &mut seconds, verbose, progress)?
+            solve_working_set(spec, &data, pool, &mut seconds, verbose, progress)?
         } else {
             let (scaled_data, scaled_spec) = scaling.apply(&data, spec);
             solve_working_set(
                 &scaled_spec,
                 &scaled_data,
-                all,
+                pool,
                 &mut seconds,
                 verbose,
                 progress,
@@ -442,7 +470,7 @@ pub(crate) fn solve_prepared(
         };
         let round = &mut looped.round;
         scaling.weights_back(&mut round.weights);
-        let subset: Vec<&Pattern> = round.working.iter().map(|&i| &all[i]).collect();
+        let subset: Vec<&Pattern> = looped.patterns.iter().collect();
         round.objective = convex_objective(&data, &spec.model, &subset, &round.weights).0;
         looped
     };
@@ -452,13 +480,14 @@ pub(crate) fn solve_prepared(
         iterations,
         polished,
         log: round_log,
+        patterns: working,
     } = looped;
     let Round {
         layout,
         outcome,
         weights,
         objective,
-        working,
+        ..
     } = round;
     let t = Instant::now();
     let network = network_from_weights(&layout, &weights, spec, &data);
@@ -468,23 +497,13 @@ pub(crate) fn solve_prepared(
     seconds.reconstruct = t.elapsed().as_secs_f64();
 
     progress.start("certify");
-    let certify_network = |net: &Network| {
-        certify(
-            &data,
-            &spec.model,
-            net,
-            all,
-            arrangement.exact,
-            spec.certificate.tol,
-            hint.as_deref(),
-        )
-        .0
-    };
-    let mut cert = certify_network(&network);
+    let certify_network =
+        |net: &Network| certify_against(spec, &data, &arrangement, net, &working, hint.as_deref());
+    let mut cert = certify_network(&network)?;
     let mut network = network;
     // Re-balanced amplitudes: kept only when they certify better (see crate::polish).
     if let Some(candidate) = rebalance(&network, &data, &spec.model) {
-        let other = certify_network(&candidate);
+        let other = certify_network(&candidate)?;
         if other.gap < cert.gap {
             cert.seconds += other.seconds;
             cert = Certificate {
@@ -515,7 +534,7 @@ pub(crate) fn solve_prepared(
         loss: spec.model.loss.name(),
         beta: spec.model.beta,
         cells: arrangement.cells,
-        patterns: all.len(),
+        patterns: arrangement.swept.as_ref().map_or(all.len(), |s| s.patterns),
         pattern_method: spec.arrangements.name(),
         strategy: spec.solver.strategy.name(),
         patterns_solved: working.len(),
@@ -563,6 +582,37 @@ pub(crate) fn solve_prepared(
         working_set: working,
         weights,
     })
+}
+
+/// The certificate of `network` against every pattern of the arrangement: stored patterns
+/// one by one, streamed cells by a walk (with `known`, e.g. the working set, checked first).
+pub fn certify_against(
+    spec: &Spec,
+    data: &Dataset,
+    arrangement: &Arrangement,
+    network: &Network,
+    known: &[Pattern],
+    hint: Option<&[f64]>,
+) -> Result<Certificate, Error> {
+    let tol = spec.certificate.tol;
+    match &arrangement.swept {
+        None => Ok(certify(
+            data,
+            &spec.model,
+            network,
+            &arrangement.patterns,
+            arrangement.exact,
+            tol,
+            hint,
+        )
+        .0),
+        Some(swept) => certify_swept(data, &spec.model, network, swept, known, tol, hint)
+            .map(|(c, _)| c)
+            .map_err(|detail| Error::Solver {
+                status: "enumeration_failed".into(),
+                detail,
+            }),
+    }
 }
 
 /// Peak resident set size of this process in MB, from /proc/self/status (Linux only).

@@ -10,13 +10,17 @@
 //! outside the set is violated, the restricted program's solution (extended by zeros) is optimal
 //! for the full program.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use rayon::prelude::*;
 
 use crate::arrangement::Pattern;
-use crate::certificate::{check_pattern, dual_candidate, logistic_dual};
+use crate::certificate::{check_pattern, dual_candidate, logistic_dual, PatternCheck};
 use crate::data::{norm, Dataset};
 use crate::program::{Layout, Side};
 use crate::spec::{Loss, Spec};
+use crate::swept::{Cell, Swept};
 
 /// Relative violation ρ_i > β (1 + WORKING_SET_SLACK_FACTOR · tol) that brings a pattern into
 /// the working set (tol is the solver tolerance).
@@ -137,4 +141,156 @@ pub(crate) fn carrying_weight(
         })
         .map(|(_, &i)| i)
         .collect()
+}
+
+/// Where pricing finds the patterns outside the working set.
+#[derive(Clone, Copy)]
+pub enum Pool<'a> {
+    /// Every pattern in memory.
+    Stored(&'a [Pattern]),
+    /// The cells walked by the sweep each round; a violated cell becomes a pattern only when
+    /// it is chosen.
+    Streamed(&'a Swept),
+}
+
+/// The streamed cells at most kept per round for choosing (the most violated), per pattern
+/// that may enter.
+pub const CANDIDATES_PER_CHOICE: usize = 20;
+
+/// The patterns the working-set loop can refer to by index: the stored ones, or those the
+/// walks have found so far.
+pub struct Known<'a> {
+    pool: Pool<'a>,
+    found: Vec<Pattern>,
+    index: HashMap<Vec<bool>, usize>,
+}
+
+impl<'a> Known<'a> {
+    /// Nothing found yet.
+    pub fn new(pool: Pool<'a>) -> Known<'a> {
+        Known {
+            pool,
+            found: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+
+    /// Patterns that can be referred to.
+    pub fn len(&self) -> usize {
+        match self.pool {
+            Pool::Stored(all) => all.len(),
+            Pool::Streamed(_) => self.found.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Pattern `i`.
+    pub fn get(&self, i: usize) -> &Pattern {
+        match self.pool {
+            Pool::Stored(all) => &all[i],
+            Pool::Streamed(_) => &self.found[i],
+        }
+    }
+
+    /// Every pattern, by index (the stored pool only; `None` when streamed).
+    pub fn all(&self) -> Option<&'a [Pattern]> {
+        match self.pool {
+            Pool::Stored(all) => Some(all),
+            Pool::Streamed(_) => None,
+        }
+    }
+
+    /// Price every pattern outside `in_set` (indices into this list) at λ and choose up to
+    /// `count` of the violated ones ([`choose`]); returns their indices and how many patterns
+    /// were found violated (for a streamed pool: cells above the threshold, members excluded
+    /// among those materialized).
+    pub fn price(
+        &mut self,
+        data: &Dataset,
+        spec: &Spec,
+        in_set: &[bool],
+        lambda: &[f64],
+        threshold: f64,
+        count: usize,
+    ) -> Result<(Vec<usize>, usize), String> {
+        let swept = match self.pool {
+            Pool::Stored(all) => {
+                let v = violated(data, spec, all, in_set, lambda, threshold);
+                return Ok((choose(&v, count), v.len()));
+            }
+            Pool::Streamed(swept) => swept,
+        };
+        let cap = CANDIDATES_PER_CHOICE * count.max(1);
+        let candidates: Mutex<Vec<(Cell, PatternCheck, f64)>> = Mutex::new(Vec::new());
+        let above = std::sync::atomic::AtomicUsize::new(0);
+        let visit = |cell: Cell, check: PatternCheck| {
+            let value = check.estimate();
+            if value > threshold {
+                above.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let mut c = candidates.lock().unwrap();
+                c.push((cell, check, value));
+                if c.len() > 2 * cap {
+                    c.sort_by(|a, b| b.2.total_cmp(&a.2));
+                    c.truncate(cap);
+                }
+            }
+        };
+        swept.walk_checks(data, &spec.model, lambda, threshold, &visit)?;
+        let mut candidates = candidates.into_inner().unwrap();
+        // Most violated first; ties by the interior point, so the choice is deterministic.
+        candidates.sort_by(|a, b| {
+            b.2.total_cmp(&a.2).then_with(|| {
+                a.0.point
+                    .direction()
+                    .partial_cmp(&b.0.point.direction())
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
+        });
+        candidates.truncate(cap);
+        let mut patterns = Vec::new();
+        let mut violations = Vec::new();
+        let mut members = 0;
+        for (cell, check, value) in candidates {
+            let p = swept.materialize(data.x.rows(), &cell.point, &cell.facets)?;
+            if let Some(&i) = self.index.get(&p.active) {
+                if in_set.get(i).copied().unwrap_or(false) {
+                    members += 1;
+                    continue;
+                }
+            }
+            let (sign, side) = if check.positive.estimate >= check.negative.estimate {
+                (1.0, check.positive)
+            } else {
+                (-1.0, check.negative)
+            };
+            violations.push(Violation {
+                pattern: patterns.len(),
+                value,
+                sign,
+                interior: side.interior,
+                direction: side.direction,
+            });
+            patterns.push(p);
+        }
+        let chosen = choose(&violations, count)
+            .into_iter()
+            .map(|c| self.insert(std::mem::take(&mut patterns[c])))
+            .collect();
+        Ok((chosen, above.into_inner() - members))
+    }
+
+    /// The index of this pattern, adding it when new.
+    fn insert(&mut self, p: Pattern) -> usize {
+        if let Some(&i) = self.index.get(&p.active) {
+            return i;
+        }
+        let i = self.found.len();
+        self.index.insert(p.active.clone(), i);
+        self.found.push(p);
+        i
+    }
 }

@@ -229,6 +229,8 @@ pub enum PatternMethod {
     Exact {
         /// Refuse (exit 2) when the arrangement has more patterns than this.
         max_patterns: usize,
+        /// Whether the cells are stored or walked each time they are needed.
+        cells: CellStorage,
     },
     /// Patterns of random Gaussian gates: a sub-sampled program (an upper bound).
     Sampled {
@@ -238,6 +240,21 @@ pub enum PatternMethod {
         seed: u64,
     },
 }
+
+/// How the cells of an exact arrangement are kept (`[arrangements] cells`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellStorage {
+    /// Streamed for three-column data (two features and the bias) with more than
+    /// [`STREAM_ABOVE`] cells in general position, stored otherwise.
+    Auto,
+    /// Every pattern in memory.
+    Stored,
+    /// Walked by the sweep whenever they are needed, never all in memory (three columns only).
+    Streamed,
+}
+
+/// General-position cell count above which `cells = "auto"` streams three-column data.
+pub const STREAM_ABOVE: f64 = 100_000.0;
 
 impl PatternMethod {
     /// `"exact"` or `"sampled"`.
@@ -348,6 +365,7 @@ struct RawArrangements {
     samples: Option<i64>,
     seed: Option<i64>,
     max_patterns: Option<i64>,
+    cells: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -597,7 +615,21 @@ impl Spec {
                         ))
                     }
                 };
-                PatternMethod::Exact { max_patterns }
+                let cells = match a.cells.as_deref().unwrap_or("auto") {
+                    "auto" => CellStorage::Auto,
+                    "stored" => CellStorage::Stored,
+                    "streamed" => CellStorage::Streamed,
+                    other => return Err(err(
+                        "arrangements.cells",
+                        format!(
+                            "unknown cell storage `{other}` (supported: auto, stored, streamed)"
+                        ),
+                    )),
+                };
+                PatternMethod::Exact {
+                    max_patterns,
+                    cells,
+                }
             }
             "sampled" => {
                 let samples = match a.samples {

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::arrangement::Pattern;
 use crate::data::Dataset;
 use crate::error::Error;
-use crate::pricing::{carrying_weight, choose, screening_dual, violated, WORKING_SET_SLACK_FACTOR};
+use crate::pricing::{carrying_weight, screening_dual, Known, Pool, WORKING_SET_SLACK_FACTOR};
 use crate::program::{convex_objective, Layout};
 use crate::progress::{Progress, Seconds};
 use crate::restricted::solve_restricted;
@@ -91,6 +91,8 @@ pub struct LoopResult {
     pub polished: bool,
     /// One entry per conic solve.
     pub log: Vec<RoundLog>,
+    /// The patterns of `round`'s program, in block order.
+    pub patterns: Vec<Pattern>,
 }
 
 /// One conic solve of the working-set loop, for profiles (`solve --json`, field `round_log`).
@@ -117,25 +119,35 @@ pub struct RoundLog {
 pub fn solve_working_set(
     spec: &Spec,
     data: &Dataset,
-    all: &[Pattern],
+    pool: Pool,
     seconds: &mut Seconds,
     verbose: bool,
     progress: &dyn Progress,
 ) -> Result<LoopResult, Error> {
-    let count = all.len();
-    let mut in_set = vec![false; count];
+    let mut known = Known::new(pool);
+    let mut in_set = vec![false; known.len()];
     let working_set = spec.solver.strategy == Strategy::WorkingSet;
-    let mut working: Vec<usize> = if working_set {
-        let t = Instant::now();
-        let first = violated(data, spec, all, &in_set, &data.y, 0.0);
-        seconds.screen += t.elapsed().as_secs_f64();
-        let mut w = choose(&first, batch_size(data.n()));
-        if w.is_empty() && count > 0 {
-            w.push(0);
+    let mut working: Vec<usize> = match (working_set, known.all()) {
+        (false, Some(all)) => (0..all.len()).collect(),
+        (false, None) => {
+            return Err(Error::Solver {
+                status: "strategy_needs_stored_cells".into(),
+                detail: "strategy = \"full\" needs every pattern in memory: set \
+                         `cells = \"stored\"` in [arrangements]"
+                    .into(),
+            })
         }
-        w
-    } else {
-        (0..count).collect()
+        (true, _) => {
+            let t = Instant::now();
+            let (mut w, _) = known
+                .price(data, spec, &in_set, &data.y, 0.0, batch_size(data.n()))
+                .map_err(walk_failed)?;
+            seconds.screen += t.elapsed().as_secs_f64();
+            if w.is_empty() && !known.is_empty() {
+                w.push(0);
+            }
+            w
+        }
     };
     let polish_tol = spec.solver.tol.min(POLISH_TOL);
     let mut stage = if working_set && spec.solver.tol < EXPLORE_TOL {
@@ -155,11 +167,11 @@ pub fn solve_working_set(
             Stage::Refine => spec.solver.tol,
             Stage::Polish => polish_tol,
         };
-        in_set.iter_mut().for_each(|b| *b = false);
+        in_set = vec![false; known.len()];
         for &i in &working {
             in_set[i] = true;
         }
-        let subset: Vec<&Pattern> = working.iter().map(|&i| &all[i]).collect();
+        let subset: Vec<&Pattern> = working.iter().map(|&i| known.get(i)).collect();
         let settings = SolverSettings {
             tol,
             ..spec.solver.clone()
@@ -223,14 +235,22 @@ pub fn solve_working_set(
             // by ~1e-10 and change nothing that the certificate can see.
             let screen_tol = tol.max(spec.solver.tol);
             let threshold = spec.model.beta * (1.0 + WORKING_SET_SLACK_FACTOR * screen_tol);
-            let more = violated(data, spec, all, &in_set, &lambda, threshold);
+            let priced = known.price(
+                data,
+                spec,
+                &in_set,
+                &lambda,
+                threshold,
+                batch_size(data.n()),
+            );
             progress.finish();
+            let (chosen, violated) = priced.map_err(walk_failed)?;
             seconds.screen += t.elapsed().as_secs_f64();
             if let Some(last) = log.last_mut() {
                 last.screen_seconds = t.elapsed().as_secs_f64();
-                last.violated = more.len();
+                last.violated = violated;
             }
-            more
+            chosen
         } else {
             Vec::new()
         };
@@ -263,9 +283,15 @@ pub fn solve_working_set(
         // Keep the patterns that carry weight (the others are ~0 at this round's optimum, so
         // the objective does not change), then add the most violated patterns.
         working = keep;
-        working.extend(choose(&more, batch_size(data.n())));
+        working.extend(more);
     };
+    let patterns = result
+        .working
+        .iter()
+        .map(|&i| known.get(i).clone())
+        .collect();
     Ok(LoopResult {
+        patterns,
         round: result,
         rounds,
         iterations,
@@ -329,4 +355,12 @@ fn wrong_side(data: &Dataset, subset: &[&Pattern], weights: &[Vec<f64>], tol: f6
             })
         })
         .collect()
+}
+
+/// A walk of the streamed cells that failed (an internal inconsistency of the sweep).
+fn walk_failed(detail: String) -> Error {
+    Error::Solver {
+        status: "enumeration_failed".into(),
+        detail,
+    }
 }

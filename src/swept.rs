@@ -1,0 +1,413 @@
+//! The exact arrangement of three-column data (two features and the bias) walked by the sweep
+//! ([`crate::sweep`]) each time it is needed, instead of stored: pricing and the certificate's
+//! check visit every cell in O(m) memory.
+//!
+//! # Incremental dual vectors
+//! The dual vector of a cell, c = Σ_k slope_k λ_k x_k (slope_k = σ's slope on row k: 1 on an
+//! active row, 0 / κ / −1 on an inactive one for ReLU / leaky ReLU / absolute value), changes
+//! across hyperplane j by ± δ (A_j − B_j), where A_j (B_j) sums λ_k x_k over the rows that are
+//! positive (negative) multiples of the hyperplane's normal and δ = on − off. The antipodal
+//! cell has c' = (on + off) T − c with T = Σ_k λ_k x_k. Each update is O(d) instead of O(n d).
+//! Each value carries a bound `err` on the rounding error of every entry (the tables' own
+//! error from the dot-product lemma, plus one rounding per addition), so a screen
+//! ‖ĉ‖ + √d err ≤ τ proves ‖c‖ ≤ τ; a cell that does not pass is materialized (its exact
+//! cone is checked from its facets with that c and its error bound (as a stored pattern is
+//! checked, [`crate::certificate::check_pattern`]), and only the cells that are kept are
+//! materialized (their exact sign vector from the interior point).
+
+use std::sync::Mutex;
+
+use crate::arrangement::{ArrangementError, Pattern};
+use crate::cells::get_bit;
+use crate::certificate::PatternCheck;
+use crate::cone::support;
+use crate::data::Dataset;
+use crate::exact::{group_lines, rank, sign_dot, IntVec};
+use crate::rounding::{gamma, UNIT_ROUNDOFF};
+use crate::spec::{Activation, Model};
+use crate::sweep::{signs_at, sweep_cells, CellValue, SweptCell};
+
+/// The arrangement of a dataset with d = 3, ready to be walked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Swept {
+    reps: Vec<IntVec>,
+    /// For each non-zero row (in `nonzero` order): its hyperplane and whether it points like
+    /// the representative.
+    member: Vec<(usize, bool)>,
+    nonzero: Vec<usize>,
+    rep_row: Vec<usize>,
+    zero_rows: usize,
+    /// Exact rank of X.
+    pub rank: usize,
+    /// Full-dimensional cells.
+    pub cells: usize,
+    /// Cells that give a block of the program (ReLU drops the all-zero pattern; absolute
+    /// value keeps one cell of each complementary pair).
+    pub patterns: usize,
+    activation: Activation,
+}
+
+/// Slopes of the activation on an active and an inactive row.
+fn slopes(activation: Activation) -> (f64, f64) {
+    match activation {
+        Activation::Relu => (1.0, 0.0),
+        Activation::LeakyRelu { slope } => (1.0, slope),
+        Activation::Absolute => (1.0, -1.0),
+    }
+}
+
+/// A cell's count of active non-zero rows, kept along the walk (to recognise the all-zero
+/// ReLU pattern and the representative of an absolute-value pair).
+#[derive(Clone)]
+struct Census<'a> {
+    table: &'a [i64],
+    total: i64,
+    active: i64,
+    first: bool,
+    first_group: (usize, bool),
+}
+
+impl CellValue for Census<'_> {
+    fn flip(&mut self, j: usize, to_positive: bool) {
+        let s = if to_positive { 1 } else { -1 };
+        self.active += s * self.table[j];
+        if j == self.first_group.0 {
+            self.first = to_positive == self.first_group.1;
+        }
+    }
+    fn antipode(&self) -> Self {
+        Census {
+            active: self.total - self.active,
+            first: !self.first,
+            ..self.clone()
+        }
+    }
+}
+
+impl Swept {
+    /// The swept arrangement of `data` when it has three columns, `None` otherwise. Walks the
+    /// cells once to count them.
+    pub fn new(data: &Dataset, activation: Activation) -> Result<Option<Swept>, ArrangementError> {
+        let x = &data.x;
+        if x.cols() != 3 {
+            return Ok(None);
+        }
+        let rows: Vec<IntVec> = x.row_iter().map(IntVec::from_floats).collect();
+        let nonzero: Vec<usize> = (0..x.rows()).filter(|&k| !rows[k].is_zero()).collect();
+        let normals: Vec<IntVec> = nonzero.iter().map(|&k| rows[k].clone()).collect();
+        let groups = group_lines(&normals);
+        let m = groups.reps.len();
+        let mut rep_row = vec![usize::MAX; m];
+        for (i, &(g, _)) in groups.member.iter().enumerate() {
+            if rep_row[g] == usize::MAX {
+                rep_row[g] = nonzero[i];
+            }
+        }
+        let mut swept = Swept {
+            rank: rank(&groups.reps),
+            reps: groups.reps,
+            member: groups.member,
+            nonzero,
+            rep_row,
+            zero_rows: x.rows() - normals.len(),
+            cells: 0,
+            patterns: 0,
+            activation,
+        };
+        let kept = Mutex::new(0usize);
+        let census = swept.census_table();
+        let cells = sweep_cells(
+            &swept.reps,
+            &|signs| swept.census(&census, signs),
+            &|cell: SweptCell<Census>| {
+                if swept.keeps(&cell.value) {
+                    *kept.lock().unwrap() += 1;
+                }
+            },
+        )
+        .map_err(ArrangementError::Numerical)?;
+        swept.cells = cells;
+        swept.patterns = kept.into_inner().unwrap();
+        Ok(Some(swept))
+    }
+
+    /// Per hyperplane: (rows pointing like it) − (rows pointing against it).
+    fn census_table(&self) -> Vec<i64> {
+        let mut t = vec![0i64; self.reps.len()];
+        for &(g, same) in &self.member {
+            t[g] += if same { 1 } else { -1 };
+        }
+        t
+    }
+
+    fn census<'a>(&self, table: &'a [i64], signs: &[u64]) -> Census<'a> {
+        let active = self
+            .member
+            .iter()
+            .filter(|&&(g, same)| get_bit(signs, g) == same)
+            .count() as i64;
+        let first_group = self.member.first().copied().unwrap_or((0, true));
+        Census {
+            table,
+            total: self.member.len() as i64,
+            active,
+            first: self.member.is_empty() || get_bit(signs, first_group.0) == first_group.1,
+            first_group,
+        }
+    }
+
+    fn keeps(&self, c: &Census) -> bool {
+        match self.activation {
+            Activation::Relu => c.active > 0 || self.zero_rows > 0,
+            Activation::LeakyRelu { .. } => true,
+            // One cell of each pair {C, −C}: the one where the first non-zero row is active.
+            Activation::Absolute => c.first,
+        }
+    }
+
+    /// The pattern of the cell with this interior point and these facets (hyperplane indices).
+    pub fn materialize(
+        &self,
+        n_rows: usize,
+        point: &IntVec,
+        facets: &[usize],
+    ) -> Result<Pattern, String> {
+        let signs = signs_at(&self.reps, point)?;
+        let mut active = vec![true; n_rows];
+        for (i, &(g, same)) in self.member.iter().enumerate() {
+            active[self.nonzero[i]] = get_bit(&signs, g) == same;
+        }
+        let mut facet_rows: Vec<usize> = facets.iter().map(|&g| self.rep_row[g]).collect();
+        facet_rows.sort_unstable();
+        Ok(Pattern {
+            active,
+            gate: point.direction(),
+            facet_rows: Some(facet_rows),
+        })
+    }
+
+    /// Visit every kept cell whose dual vector at λ might exceed `screen` in norm (the others
+    /// are proven below it) with its check: both sides' bounds on max |λᵀ S X u| over the
+    /// cell's cone, from the incremental c (with its error bound) and the cell's facet rows,
+    /// as [`check_pattern`] computes them for a stored pattern. `visit` is called from several
+    /// threads, in no fixed order. Returns the number of kept cells walked.
+    pub fn walk_checks(
+        &self,
+        data: &Dataset,
+        model: &Model,
+        lambda: &[f64],
+        screen: f64,
+        visit: &(dyn Fn(Cell, PatternCheck) + Sync),
+    ) -> Result<usize, String> {
+        let table = DualTable::new(self, data, model.activation, lambda);
+        let census = self.census_table();
+        let walked = std::sync::atomic::AtomicUsize::new(0);
+        sweep_cells(
+            &self.reps,
+            &|signs| (self.census(&census, signs), table.value(self, signs)),
+            &|cell: SweptCell<(Census, Dual)>| {
+                let (count, dual) = &cell.value;
+                if !self.keeps(count) {
+                    return;
+                }
+                walked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if dual.norm_upper() <= screen {
+                    return;
+                }
+                let check = self.check_cell(data, dual, &cell.point, &cell.facets);
+                visit(
+                    Cell {
+                        point: cell.point,
+                        facets: cell.facets,
+                    },
+                    check,
+                );
+            },
+        )?;
+        Ok(walked.into_inner())
+    }
+
+    /// The cone check of one cell from its dual vector and facets.
+    fn check_cell(
+        &self,
+        data: &Dataset,
+        dual: &Dual,
+        point: &IntVec,
+        facets: &[usize],
+    ) -> PatternCheck {
+        let signed: Vec<Vec<f64>> = facets
+            .iter()
+            .map(|&j| {
+                let s = match sign_dot(&self.reps[j], point) {
+                    std::cmp::Ordering::Less => -1.0,
+                    _ => 1.0,
+                };
+                data.x.row(self.rep_row[j]).iter().map(|v| s * v).collect()
+            })
+            .collect();
+        let g: Vec<&[f64]> = signed.iter().map(Vec::as_slice).collect();
+        let radius = [dual.err; 3];
+        let gate = point.direction();
+        let neg: Vec<f64> = dual.c.iter().map(|v| -v).collect();
+        PatternCheck {
+            positive: support(&dual.c, &radius, &g, &gate),
+            negative: support(&neg, &radius, &g, &gate),
+        }
+    }
+}
+
+/// A cell found by a walk: enough to materialize its pattern ([`Swept::materialize`]).
+#[derive(Debug, Clone)]
+pub struct Cell {
+    /// An exact interior point.
+    pub point: IntVec,
+    /// Its facet hyperplanes.
+    pub facets: Vec<usize>,
+}
+
+/// The flip steps of the dual vector for one λ (see the module documentation).
+struct DualTable {
+    step: Vec<[f64; 3]>,
+    step_err: Vec<f64>,
+    total: [f64; 3],
+    total_err: f64,
+    on_plus_off: f64,
+}
+
+/// A cell's dual vector ĉ and a bound on |ĉ_j − c_j| for every entry.
+#[derive(Clone)]
+struct Dual<'a> {
+    table: &'a DualTable,
+    c: [f64; 3],
+    err: f64,
+}
+
+impl CellValue for (Census<'_>, Dual<'_>) {
+    fn flip(&mut self, j: usize, to_positive: bool) {
+        self.0.flip(j, to_positive);
+        self.1.flip(j, to_positive);
+    }
+    fn antipode(&self) -> Self {
+        (self.0.antipode(), self.1.antipode())
+    }
+}
+
+impl Dual<'_> {
+    fn flip(&mut self, j: usize, to_positive: bool) {
+        let s = if to_positive { 1.0 } else { -1.0 };
+        let step = &self.table.step[j];
+        for (c, d) in self.c.iter_mut().zip(step) {
+            *c += s * d;
+        }
+        self.err = rounded_sum(self.err, self.table.step_err[j], &self.c);
+    }
+
+    fn antipode(&self) -> Self {
+        let t = self.table;
+        let mut c = [0.0; 3];
+        for (k, ck) in c.iter_mut().enumerate() {
+            *ck = t.on_plus_off * t.total[k] - self.c[k];
+        }
+        // The product (on + off) T_k is one more rounding, the subtraction is rounded_sum's.
+        let scaled = t.on_plus_off.abs() * t.total.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        let added = (t.on_plus_off.abs() * t.total_err + UNIT_ROUNDOFF * scaled)
+            * (1.0 + 2.0 * UNIT_ROUNDOFF);
+        let err = rounded_sum(self.err, added, &c);
+        Dual { table: t, c, err }
+    }
+
+    /// An upper bound on the exact ‖c‖.
+    fn norm_upper(&self) -> f64 {
+        let widened: Vec<f64> = self
+            .c
+            .iter()
+            .map(|v| (v.abs() + self.err).next_up())
+            .collect();
+        crate::rounding::norm_upper(&widened)
+    }
+}
+
+/// err + added + one rounding of each entry of the new sum, rounded up.
+fn rounded_sum(err: f64, added: f64, c: &[f64; 3]) -> f64 {
+    let largest = c.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    ((err + added + UNIT_ROUNDOFF * largest) * (1.0 + 4.0 * UNIT_ROUNDOFF)).next_up()
+}
+
+impl DualTable {
+    fn new(swept: &Swept, data: &Dataset, activation: Activation, lambda: &[f64]) -> DualTable {
+        let (on, off) = slopes(activation);
+        let m = swept.reps.len();
+        let mut plus = vec![[0.0; 3]; m];
+        let mut abs = vec![0.0f64; m];
+        let mut count = vec![0usize; m];
+        let mut total = [0.0; 3];
+        let mut total_abs = 0.0;
+        for (i, &(g, same)) in swept.member.iter().enumerate() {
+            let k = swept.nonzero[i];
+            let l = lambda[data.sample_of[k]];
+            let s = if same { 1.0 } else { -1.0 };
+            for (c, &x) in data.x.row(k).iter().enumerate() {
+                plus[g][c] += s * l * x;
+                total[c] += l * x;
+            }
+            let size: f64 = data
+                .x
+                .row(k)
+                .iter()
+                .map(|x| (l * x).abs())
+                .fold(0.0, f64::max);
+            abs[g] += size;
+            total_abs += size;
+            count[g] += 1;
+        }
+        let delta = on - off;
+        let step = plus
+            .iter()
+            .map(|p| [delta * p[0], delta * p[1], delta * p[2]])
+            .collect();
+        // |Σ (±λ_k x_k)| for k in the group: at most γ_{count+1} Σ |λ_k x_k| off, then the
+        // multiplication by δ (one more rounding).
+        let step_err = abs
+            .iter()
+            .zip(&count)
+            .map(|(a, &k)| (delta.abs() * gamma(k + 2) * a * (1.0 + 2.0 * UNIT_ROUNDOFF)).next_up())
+            .collect();
+        let total_err = (gamma(swept.member.len() + 2) * total_abs).next_up();
+        DualTable {
+            step,
+            step_err,
+            total,
+            total_err,
+            on_plus_off: on + off,
+        }
+    }
+
+    /// The dual vector of the cell with these signs, summed directly: with hyperplane j on
+    /// its positive side its rows give on·A_j + off·B_j, otherwise off·A_j + on·B_j, so
+    /// c = ½ (on + off) T + ½ Σ_j ± step_j.
+    fn value<'a>(&'a self, swept: &Swept, signs: &[u64]) -> Dual<'a> {
+        let largest = |v: &[f64; 3]| v.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+        let mut c = [0.0; 3];
+        for (k, ck) in c.iter_mut().enumerate() {
+            *ck = 0.5 * self.on_plus_off * self.total[k];
+        }
+        let mut magnitude = 0.5 * self.on_plus_off.abs() * largest(&self.total);
+        let mut inherited = 0.5 * self.on_plus_off.abs() * self.total_err;
+        for (j, step) in self.step.iter().enumerate() {
+            let s = if get_bit(signs, j) { 0.5 } else { -0.5 };
+            for (ck, d) in c.iter_mut().zip(step) {
+                *ck += s * d;
+            }
+            magnitude += 0.5 * largest(step);
+            inherited += 0.5 * self.step_err[j];
+        }
+        // m + 1 terms, each with at most one rounding of its own (the product by ½(on + off)).
+        let m = swept.reps.len();
+        let err = ((gamma(m + 3) * magnitude + inherited) * (1.0 + 4.0 * UNIT_ROUNDOFF)).next_up();
+        Dual {
+            table: self,
+            c,
+            err,
+        }
+    }
+}
