@@ -153,10 +153,6 @@ pub enum Pool<'a> {
     Streamed(&'a Swept),
 }
 
-/// The streamed cells at most kept per round for choosing (the most violated), per pattern
-/// that may enter.
-pub const CANDIDATES_PER_CHOICE: usize = 20;
-
 /// The patterns the working-set loop can refer to by index: the stored ones, or those the
 /// walks have found so far.
 pub struct Known<'a> {
@@ -224,44 +220,81 @@ impl<'a> Known<'a> {
             }
             Pool::Streamed(swept) => swept,
         };
-        let cap = CANDIDATES_PER_CHOICE * count.max(1);
-        let candidates: Mutex<Vec<(Cell, PatternCheck, f64)>> = Mutex::new(Vec::new());
+        // One candidate per box of side DIVERSITY_TOL in the violating neuron's direction (and
+        // output sign): the one `choose` would keep among near-twins (interior maximizers
+        // first, then the larger violation). Memory is bounded by the number of boxes. A cell
+        // is materialized only when it would take a box, and skipped when it is in the set.
+        type Entry = (Pattern, PatternCheck, f64, bool);
+        let boxes: Mutex<HashMap<(bool, Vec<i64>), Entry>> = Mutex::new(HashMap::new());
         let above = std::sync::atomic::AtomicUsize::new(0);
+        let members = std::sync::atomic::AtomicUsize::new(0);
+        let failure = Mutex::new(None);
+        let index = &self.index;
+        let rows = data.x.rows();
         let visit = |cell: Cell, check: PatternCheck| {
             let value = check.estimate();
-            if value > threshold {
-                above.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let mut c = candidates.lock().unwrap();
-                c.push((cell, check, value));
-                if c.len() > 2 * cap {
-                    c.sort_by(|a, b| b.2.total_cmp(&a.2));
-                    c.truncate(cap);
+            if value <= threshold {
+                return;
+            }
+            above.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let positive = check.positive.estimate >= check.negative.estimate;
+            let side = if positive {
+                &check.positive
+            } else {
+                &check.negative
+            };
+            let interior = side.interior;
+            let key: (bool, Vec<i64>) = (
+                positive,
+                side.direction
+                    .iter()
+                    .map(|v| (v / DIVERSITY_TOL).floor() as i64)
+                    .collect(),
+            );
+            let better = |old: &Entry| (interior && !old.3) || (interior == old.3 && value > old.2);
+            if boxes
+                .lock()
+                .unwrap()
+                .get(&key)
+                .is_some_and(|old| !better(old))
+            {
+                return;
+            }
+            let p = match swept.materialize(rows, &cell.point, &cell.facets) {
+                Ok(p) => p,
+                Err(e) => {
+                    *failure.lock().unwrap() = Some(e);
+                    return;
                 }
+            };
+            if index
+                .get(&p.active)
+                .is_some_and(|&i| in_set.get(i).copied().unwrap_or(false))
+            {
+                members.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return;
+            }
+            let mut b = boxes.lock().unwrap();
+            if b.get(&key).is_none_or(better) {
+                b.insert(key, (p, check, value, interior));
             }
         };
         swept.walk_checks(data, &spec.model, lambda, threshold, &visit)?;
-        let mut candidates = candidates.into_inner().unwrap();
-        // Most violated first; ties by the interior point, so the choice is deterministic.
+        if let Some(e) = failure.into_inner().unwrap() {
+            return Err(e);
+        }
+        let mut candidates: Vec<Entry> = boxes.into_inner().unwrap().into_values().collect();
+        // Most violated first; ties by the gate, so the choice is deterministic.
         candidates.sort_by(|a, b| {
             b.2.total_cmp(&a.2).then_with(|| {
-                a.0.point
-                    .direction()
-                    .partial_cmp(&b.0.point.direction())
+                a.0.gate
+                    .partial_cmp(&b.0.gate)
                     .unwrap_or(std::cmp::Ordering::Equal)
             })
         });
-        candidates.truncate(cap);
         let mut patterns = Vec::new();
         let mut violations = Vec::new();
-        let mut members = 0;
-        for (cell, check, value) in candidates {
-            let p = swept.materialize(data.x.rows(), &cell.point, &cell.facets)?;
-            if let Some(&i) = self.index.get(&p.active) {
-                if in_set.get(i).copied().unwrap_or(false) {
-                    members += 1;
-                    continue;
-                }
-            }
+        for (p, check, value, _) in candidates {
             let (sign, side) = if check.positive.estimate >= check.negative.estimate {
                 (1.0, check.positive)
             } else {
@@ -280,7 +313,8 @@ impl<'a> Known<'a> {
             .into_iter()
             .map(|c| self.insert(std::mem::take(&mut patterns[c])))
             .collect();
-        Ok((chosen, above.into_inner() - members))
+        let members = members.into_inner();
+        Ok((chosen, above.into_inner().saturating_sub(members)))
     }
 
     /// The index of this pattern, adding it when new.

@@ -619,12 +619,14 @@ impl Spec {
                     "auto" => CellStorage::Auto,
                     "stored" => CellStorage::Stored,
                     "streamed" => CellStorage::Streamed,
-                    other => return Err(err(
-                        "arrangements.cells",
-                        format!(
+                    other => {
+                        return Err(err(
+                            "arrangements.cells",
+                            format!(
                             "unknown cell storage `{other}` (supported: auto, stored, streamed)"
                         ),
-                    )),
+                        ))
+                    }
                 };
                 PatternMethod::Exact {
                     max_patterns,

@@ -100,8 +100,10 @@ pub struct SweepOptions {
 /// Every full-dimensional cell of the arrangement of `reps` (m pairwise non-parallel non-zero
 /// normals in Z³), once each and in any order, passed to `emit` (called from several threads).
 /// `init` gets an explicit sign vector (bit j: positive side of hyperplane j) and returns that
-/// cell's value; it is called once. Returns the number of cells. Memory is O(m) (plus what
-/// `emit` keeps); an `Err` means invalid input or an internal inconsistency.
+/// cell's value; it is called once. Returns the number of cells. Memory is O(m) per slab (a
+/// few slabs per thread; the facet lists of the cells cut by a vertical line total O(m) by
+/// the zone theorem), plus what `emit` keeps; an `Err` means invalid input or an internal
+/// inconsistency, never a property of valid input.
 pub fn sweep_cells<V: CellValue>(
     reps: &[IntVec],
     init: &(dyn Fn(&Signs) -> V + Sync),

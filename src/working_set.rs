@@ -178,11 +178,7 @@ pub fn solve_working_set(
         };
         progress.start("solve");
         let solve_before = seconds.solve;
-        let fixed = if stage == Stage::Polish {
-            polish_solve(data, spec, &subset, &settings, verbose, seconds)
-        } else {
-            solve_restricted(data, spec, &subset, false, &settings, verbose, seconds)
-        };
+        let fixed = solve_restricted(data, spec, &subset, false, &settings, verbose, seconds);
         progress.finish();
         let (outcome, layout, fixed_weights) = fixed?;
         iterations += outcome.iterations;
@@ -298,63 +294,6 @@ pub fn solve_working_set(
         polished,
         log,
     })
-}
-
-/// The polishing solve: each cone by its facet rows, as in every round; then, when the solution
-/// puts a block on the wrong side of a row that is not a facet (by more than the tolerance: the
-/// facet rows hold only to solver precision, and the rows they imply can be off by more), once
-/// more with every sign row of those patterns, so that σ(X u) = S_i X u holds to solver
-/// precision for the network that is reconstructed.
-fn polish_solve(
-    data: &Dataset,
-    spec: &Spec,
-    subset: &[&Pattern],
-    settings: &SolverSettings,
-    verbose: bool,
-    seconds: &mut Seconds,
-) -> Result<(SolverOutcome, Layout, Vec<Vec<f64>>), Error> {
-    let first = solve_restricted(data, spec, subset, false, settings, verbose, seconds)?;
-    if !first.0.status.has_solution() {
-        return Ok(first);
-    }
-    let offenders = wrong_side(data, subset, &first.2, settings.tol);
-    if offenders.is_empty() {
-        return Ok(first);
-    }
-    let widened: Vec<Pattern> = subset
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let mut p = (*p).clone();
-            if offenders.contains(&i) {
-                p.facet_rows = None;
-            }
-            p
-        })
-        .collect();
-    let refs: Vec<&Pattern> = widened.iter().collect();
-    let mut second = solve_restricted(data, spec, &refs, false, settings, verbose, seconds)?;
-    second.0.iterations += first.0.iterations;
-    Ok(second)
-}
-
-/// Positions in `subset` of the patterns with a block u (v_i or w_i) and a non-zero row k with
-/// sign_k x_kᵀu < −tol ‖x_k‖ ‖u‖.
-fn wrong_side(data: &Dataset, subset: &[&Pattern], weights: &[Vec<f64>], tol: f64) -> Vec<usize> {
-    let x = &data.x;
-    (0..subset.len())
-        .filter(|&i| {
-            weights[2 * i..2 * i + 2].iter().any(|u| {
-                let size = crate::data::norm(u);
-                size > 0.0
-                    && (0..x.rows()).any(|k| {
-                        let row = x.row(k);
-                        let margin = subset[i].sign(k) * crate::data::dot(row, u);
-                        margin < -tol * crate::data::norm(row) * size
-                    })
-            })
-        })
-        .collect()
 }
 
 /// A walk of the streamed cells that failed (an internal inconsistency of the sweep).
