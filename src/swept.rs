@@ -227,6 +227,37 @@ impl Swept {
         Ok(walked.into_inner())
     }
 
+    /// Visit every kept cell with its incrementally updated dual vector ĉ at λ and the bound
+    /// `err` on |ĉ_j − c_j| for every entry (for tests and diagnostics; from several threads).
+    pub fn walk_dual_vectors(
+        &self,
+        data: &Dataset,
+        model: &Model,
+        lambda: &[f64],
+        visit: &(dyn Fn(Cell, [f64; 3], f64) + Sync),
+    ) -> Result<usize, String> {
+        let table = DualTable::new(self, data, model.activation, lambda);
+        let census = self.census_table();
+        sweep_cells(
+            &self.reps,
+            &|signs| (self.census(&census, signs), table.value(self, signs)),
+            &|cell: SweptCell<(Census, Dual)>| {
+                let (count, dual) = &cell.value;
+                if self.keeps(count) {
+                    let (c, err) = (dual.c, dual.err);
+                    visit(
+                        Cell {
+                            point: cell.point,
+                            facets: cell.facets,
+                        },
+                        c,
+                        err,
+                    );
+                }
+            },
+        )
+    }
+
     /// The cone check of one cell from its dual vector and facets.
     fn check_cell(
         &self,

@@ -167,3 +167,59 @@ fn the_certificate_keeps_its_promises_in_exact_arithmetic() {
         }
     }
 }
+
+#[test]
+fn walked_dual_vectors_stay_within_their_rounding_bound() {
+    // The streamed walk updates c = Σ_k slope_k λ_k x_k by one hyperplane's step per cell; its
+    // bound `err` must cover the exact c (rationals) of every cell, after the long chains of
+    // updates of a larger arrangement too.
+    let mut cells = 0;
+    for name in [
+        "xor.toml",
+        "leaky_2d.toml",
+        "regression_2d.toml",
+        "disk_hinge.toml",
+    ] {
+        let mut spec = problem(name);
+        spec.arrangements = cvxnn::spec::PatternMethod::Exact {
+            max_patterns: 100_000,
+            cells: cvxnn::spec::CellStorage::Streamed,
+        };
+        let s = solve(&spec);
+        let swept = s.arrangement.swept.as_ref().expect("streamed");
+        let (data, model) = (&s.data, &spec.model);
+        let f = s.report.network.predict(model.activation, data);
+        let lambda = loss_dual(data, model, &s.report.network, &f, None);
+        let bad = std::sync::Mutex::new(Vec::new());
+        let count = swept
+            .walk_dual_vectors(data, model, &lambda, &|cell, c, err| {
+                let p = swept
+                    .materialize(data.x.rows(), &cell.point, &cell.facets)
+                    .unwrap();
+                for j in 0..3 {
+                    let exact = (0..data.x.rows()).fold(BigRational::zero(), |acc, k| {
+                        let slope = match (model.activation, p.active[k]) {
+                            (_, true) => q(1.0),
+                            (Activation::Relu, false) => BigRational::zero(),
+                            (Activation::LeakyRelu { slope }, false) => q(slope),
+                            (Activation::Absolute, false) => q(-1.0),
+                        };
+                        acc + slope * q(lambda[data.sample_of[k]]) * q(data.x.row(k)[j])
+                    });
+                    if (q(c[j]) - exact).abs() > q(err) {
+                        bad.lock().unwrap().push((j, c[j], err));
+                    }
+                }
+            })
+            .unwrap();
+        let bad = bad.into_inner().unwrap();
+        assert!(
+            bad.is_empty(),
+            "{name}: {} entries outside the bound: {:?}",
+            bad.len(),
+            &bad[..bad.len().min(3)]
+        );
+        cells += count;
+    }
+    assert!(cells > 100, "only {cells} cells");
+}
