@@ -196,7 +196,7 @@ fn walked_dual_vectors_stay_within_their_rounding_bound() {
                 let p = swept
                     .materialize(data.x.rows(), &cell.point, &cell.facets)
                     .unwrap();
-                for j in 0..3 {
+                for (j, &cj) in c.iter().enumerate() {
                     let exact = (0..data.x.rows()).fold(BigRational::zero(), |acc, k| {
                         let slope = match (model.activation, p.active[k]) {
                             (_, true) => q(1.0),
@@ -206,8 +206,8 @@ fn walked_dual_vectors_stay_within_their_rounding_bound() {
                         };
                         acc + slope * q(lambda[data.sample_of[k]]) * q(data.x.row(k)[j])
                     });
-                    if (q(c[j]) - exact).abs() > q(err) {
-                        bad.lock().unwrap().push((j, c[j], err));
+                    if (q(cj) - exact).abs() > q(err) {
+                        bad.lock().unwrap().push((j, cj, err));
                     }
                 }
             })
