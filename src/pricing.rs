@@ -27,7 +27,7 @@ use crate::swept::{Cell, Swept};
 pub const WORKING_SET_SLACK_FACTOR: f64 = 10.0;
 
 /// Violating neurons closer than this (max-norm of unit directions) count as one candidate.
-pub const DIVERSITY_TOL: f64 = 0.3;
+pub const DIVERSITY_TOL: f64 = 0.15;
 
 /// The patterns outside `in_set` whose dual constraint at λ exceeds `threshold`, most violated
 /// first, with their violation.

@@ -158,6 +158,7 @@ pub fn solve_working_set(
     let mut iterations = 0;
     let mut rounds = 0;
     let mut polished = true;
+    let mut polish_failed = false;
     let mut log = Vec::new();
     let mut fallback: Option<Round> = None;
     let result: Round = loop {
@@ -196,6 +197,14 @@ pub fn solve_working_set(
                 // The polishing solve did not converge: report the last good solution.
                 polished = false;
                 break previous;
+            }
+            if stage == Stage::Polish && !polish_failed {
+                // Polishing straight after exploration failed: refine at the spec's
+                // tolerance instead (and never polish again).
+                polish_failed = true;
+                polished = false;
+                stage = Stage::Refine;
+                continue;
             }
             return Err(Error::Solver {
                 status: outcome.status.name().into(),
@@ -252,10 +261,19 @@ pub fn solve_working_set(
         };
         if more.is_empty() {
             match stage {
+                // Exploration goes straight to the polishing tolerance (the rounds at the
+                // spec's tolerance would only be repeated there); patterns without weight
+                // leave first.
+                Stage::Explore if polish_tol < spec.solver.tol => {
+                    stage = Stage::Polish;
+                    working = keep;
+                }
                 Stage::Explore => stage = Stage::Refine,
-                Stage::Refine if polish_tol < spec.solver.tol || working.len() != keep.len() => {
-                    // Polish: drop the patterns without weight, keep every sign row of the
-                    // rest (so ReLU(X u) = D X u to solver precision), solve at POLISH_TOL.
+                Stage::Refine
+                    if !polish_failed
+                        && (polish_tol < spec.solver.tol || working.len() != keep.len()) =>
+                {
+                    // Polish: drop the patterns without weight, solve at POLISH_TOL.
                     stage = Stage::Polish;
                     working = keep;
                     fallback = Some(round);
