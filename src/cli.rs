@@ -72,15 +72,21 @@ pub enum Command {
 }
 
 /// A spinner on stderr per phase (drawn only when stderr is a terminal), shown once a phase has
-/// run for a second.
+/// run for a second, with the last working-set round's figures: round, patterns, violations,
+/// objective, estimated gap and pricing speed. (No ETA: the number of rounds is not known in
+/// advance.)
 struct Spinner {
     bar: std::cell::RefCell<Option<ProgressBar>>,
+    status: std::cell::RefCell<String>,
+    rounds: std::cell::Cell<usize>,
 }
 
 impl Spinner {
     fn new() -> Spinner {
         Spinner {
             bar: std::cell::RefCell::new(None),
+            status: std::cell::RefCell::new(String::new()),
+            rounds: std::cell::Cell::new(0),
         }
     }
 }
@@ -92,7 +98,12 @@ impl Progress for Spinner {
             ProgressStyle::with_template("{spinner} {msg} {elapsed}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
-        bar.set_message(phase.to_string());
+        let status = self.status.borrow();
+        bar.set_message(if status.is_empty() {
+            phase.to_string()
+        } else {
+            format!("{phase} · {status}")
+        });
         bar.enable_steady_tick(Duration::from_millis(1000));
         *self.bar.borrow_mut() = Some(bar);
     }
@@ -101,6 +112,20 @@ impl Progress for Spinner {
         if let Some(bar) = self.bar.borrow_mut().take() {
             bar.finish_and_clear();
         }
+    }
+
+    fn round(&self, r: &crate::working_set::RoundLog) {
+        self.rounds.set(self.rounds.get() + 1);
+        *self.status.borrow_mut() = format!(
+            "round {} ({}): {} patterns, {} violated, objective {:.8}, gap ≈ {:.1e}, {:.0} patterns priced/s",
+            self.rounds.get(),
+            r.stage,
+            r.patterns,
+            r.violated,
+            r.objective,
+            r.gap,
+            r.patterns_per_second
+        );
     }
 }
 

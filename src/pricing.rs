@@ -179,6 +179,14 @@ impl<'a> Known<'a> {
         }
     }
 
+    /// The patterns (stored) or cells (streamed) that pricing visits.
+    pub fn pool_size(&self) -> usize {
+        match self.pool {
+            Pool::Stored(all) => all.len(),
+            Pool::Streamed(swept) => swept.patterns,
+        }
+    }
+
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -201,9 +209,9 @@ impl<'a> Known<'a> {
     }
 
     /// Price every pattern outside `in_set` (indices into this list) at λ and choose up to
-    /// `count` of the violated ones ([`choose`]); returns their indices and how many patterns
+    /// `count` of the violated ones ([`choose`]); returns their indices, how many patterns
     /// were found violated (for a streamed pool: cells above the threshold, members excluded
-    /// among those materialized).
+    /// among those materialized) and the largest value found above the threshold (0 if none).
     pub fn price(
         &mut self,
         data: &Dataset,
@@ -212,11 +220,12 @@ impl<'a> Known<'a> {
         lambda: &[f64],
         threshold: f64,
         count: usize,
-    ) -> Result<(Vec<usize>, usize), String> {
+    ) -> Result<(Vec<usize>, usize, f64), String> {
         let swept = match self.pool {
             Pool::Stored(all) => {
                 let v = violated(data, spec, all, in_set, lambda, threshold);
-                return Ok((choose(&v, count), v.len()));
+                let worst = v.first().map_or(0.0, |v| v.value);
+                return Ok((choose(&v, count), v.len(), worst));
             }
             Pool::Streamed(swept) => swept,
         };
@@ -228,6 +237,7 @@ impl<'a> Known<'a> {
         let boxes: Mutex<HashMap<(bool, Vec<i64>), Entry>> = Mutex::new(HashMap::new());
         let above = std::sync::atomic::AtomicUsize::new(0);
         let members = std::sync::atomic::AtomicUsize::new(0);
+        let worst = std::sync::atomic::AtomicU64::new(0);
         let failure = Mutex::new(None);
         let index = &self.index;
         let rows = data.x.rows();
@@ -237,6 +247,8 @@ impl<'a> Known<'a> {
                 return;
             }
             above.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // Non-negative floats order like their bits.
+            worst.fetch_max(value.to_bits(), std::sync::atomic::Ordering::Relaxed);
             let positive = check.positive.estimate >= check.negative.estimate;
             let side = if positive {
                 &check.positive
@@ -314,7 +326,8 @@ impl<'a> Known<'a> {
             .map(|c| self.insert(std::mem::take(&mut patterns[c])))
             .collect();
         let members = members.into_inner();
-        Ok((chosen, above.into_inner().saturating_sub(members)))
+        let worst = f64::from_bits(worst.into_inner());
+        Ok((chosen, above.into_inner().saturating_sub(members), worst))
     }
 
     /// The index of this pattern, adding it when new.

@@ -8,6 +8,8 @@ pub trait Progress {
     fn start(&self, phase: &str);
     /// The current phase ended.
     fn finish(&self);
+    /// A round of the working-set loop ended (solved and priced).
+    fn round(&self, _round: &crate::working_set::RoundLog) {}
 }
 
 /// A [`Progress`] that shows nothing.

@@ -112,6 +112,13 @@ pub struct RoundLog {
     pub screen_seconds: f64,
     /// Patterns found violated by that screening.
     pub violated: usize,
+    /// The restricted program's convex objective at this round's solution.
+    pub objective: f64,
+    /// Estimated relative gap (objective − d(sλ)) / objective with s = β / ρ̂, ρ̂ the largest
+    /// violation found (floating point, not a certificate).
+    pub gap: f64,
+    /// Patterns (or streamed cells) priced per second.
+    pub patterns_per_second: f64,
 }
 
 /// The working-set loop (or one solve over every pattern with `strategy = "full"`): staged
@@ -139,7 +146,7 @@ pub fn solve_working_set(
         }
         (true, _) => {
             let t = Instant::now();
-            let (mut w, _) = known
+            let (mut w, _, _) = known
                 .price(data, spec, &in_set, &data.y, 0.0, batch_size(data.n()))
                 .map_err(walk_failed)?;
             seconds.screen += t.elapsed().as_secs_f64();
@@ -191,6 +198,9 @@ pub fn solve_working_set(
             solve_seconds: seconds.solve - solve_before,
             screen_seconds: 0.0,
             violated: 0,
+            objective: f64::NAN,
+            gap: f64::NAN,
+            patterns_per_second: f64::NAN,
         });
         if !outcome.status.has_solution() {
             if let (Stage::Polish, Some(previous)) = (stage, fallback.take()) {
@@ -249,11 +259,16 @@ pub fn solve_working_set(
                 batch_size(data.n()),
             );
             progress.finish();
-            let (chosen, violated) = priced.map_err(walk_failed)?;
-            seconds.screen += t.elapsed().as_secs_f64();
+            let (chosen, violated, worst) = priced.map_err(walk_failed)?;
+            let screen_seconds = t.elapsed().as_secs_f64();
+            seconds.screen += screen_seconds;
             if let Some(last) = log.last_mut() {
-                last.screen_seconds = t.elapsed().as_secs_f64();
+                last.screen_seconds = screen_seconds;
                 last.violated = violated;
+                last.objective = objective;
+                last.gap = estimated_gap(spec, data, &lambda, worst, objective);
+                last.patterns_per_second = known.pool_size() as f64 / screen_seconds.max(1e-9);
+                progress.round(last);
             }
             chosen
         } else {
@@ -320,4 +335,17 @@ fn walk_failed(detail: String) -> Error {
         status: "enumeration_failed".into(),
         detail,
     }
+}
+
+/// The relative gap between the restricted objective and the dual value of λ scaled to
+/// feasibility by the largest violation found (an estimate for progress reports).
+fn estimated_gap(spec: &Spec, data: &Dataset, lambda: &[f64], worst: f64, objective: f64) -> f64 {
+    let rho = worst.max(spec.model.beta);
+    let (d, _) = crate::certificate::best_scaled_dual(
+        spec.model.loss,
+        lambda,
+        &data.y,
+        spec.model.beta / rho,
+    );
+    ((objective - d) / objective.abs().max(f64::MIN_POSITIVE)).max(0.0)
 }
