@@ -479,18 +479,35 @@ pub fn certify_swept(
             known_checks.push(check);
         }
         let level = rho.upper;
-        let walked = std::sync::Mutex::new((Rho::default(), None));
+        type Worst = (Rho, Option<(crate::swept::Cell, PatternCheck)>);
+        let walked: crate::swept::PerThread<Worst> = crate::swept::PerThread::new();
         let visit = |cell: crate::swept::Cell, check: PatternCheck| {
-            let mut w = walked.lock().unwrap();
-            let before = w.0.upper;
-            w.0.include(&check, None);
-            if w.0.upper > before || w.1.is_none() {
-                w.1 = Some((cell, check));
-            }
+            walked.with(|w| {
+                let before = w.0.upper;
+                w.0.include(&check, None);
+                if w.0.upper > before || w.1.is_none() {
+                    w.1 = Some((cell, check));
+                }
+            });
         };
         match swept.walk_checks(d, model, lambda, level, &visit) {
             Ok(count) => {
-                let (w, cell) = walked.into_inner().unwrap();
+                // The threads' worst cells: the largest upper bound overall.
+                let mut w = Rho::default();
+                let mut cell = None;
+                for (rho_t, cell_t) in walked.into_inner() {
+                    w.lower = w.lower.max(rho_t.lower);
+                    let Some(ct) = cell_t else { continue };
+                    let up = if rho_t.upper.is_nan() {
+                        f64::INFINITY
+                    } else {
+                        rho_t.upper
+                    };
+                    if cell.is_none() || up > w.upper {
+                        w.upper = up;
+                        cell = Some(ct);
+                    }
+                }
                 if w.upper > rho.upper || w.upper.is_nan() {
                     rho.upper = w.upper;
                     rho.worst = None;

@@ -276,3 +276,83 @@ pub fn support(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], interior: &[f64])
         zero
     }
 }
+
+/// Multipliers μ ≥ 0 with c + Gᵀμ ≈ Π_K c for a cone K = {u : G u ≥ 0} in three dimensions,
+/// found by its faces instead of an active-set method: the projection is c itself, c's
+/// projection onto one facet's plane, c's projection onto one edge's ray, or 0 — whichever of
+/// those is feasible and longest (each candidate p satisfies cᵀp = ‖p‖², so ‖p‖ is a value of
+/// the support, and the projection is among them). Floating point only: the result is meant for
+/// [`upper_bound`], which is rigorous whatever μ is, and as an estimate.
+pub fn multipliers_3d(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
+    let m = g_rows.len();
+    let mut mu = vec![0.0; m];
+    let scale = norm(c);
+    if scale == 0.0 || c.len() != 3 {
+        return mu;
+    }
+    let slack = |p: &[f64]| {
+        let size = norm(p);
+        g_rows.iter().all(|g| dot(g, p) >= -1e-12 * norm(g) * size)
+    };
+    if slack(c) {
+        return mu;
+    }
+    let mut best = 0.0f64;
+    for (j, g) in g_rows.iter().enumerate() {
+        let gc = dot(g, c);
+        let gg = dot(g, g);
+        if gc >= 0.0 || gg == 0.0 {
+            continue;
+        }
+        let t = -gc / gg;
+        let p: Vec<f64> = c.iter().zip(g.iter()).map(|(ci, gi)| ci + t * gi).collect();
+        let size = norm(&p);
+        if size > best && slack(&p) {
+            best = size;
+            mu.iter_mut().for_each(|v| *v = 0.0);
+            mu[j] = t;
+        }
+    }
+    for j in 0..m {
+        for k in j + 1..m {
+            let (a, b) = (g_rows[j], g_rows[k]);
+            let r = [
+                a[1] * b[2] - a[2] * b[1],
+                a[2] * b[0] - a[0] * b[2],
+                a[0] * b[1] - a[1] * b[0],
+            ];
+            let rr = norm(&r);
+            if rr == 0.0 {
+                continue;
+            }
+            for sign in [1.0, -1.0] {
+                let ray: Vec<f64> = r.iter().map(|v| sign * v / rr).collect();
+                let along = dot(c, &ray);
+                if along <= best || !slack(&ray) {
+                    continue;
+                }
+                // c − along·ray lies in span(a, b): solve for its coefficients.
+                let (aa, ab, bb) = (dot(a, a), dot(a, b), dot(b, b));
+                let w: Vec<f64> = c.iter().zip(&ray).map(|(ci, ri)| along * ri - ci).collect();
+                let (wa, wb) = (dot(&w, a), dot(&w, b));
+                let det = aa * bb - ab * ab;
+                if det <= 0.0 {
+                    continue;
+                }
+                let (mj, mk) = ((wa * bb - wb * ab) / det, (wb * aa - wa * ab) / det);
+                if mj >= 0.0 && mk >= 0.0 {
+                    best = along;
+                    mu.iter_mut().for_each(|v| *v = 0.0);
+                    mu[j] = mj;
+                    mu[k] = mk;
+                }
+            }
+        }
+    }
+    if best == 0.0 {
+        // The projection is 0: c lies in the polar cone; any μ is valid for the bound, and
+        // the active-set method finds the tight one.
+        return multipliers(c, g_rows);
+    }
+    mu
+}

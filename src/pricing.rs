@@ -20,7 +20,7 @@ use crate::certificate::{check_pattern, dual_candidate, logistic_dual, PatternCh
 use crate::data::{norm, Dataset};
 use crate::program::{Layout, Side};
 use crate::spec::{Loss, Spec};
-use crate::swept::{Cell, Swept};
+use crate::swept::{Cell, PerThread, Swept};
 
 /// Relative violation ρ_i > β (1 + WORKING_SET_SLACK_FACTOR · tol) that brings a pattern into
 /// the working set (tol is the solver tolerance).
@@ -234,7 +234,7 @@ impl<'a> Known<'a> {
         // first, then the larger violation). Memory is bounded by the number of boxes. A cell
         // is materialized only when it would take a box, and skipped when it is in the set.
         type Entry = (Pattern, PatternCheck, f64, bool);
-        let boxes: Mutex<HashMap<(bool, Vec<i64>), Entry>> = Mutex::new(HashMap::new());
+        let boxes: PerThread<HashMap<(bool, Vec<i64>), Entry>> = PerThread::new();
         let above = std::sync::atomic::AtomicUsize::new(0);
         let members = std::sync::atomic::AtomicUsize::new(0);
         let worst = std::sync::atomic::AtomicU64::new(0);
@@ -264,12 +264,7 @@ impl<'a> Known<'a> {
                     .collect(),
             );
             let better = |old: &Entry| (interior && !old.3) || (interior == old.3 && value > old.2);
-            if boxes
-                .lock()
-                .unwrap()
-                .get(&key)
-                .is_some_and(|old| !better(old))
-            {
+            if boxes.with(|b| b.get(&key).is_some_and(|old| !better(old))) {
                 return;
             }
             let p = match swept.materialize(rows, &cell.point, &cell.facets) {
@@ -286,16 +281,29 @@ impl<'a> Known<'a> {
                 members.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 return;
             }
-            let mut b = boxes.lock().unwrap();
-            if b.get(&key).is_none_or(better) {
-                b.insert(key, (p, check, value, interior));
-            }
+            boxes.with(|b| {
+                if b.get(&key).is_none_or(better) {
+                    b.insert(key, (p, check, value, interior));
+                }
+            });
         };
         swept.walk_checks(data, &spec.model, lambda, threshold, &visit)?;
         if let Some(e) = failure.into_inner().unwrap() {
             return Err(e);
         }
-        let mut candidates: Vec<Entry> = boxes.into_inner().unwrap().into_values().collect();
+        // Merge the threads' boxes with the same rule.
+        let mut merged: HashMap<(bool, Vec<i64>), Entry> = HashMap::new();
+        for (key, entry) in boxes.into_inner().into_iter().flatten() {
+            let replace = merged.get(&key).is_none_or(|old| {
+                (entry.3 && !old.3)
+                    || (entry.3 == old.3
+                        && (entry.2 > old.2 || (entry.2 == old.2 && entry.0.gate < old.0.gate)))
+            });
+            if replace {
+                merged.insert(key, entry);
+            }
+        }
+        let mut candidates: Vec<Entry> = merged.into_values().collect();
         // Most violated first; ties by the gate, so the choice is deterministic.
         candidates.sort_by(|a, b| {
             b.2.total_cmp(&a.2).then_with(|| {

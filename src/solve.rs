@@ -148,6 +148,9 @@ pub fn solve(
         .tol_gap_rel(settings.tol)
         .tol_feas(settings.tol)
         .direct_solve_method("faer".to_string())
+        // Sequential factorization: the KKT systems here are too small for parallel supernodes
+        // to pay (wave2d_n400: 10.6 s of solves with one thread, 12.6 s with two).
+        .max_threads(1)
         .build()
         .map_err(|e| Error::Solver {
             status: "bad_settings".into(),

@@ -20,7 +20,7 @@ use std::sync::Mutex;
 use crate::arrangement::{ArrangementError, Pattern};
 use crate::cells::get_bit;
 use crate::certificate::PatternCheck;
-use crate::cone::support;
+use crate::cone::{multipliers_3d, support, upper_bound};
 use crate::data::Dataset;
 use crate::exact::{group_lines, rank, sign_dot, IntVec};
 use crate::rounding::{gamma, UNIT_ROUNDOFF};
@@ -214,7 +214,11 @@ impl Swept {
                 if dual.norm_upper() <= screen {
                     return;
                 }
-                let check = self.check_cell(data, dual, &cell.point, &cell.facets);
+                let rows = self.facet_rows(data, &cell.point, &cell.facets);
+                if self.proven_below(dual, &rows, screen) {
+                    return;
+                }
+                let check = self.check_cell(dual, &cell.point, &rows);
                 visit(
                     Cell {
                         point: cell.point,
@@ -258,15 +262,9 @@ impl Swept {
         )
     }
 
-    /// The cone check of one cell from its dual vector and facets.
-    fn check_cell(
-        &self,
-        data: &Dataset,
-        dual: &Dual,
-        point: &IntVec,
-        facets: &[usize],
-    ) -> PatternCheck {
-        let signed: Vec<Vec<f64>> = facets
+    /// The cell's cone rows sign_j x_{rep(j)} for its facets j.
+    fn facet_rows(&self, data: &Dataset, point: &IntVec, facets: &[usize]) -> Vec<Vec<f64>> {
+        facets
             .iter()
             .map(|&j| {
                 let s = match sign_dot(&self.reps[j], point) {
@@ -275,8 +273,25 @@ impl Swept {
                 };
                 data.x.row(self.rep_row[j]).iter().map(|v| s * v).collect()
             })
-            .collect();
-        let g: Vec<&[f64]> = signed.iter().map(Vec::as_slice).collect();
+            .collect()
+    }
+
+    /// Whether both sides' supports are proven ≤ `screen` by the rigorous bound ‖c + Gᵀμ‖ at
+    /// the multipliers found from the cone's faces ([`multipliers_3d`]), before any active-set
+    /// work.
+    fn proven_below(&self, dual: &Dual, rows: &[Vec<f64>], screen: f64) -> bool {
+        let g: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
+        let radius = [dual.err; 3];
+        let neg: Vec<f64> = dual.c.iter().map(|v| -v).collect();
+        [dual.c.to_vec(), neg].iter().all(|c| {
+            let mu = multipliers_3d(c, &g);
+            upper_bound(c, &radius, &g, &mu) <= screen
+        })
+    }
+
+    /// The cone check of one cell from its dual vector and facet rows.
+    fn check_cell(&self, dual: &Dual, point: &IntVec, rows: &[Vec<f64>]) -> PatternCheck {
+        let g: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
         let radius = [dual.err; 3];
         let gate = point.direction();
         let neg: Vec<f64> = dual.c.iter().map(|v| -v).collect();
@@ -440,5 +455,42 @@ impl DualTable {
             c,
             err,
         }
+    }
+}
+
+/// One slot per rayon worker (and one for any other thread), so that visitors called from
+/// several threads accumulate without contending for one lock.
+pub struct PerThread<T> {
+    slots: Vec<Mutex<T>>,
+}
+
+impl<T: Default> PerThread<T> {
+    /// Empty slots for the current rayon pool.
+    pub fn new() -> PerThread<T> {
+        PerThread {
+            slots: (0..=rayon::current_num_threads())
+                .map(|_| Mutex::default())
+                .collect(),
+        }
+    }
+
+    /// Run `f` on the calling thread's slot.
+    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let i = rayon::current_thread_index().map_or(0, |i| (i + 1).min(self.slots.len() - 1));
+        f(&mut self.slots[i].lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The slots' contents.
+    pub fn into_inner(self) -> Vec<T> {
+        self.slots
+            .into_iter()
+            .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .collect()
+    }
+}
+
+impl<T: Default> Default for PerThread<T> {
+    fn default() -> Self {
+        PerThread::new()
     }
 }
