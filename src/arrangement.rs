@@ -321,10 +321,18 @@ fn cell_facets(cells: &[Cell], m: usize) -> Vec<Vec<usize>> {
             (0..m)
                 .filter(|&j| {
                     index.get(&(hashes[c] ^ keys[j])).is_some_and(|cands| {
+                        // The other cell differs from this one in bit j only: word by word,
+                        // their XOR is that bit.
                         cands.iter().any(|&o| {
                             let other = &cells[o].signs;
-                            (0..m)
-                                .all(|i| (get_bit(other, i) != get_bit(&cell.signs, i)) == (i == j))
+                            other
+                                .iter()
+                                .zip(&cell.signs)
+                                .enumerate()
+                                .all(|(w, (a, b))| {
+                                    let want = if w == j / 64 { 1u64 << (j % 64) } else { 0 };
+                                    a ^ b == want
+                                })
                         })
                     })
                 })

@@ -64,7 +64,9 @@ fn bound_and_estimate(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], mu: &[f64]
     (norm_upper(&z), norm(&r))
 }
 
-/// Multipliers μ ≥ 0 minimizing ‖c + Gᵀμ‖ (Lawson–Hanson active set).
+/// Multipliers μ ≥ 0 minimizing ‖c + Gᵀμ‖ (Lawson–Hanson active set). Works on the Gram
+/// matrix G Gᵀ and G c, computed once: the gradient G (c + Gᵀμ) and every least-squares
+/// subproblem are then read from them, and the buffers are reused across steps.
 pub fn multipliers(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
     let m = g_rows.len();
     let d = c.len();
@@ -72,28 +74,29 @@ pub fn multipliers(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
     if m == 0 {
         return mu;
     }
-    let scale = norm(c).max(1e-300);
-    let tol = 1e-13 * scale * g_rows.iter().map(|g| norm(g)).fold(0.0, f64::max).max(1.0);
-    let mut passive = vec![false; m];
-    let residual = |mu: &[f64]| -> Vec<f64> {
-        let mut r = c.to_vec();
-        for (row, &mj) in g_rows.iter().zip(mu) {
-            if mj != 0.0 {
-                for (ri, gi) in r.iter_mut().zip(row.iter()) {
-                    *ri += mj * gi;
-                }
-            }
+    let mut gram = vec![0.0; m * m];
+    for a in 0..m {
+        for b in a..m {
+            let v = dot(g_rows[a], g_rows[b]);
+            gram[a * m + b] = v;
+            gram[b * m + a] = v;
         }
-        r
-    };
+    }
+    let gc: Vec<f64> = g_rows.iter().map(|g| dot(g, c)).collect();
+    let scale = norm(c).max(1e-300);
+    let largest_row = (0..m).map(|a| gram[a * m + a].sqrt()).fold(0.0, f64::max);
+    let tol = 1e-13 * scale * largest_row.max(1.0);
+    let mut passive = vec![false; m];
+    let mut set: Vec<usize> = Vec::with_capacity(m);
+    let mut normal = vec![0.0; m * m];
+    let mut solution = vec![0.0; m];
     for _outer in 0..(3 * m + 3 * d + 10) {
-        // Gradient of ½‖c + Gᵀμ‖² is G r; we move along −G r, so candidates have G r < 0.
-        let r = residual(&mu);
+        // Gradient of ½‖c + Gᵀμ‖² is G c + G Gᵀ μ; candidates have a negative entry.
         let mut best = None;
         let mut best_w = tol;
         for j in 0..m {
             if !passive[j] {
-                let w = -dot(g_rows[j], &r);
+                let w = -(gc[j] + (0..m).map(|k| gram[j * m + k] * mu[k]).sum::<f64>());
                 if w > best_w {
                     best_w = w;
                     best = Some(j);
@@ -103,16 +106,17 @@ pub fn multipliers(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
         let Some(j) = best else { break };
         passive[j] = true;
         for _inner in 0..(m + 1) {
-            let set: Vec<usize> = (0..m).filter(|&k| passive[k]).collect();
-            let s = least_squares(c, g_rows, &set);
-            if set.iter().zip(&s).all(|(_, &v)| v > 0.0) {
-                for (&k, &v) in set.iter().zip(&s) {
+            set.clear();
+            set.extend((0..m).filter(|&k| passive[k]));
+            let s = gram_least_squares(&gram, &gc, m, &set, &mut normal, &mut solution);
+            if s.iter().all(|&v| v > 0.0) {
+                for (&k, &v) in set.iter().zip(s.iter()) {
                     mu[k] = v;
                 }
                 break;
             }
             let mut alpha = 1.0f64;
-            for (&k, &v) in set.iter().zip(&s) {
+            for (&k, &v) in set.iter().zip(s.iter()) {
                 if v <= 0.0 {
                     let denom = mu[k] - v;
                     if denom > 0.0 {
@@ -122,7 +126,7 @@ pub fn multipliers(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
                     }
                 }
             }
-            for (&k, &v) in set.iter().zip(&s) {
+            for (&k, &v) in set.iter().zip(s.iter()) {
                 mu[k] += alpha * (v - mu[k]);
                 if mu[k] <= 1e-15 * scale {
                     mu[k] = 0.0;
@@ -137,24 +141,30 @@ pub fn multipliers(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
     mu
 }
 
-/// Unconstrained least squares min ‖c + Σ_{k∈set} s_k g_k‖ by the normal equations with a tiny
-/// ridge (the set is small; dependent columns only make the bound weaker, never wrong).
-fn least_squares(c: &[f64], g_rows: &[&[f64]], set: &[usize]) -> Vec<f64> {
+/// Unconstrained least squares min ‖c + Σ_{k∈set} s_k g_k‖ by the normal equations (from the
+/// Gram matrix) with a tiny ridge (the set is small; dependent columns only make the bound
+/// weaker, never wrong). Returns the solution as a prefix of `solution`.
+fn gram_least_squares<'a>(
+    gram: &[f64],
+    gc: &[f64],
+    m: usize,
+    set: &[usize],
+    normal: &mut [f64],
+    solution: &'a mut [f64],
+) -> &'a [f64] {
     let p = set.len();
-    let mut a = vec![0.0; p * p];
-    let mut rhs = vec![0.0; p];
     for (i, &ki) in set.iter().enumerate() {
-        rhs[i] = -dot(g_rows[ki], c);
+        solution[i] = -gc[ki];
         for (j, &kj) in set.iter().enumerate() {
-            a[i * p + j] = dot(g_rows[ki], g_rows[kj]);
+            normal[i * p + j] = gram[ki * m + kj];
         }
     }
-    let trace: f64 = (0..p).map(|i| a[i * p + i]).sum();
+    let trace: f64 = (0..p).map(|i| normal[i * p + i]).sum();
     for i in 0..p {
-        a[i * p + i] += 1e-13 * trace.max(1e-300);
+        normal[i * p + i] += 1e-13 * trace.max(1e-300);
     }
-    solve_dense(&mut a, &mut rhs, p);
-    rhs
+    solve_dense(&mut normal[..p * p], &mut solution[..p], p);
+    &solution[..p]
 }
 
 /// Gaussian elimination with partial pivoting, in place; the solution lands in `b`.

@@ -150,6 +150,9 @@ pub struct Solved {
     pub weights: Vec<Vec<f64>>,
 }
 
+/// Relative gaps above this fraction of the certificate's tolerance try re-balanced amplitudes.
+pub const REBALANCE_ABOVE: f64 = 1e-3;
+
 /// Turn an arrangement failure into an input error about the spec.
 pub fn arrangement_error(spec: &Spec, e: ArrangementError) -> Error {
     match e {
@@ -501,8 +504,13 @@ pub(crate) fn solve_prepared(
         |net: &Network| certify_against(spec, &data, &arrangement, net, &working, hint.as_deref());
     let mut cert = certify_network(&network)?;
     let mut network = network;
-    // Re-balanced amplitudes: kept only when they certify better (see crate::polish).
-    if let Some(candidate) = rebalance(&network, &data, &spec.model) {
+    // Re-balanced amplitudes: kept only when they certify better (see crate::polish); not
+    // tried when the gap is already far below the tolerance (a second certificate costs as
+    // much as the first).
+    let rebalanced = (cert.relative_gap > REBALANCE_ABOVE * spec.certificate.tol)
+        .then(|| rebalance(&network, &data, &spec.model))
+        .flatten();
+    if let Some(candidate) = rebalanced {
         let other = certify_network(&candidate)?;
         if other.gap < cert.gap {
             cert.seconds += other.seconds;

@@ -16,7 +16,8 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::arrangement::Pattern;
-use crate::certificate::{check_pattern, dual_candidate, logistic_dual, PatternCheck};
+use crate::certificate::{dual_candidate, dual_vector, logistic_dual, PatternCheck};
+use crate::cone::{multipliers, multipliers_3d};
 use crate::data::{norm, Dataset};
 use crate::program::{Layout, Side};
 use crate::spec::{Loss, Spec};
@@ -43,25 +44,66 @@ pub(crate) fn violated(
         .par_iter()
         .enumerate()
         .filter(|(i, _)| !in_set[*i])
-        .filter_map(|(i, p)| {
-            let check = check_pattern(data, &spec.model, p, lambda, threshold);
-            let value = check.estimate();
-            let (sign, side) = if check.positive.estimate >= check.negative.estimate {
-                (1.0, check.positive)
-            } else {
-                (-1.0, check.negative)
-            };
-            (value > threshold).then_some(Violation {
-                pattern: i,
-                value,
-                sign,
-                interior: side.interior,
-                direction: side.direction,
-            })
-        })
+        .filter_map(|(i, p)| price_pattern(data, spec, p, lambda, threshold, i))
         .collect();
     out.sort_by(|a, b| b.value.total_cmp(&a.value));
     out
+}
+
+/// Pattern `index`'s violation at λ when its floating-point value max_{u ∈ K, ‖u‖ ≤ 1}
+/// |λᵀ S X u| exceeds `threshold`: ‖c‖ first, then ‖c + Gᵀμ‖ for each sign with the
+/// multipliers of the projection onto the cone ([`multipliers_3d`] in three dimensions,
+/// Lawson–Hanson otherwise). No rounding allowance and no proof of the maximizer's feasibility:
+/// pricing only guides the working set, the certificate checks rigorously.
+fn price_pattern(
+    data: &Dataset,
+    spec: &Spec,
+    pattern: &Pattern,
+    lambda: &[f64],
+    threshold: f64,
+    index: usize,
+) -> Option<Violation> {
+    let (c, _) = dual_vector(data, &spec.model, pattern, lambda);
+    if norm(&c) <= threshold {
+        return None;
+    }
+    let signed: Vec<Vec<f64>> = pattern
+        .constraint_rows(&data.x)
+        .into_iter()
+        .map(|k| {
+            let s = pattern.sign(k);
+            data.x.row(k).iter().map(|v| s * v).collect()
+        })
+        .collect();
+    let g: Vec<&[f64]> = signed.iter().map(Vec::as_slice).collect();
+    let mut best: Option<Violation> = None;
+    for sign in [1.0, -1.0] {
+        let side: Vec<f64> = c.iter().map(|v| sign * v).collect();
+        let mu = if side.len() == 3 {
+            multipliers_3d(&side, &g)
+        } else {
+            multipliers(&side, &g)
+        };
+        let mut u = side.clone();
+        for (row, &m) in g.iter().zip(&mu) {
+            if m > 0.0 {
+                u.iter_mut()
+                    .zip(row.iter())
+                    .for_each(|(ui, gi)| *ui += m * gi);
+            }
+        }
+        let value = norm(&u);
+        if value > threshold && best.as_ref().is_none_or(|b| value > b.value) {
+            best = Some(Violation {
+                pattern: index,
+                value,
+                sign,
+                interior: mu.iter().all(|&m| m == 0.0),
+                direction: u.iter().map(|v| v / value).collect(),
+            });
+        }
+    }
+    best
 }
 
 /// A pattern whose dual constraint is violated.

@@ -254,7 +254,7 @@ pub enum CellStorage {
 }
 
 /// General-position cell count above which `cells = "auto"` streams three-column data.
-pub const STREAM_ABOVE: f64 = 100_000.0;
+pub const STREAM_ABOVE: f64 = 5_000.0;
 
 impl PatternMethod {
     /// `"exact"` or `"sampled"`.
