@@ -19,8 +19,8 @@ pub fn run(specs: &[PathBuf], repeat: usize) -> Result<i32, Error> {
     for spec in specs {
         crate::spec::Spec::from_file(spec)?;
     }
-    println!("| problem | n | patterns | solved | rounds | enumerate s | compile s | screen s | solve s | certify s | total s | peak MB | objective | relative gap | certified |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| problem | n | patterns | cells | solved | rounds | enumerate s | compile s | screen s | solve s | certify s | total s | peak MB | objective | relative gap | certified |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut code = 0;
     for spec in specs {
         let mut best: Option<serde_json::Value> = None;
@@ -48,7 +48,7 @@ pub fn run(specs: &[PathBuf], repeat: usize) -> Result<i32, Error> {
             if v.get("outputs").is_some() {
                 // Multi-output: one line with the totals (phases are per output).
                 println!(
-                    "| {} ({} outputs) | – | – | – | – | – | – | – | – | – | {:.3} | – | {:.10} | {:.1e} | {} |",
+                    "| {} ({} outputs) | – | – | – | – | – | – | – | – | – | – | {:.3} | – | {:.10} | {:.1e} | {} |",
                     v["name"].as_str().unwrap_or("?"),
                     v["outputs"],
                     v["seconds_total"].as_f64().unwrap_or(f64::NAN),
@@ -61,10 +61,11 @@ pub fn run(specs: &[PathBuf], repeat: usize) -> Result<i32, Error> {
             let t = &v["seconds"];
             let f = |x: &serde_json::Value| x.as_f64().unwrap_or(f64::NAN);
             println!(
-                "| {} | {} | {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.0} | {:.10} | {:.1e} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.0} | {:.10} | {:.1e} | {} |",
                 v["name"].as_str().unwrap_or("?"),
                 v["n"],
                 v["patterns"],
+                v["cell_storage"].as_str().unwrap_or("?"),
                 v["patterns_solved"],
                 v["rounds"],
                 f(&t["enumerate"]),

@@ -71,6 +71,8 @@ pub struct SolveReport {
     pub patterns: usize,
     /// `exact` or `sampled`.
     pub pattern_method: &'static str,
+    /// `streamed` (cells walked each time, never all in memory) or `stored`.
+    pub cell_storage: &'static str,
     /// `working_set` or `full`.
     pub strategy: &'static str,
     /// Patterns in the final conic program (all of them for `full`).
@@ -544,6 +546,11 @@ pub(crate) fn solve_prepared(
         cells: arrangement.cells,
         patterns: arrangement.swept.as_ref().map_or(all.len(), |s| s.patterns),
         pattern_method: spec.arrangements.name(),
+        cell_storage: if arrangement.swept.is_some() {
+            "streamed"
+        } else {
+            "stored"
+        },
         strategy: spec.solver.strategy.name(),
         patterns_solved: working.len(),
         rounds,

@@ -50,8 +50,13 @@ pub fn solve_summary(r: &SolveReport) -> String {
     );
     let _ = writeln!(
         s,
-        "patterns     {} ({}; {} cells), {} of {} sign rows kept",
-        r.patterns, r.pattern_method, r.cells, r.solver.sign_rows, r.solver.sign_rows_full
+        "patterns     {} ({}, {}; {} cells), {} of {} sign rows kept",
+        r.patterns,
+        r.pattern_method,
+        r.cell_storage,
+        r.cells,
+        r.solver.sign_rows,
+        r.solver.sign_rows_full
     );
     let _ = writeln!(
         s,
