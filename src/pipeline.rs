@@ -12,9 +12,9 @@ use crate::network::Network;
 use crate::polish::rebalance;
 use crate::pricing::Pool;
 pub use crate::pricing::{DIVERSITY_TOL, WORKING_SET_SLACK_FACTOR};
-use crate::program::{compile, convex_objective, Layout};
+use crate::program::{both_sides, compile, convex_objective, convex_objective_blocks, Layout};
 pub use crate::progress::{Progress, Seconds, Silent};
-use crate::restricted::solve_restricted;
+use crate::restricted::{solve_restricted, Blocks};
 use crate::spec::{Loss, Spec};
 use crate::verdict::Verdict;
 use crate::working_set::{solve_working_set, LoopResult, Round};
@@ -183,17 +183,14 @@ pub fn solve_patterns(
     let mut settings = spec.solver.clone();
     settings.tol = settings.tol.min(POLISH_TOL);
     let mut seconds = Seconds::default();
-    let mut result = solve_restricted(data, spec, patterns, true, &settings, false, &mut seconds)?;
+    let owners = both_sides(patterns.len());
+    let program = Blocks {
+        patterns,
+        owners: &owners,
+    };
+    let mut result = solve_restricted(data, spec, program, true, &settings, false, &mut seconds)?;
     if !result.0.status.has_solution() {
-        result = solve_restricted(
-            data,
-            spec,
-            patterns,
-            true,
-            &spec.solver,
-            false,
-            &mut seconds,
-        )?;
+        result = solve_restricted(data, spec, program, true, &spec.solver, false, &mut seconds)?;
     }
     let (outcome, layout, weights) = result;
     if !outcome.status.has_solution() {
@@ -476,7 +473,14 @@ pub(crate) fn solve_prepared(
         let round = &mut looped.round;
         scaling.weights_back(&mut round.weights);
         let subset: Vec<&Pattern> = looped.patterns.iter().collect();
-        round.objective = convex_objective(&data, &spec.model, &subset, &round.weights).0;
+        round.objective = convex_objective_blocks(
+            &data,
+            &spec.model,
+            &subset,
+            &round.layout.owners,
+            &round.weights,
+        )
+        .0;
         looped
     };
     let LoopResult {
@@ -584,7 +588,7 @@ pub(crate) fn solve_prepared(
             variables: layout.cols(),
             constraints: layout.rows(),
             sign_rows: layout.soc_rows.start - layout.loss_rows.end,
-            sign_rows_full: 2 * working.len() * nonzero_rows,
+            sign_rows_full: layout.blocks() * nonzero_rows,
         },
         seconds,
         peak_memory_mb: peak_memory_mb(),

@@ -30,21 +30,21 @@ pub const WORKING_SET_SLACK_FACTOR: f64 = 10.0;
 /// Violating neurons closer than this (max-norm of unit directions) count as one candidate.
 pub const DIVERSITY_TOL: f64 = 0.15;
 
-/// The patterns outside `in_set` whose dual constraint at λ exceeds `threshold`, most violated
-/// first, with their violation.
+/// The pattern sides outside `in_set` whose dual constraint at λ exceeds `threshold`, most
+/// violated first, with their violation (per pattern, its worst side not in the set).
 pub(crate) fn violated(
     data: &Dataset,
     spec: &Spec,
     patterns: &[Pattern],
-    in_set: &[bool],
+    in_set: &[[bool; 2]],
     lambda: &[f64],
     threshold: f64,
 ) -> Vec<Violation> {
     let mut out: Vec<Violation> = patterns
         .par_iter()
         .enumerate()
-        .filter(|(i, _)| !in_set[*i])
-        .filter_map(|(i, p)| price_pattern(data, spec, p, lambda, threshold, i))
+        .filter(|(i, _)| in_set[*i] != [true, true])
+        .filter_map(|(i, p)| price_pattern(data, spec, p, lambda, threshold, i, in_set[i]))
         .collect();
     out.sort_by(|a, b| b.value.total_cmp(&a.value));
     out
@@ -62,6 +62,7 @@ fn price_pattern(
     lambda: &[f64],
     threshold: f64,
     index: usize,
+    skip: [bool; 2],
 ) -> Option<Violation> {
     let (c, _) = dual_vector(data, &spec.model, pattern, lambda);
     if norm(&c) <= threshold {
@@ -77,7 +78,10 @@ fn price_pattern(
         .collect();
     let g: Vec<&[f64]> = signed.iter().map(Vec::as_slice).collect();
     let mut best: Option<Violation> = None;
-    for sign in [1.0, -1.0] {
+    for (s, sign) in [1.0, -1.0].into_iter().enumerate() {
+        if skip[s] {
+            continue;
+        }
         let side: Vec<f64> = c.iter().map(|v| sign * v).collect();
         let mu = if side.len() == 3 {
             multipliers_3d(&side, &g)
@@ -122,7 +126,7 @@ pub(crate) struct Violation {
 /// Up to `count` violations, most violated first, skipping those whose violating neuron points
 /// (within [`DIVERSITY_TOL`]) where an already chosen one points: one pattern per candidate
 /// neuron is enough, and choosing diverse ones needs fewer rounds.
-pub(crate) fn choose(violations: &[Violation], count: usize) -> Vec<usize> {
+pub(crate) fn choose(violations: &[Violation], count: usize) -> Vec<(usize, Side)> {
     let mut chosen: Vec<&Violation> = Vec::new();
     for v in violations {
         let twin = chosen.iter().position(|c| {
@@ -142,7 +146,24 @@ pub(crate) fn choose(violations: &[Violation], count: usize) -> Vec<usize> {
             None => {}
         }
     }
-    chosen.iter().map(|v| v.pattern).collect()
+    chosen
+        .iter()
+        .map(|v| (v.pattern, side_of(v.sign)))
+        .collect()
+}
+
+/// The block side of an output sign.
+pub(crate) fn side_of(sign: f64) -> Side {
+    if sign >= 0.0 {
+        Side::Positive
+    } else {
+        Side::Negative
+    }
+}
+
+/// Index of a side in per-pattern pairs [positive, negative].
+pub(crate) fn side_index(side: Side) -> usize {
+    usize::from(side == Side::Negative)
 }
 
 /// The dual point used to screen patterns: λ = y − f (squared) or y ⊙ t with the solver's hinge
@@ -165,24 +186,30 @@ pub(crate) fn screening_dual(
     }
 }
 
-/// The entries of `working` whose blocks carry more than `drop` times the largest block's norm.
+/// The blocks of `working` (in block order, as in the layout) that carry more than `drop` times
+/// the largest block's norm.
 pub(crate) fn carrying_weight(
-    layout: &Layout,
     weights: &[Vec<f64>],
-    working: &[usize],
+    working: &[(usize, Side)],
     drop: f64,
-) -> Vec<usize> {
+) -> Vec<(usize, Side)> {
     let largest = weights.iter().map(|u| norm(u)).fold(0.0, f64::max);
     working
         .iter()
-        .enumerate()
-        .filter(|&(j, _)| {
-            let v = norm(&weights[layout.block(j, Side::Positive)]);
-            let w = norm(&weights[layout.block(j, Side::Negative)]);
-            v.max(w) > drop * largest
-        })
-        .map(|(_, &i)| i)
+        .zip(weights)
+        .filter(|(_, u)| norm(u) > drop * largest)
+        .map(|(&b, _)| b)
         .collect()
+}
+
+/// What one pricing pass found.
+pub struct Priced {
+    /// The blocks chosen to enter (pattern index, side).
+    pub chosen: Vec<(usize, Side)>,
+    /// How many patterns were found violated.
+    pub violated: usize,
+    /// The largest value found above the threshold (0 if none).
+    pub worst: f64,
 }
 
 /// Where pricing finds the patterns outside the working set.
@@ -258,16 +285,19 @@ impl<'a> Known<'a> {
         &mut self,
         data: &Dataset,
         spec: &Spec,
-        in_set: &[bool],
+        in_set: &[[bool; 2]],
         lambda: &[f64],
         threshold: f64,
         count: usize,
-    ) -> Result<(Vec<usize>, usize, f64), String> {
+    ) -> Result<Priced, String> {
         let swept = match self.pool {
             Pool::Stored(all) => {
                 let v = violated(data, spec, all, in_set, lambda, threshold);
-                let worst = v.first().map_or(0.0, |v| v.value);
-                return Ok((choose(&v, count), v.len(), worst));
+                return Ok(Priced {
+                    chosen: choose(&v, count),
+                    violated: v.len(),
+                    worst: v.first().map_or(0.0, |v| v.value),
+                });
             }
             Pool::Streamed(swept) => swept,
         };
@@ -275,7 +305,8 @@ impl<'a> Known<'a> {
         // output sign): the one `choose` would keep among near-twins (interior maximizers
         // first, then the larger violation). Memory is bounded by the number of boxes. A cell
         // is materialized only when it would take a box, and skipped when it is in the set.
-        type Entry = (Pattern, PatternCheck, f64, bool);
+        // Pattern, its check, the side's value, interior, positive side.
+        type Entry = (Pattern, PatternCheck, f64, bool, bool);
         let boxes: PerThread<HashMap<(bool, Vec<i64>), Entry>> = PerThread::new();
         let above = std::sync::atomic::AtomicUsize::new(0);
         let members = std::sync::atomic::AtomicUsize::new(0);
@@ -291,43 +322,65 @@ impl<'a> Known<'a> {
             above.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             // Non-negative floats order like their bits.
             worst.fetch_max(value.to_bits(), std::sync::atomic::Ordering::Relaxed);
-            let positive = check.positive.estimate >= check.negative.estimate;
-            let side = if positive {
-                &check.positive
-            } else {
-                &check.negative
-            };
-            let interior = side.interior;
-            let key: (bool, Vec<i64>) = (
-                positive,
-                side.direction
-                    .iter()
-                    .map(|v| (v / DIVERSITY_TOL).floor() as i64)
-                    .collect(),
-            );
-            let better = |old: &Entry| (interior && !old.3) || (interior == old.3 && value > old.2);
-            if boxes.with(|b| b.get(&key).is_some_and(|old| !better(old))) {
-                return;
+            // Sides by violation, the worse first; a side already in the set is passed over.
+            let mut sides = [
+                (true, check.positive.estimate),
+                (false, check.negative.estimate),
+            ];
+            if sides[1].1 > sides[0].1 {
+                sides.swap(0, 1);
             }
-            let p = match swept.materialize(rows, &cell.point, &cell.facets) {
-                Ok(p) => p,
-                Err(e) => {
-                    *failure.lock().unwrap() = Some(e);
-                    return;
+            let mut materialized: Option<Pattern> = None;
+            for (positive, side_value) in sides {
+                if side_value <= threshold {
+                    break;
                 }
-            };
-            if index
-                .get(&p.active)
-                .is_some_and(|&i| in_set.get(i).copied().unwrap_or(false))
-            {
-                members.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                return;
+                let side = if positive {
+                    &check.positive
+                } else {
+                    &check.negative
+                };
+                let interior = side.interior;
+                let key: (bool, Vec<i64>) = (
+                    positive,
+                    side.direction
+                        .iter()
+                        .map(|v| (v / DIVERSITY_TOL).floor() as i64)
+                        .collect(),
+                );
+                let better =
+                    |old: &Entry| (interior && !old.3) || (interior == old.3 && side_value > old.2);
+                if boxes.with(|b| b.get(&key).is_some_and(|old| !better(old))) {
+                    continue;
+                }
+                if materialized.is_none() {
+                    match swept.materialize(rows, &cell.point, &cell.facets) {
+                        Ok(p) => materialized = Some(p),
+                        Err(e) => {
+                            *failure.lock().unwrap() = Some(e);
+                            return;
+                        }
+                    }
+                }
+                let p = materialized.as_ref().expect("just materialized");
+                let s = side_index(side_of(if positive { 1.0 } else { -1.0 }));
+                if index
+                    .get(&p.active)
+                    .is_some_and(|&i| in_set.get(i).is_some_and(|pair| pair[s]))
+                {
+                    members.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    continue;
+                }
+                boxes.with(|b| {
+                    if b.get(&key).is_none_or(better) {
+                        b.insert(
+                            key,
+                            (p.clone(), check.clone(), side_value, interior, positive),
+                        );
+                    }
+                });
+                break;
             }
-            boxes.with(|b| {
-                if b.get(&key).is_none_or(better) {
-                    b.insert(key, (p, check, value, interior));
-                }
-            });
         };
         swept.walk_checks(data, &spec.model, lambda, threshold, &visit)?;
         if let Some(e) = failure.into_inner().unwrap() {
@@ -356,8 +409,8 @@ impl<'a> Known<'a> {
         });
         let mut patterns = Vec::new();
         let mut violations = Vec::new();
-        for (p, check, value, _) in candidates {
-            let (sign, side) = if check.positive.estimate >= check.negative.estimate {
+        for (p, check, value, _, positive) in candidates {
+            let (sign, side) = if positive {
                 (1.0, check.positive)
             } else {
                 (-1.0, check.negative)
@@ -371,13 +424,18 @@ impl<'a> Known<'a> {
             });
             patterns.push(p);
         }
+        // The same cell may stand in two boxes (one per side); `insert` gives it one index.
         let chosen = choose(&violations, count)
             .into_iter()
-            .map(|c| self.insert(std::mem::take(&mut patterns[c])))
+            .map(|(c, side)| (self.insert(std::mem::take(&mut patterns[c])), side))
             .collect();
         let members = members.into_inner();
         let worst = f64::from_bits(worst.into_inner());
-        Ok((chosen, above.into_inner().saturating_sub(members), worst))
+        Ok(Priced {
+            chosen,
+            violated: above.into_inner().saturating_sub(members),
+            worst,
+        })
     }
 
     /// The index of this pattern, adding it when new.

@@ -80,8 +80,11 @@ pub struct Layout {
     pub n: usize,
     /// Weights per neuron d.
     pub d: usize,
-    /// Patterns P (blocks = 2P).
+    /// Patterns P.
     pub patterns: usize,
+    /// The pattern (index into the program's patterns) and side of every block, in block
+    /// order: both sides of every pattern, or only the sides the working set asked for.
+    pub owners: Vec<(usize, Side)>,
     /// Rows of the fit block: r − f = −y (zero cone, squared loss) or ξ ≥ 1 − y ⊙ f
     /// (non-negative cone, hinge loss; its duals are the hinge multipliers t).
     pub fit_rows: Range<usize>,
@@ -94,24 +97,19 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// Number of blocks (2 per pattern).
+    /// Number of blocks.
     pub fn blocks(&self) -> usize {
-        2 * self.patterns
+        self.owners.len()
     }
 
-    /// The block index of pattern i and a side.
-    pub fn block(&self, pattern: usize, side: Side) -> usize {
-        2 * pattern + usize::from(side == Side::Negative)
+    /// The block of pattern i and a side, if the program has it.
+    pub fn block(&self, pattern: usize, side: Side) -> Option<usize> {
+        self.owners.iter().position(|&o| o == (pattern, side))
     }
 
     /// Pattern and side of block b.
     pub fn block_owner(&self, block: usize) -> (usize, Side) {
-        let side = if block.is_multiple_of(2) {
-            Side::Positive
-        } else {
-            Side::Negative
-        };
-        (block / 2, side)
+        self.owners[block]
     }
 
     /// Columns of the loss variables: the residual r (squared) or the slack ξ (hinge).
@@ -201,12 +199,34 @@ impl QuadraticModel {
     }
 }
 
-/// Build the conic program and its layout. With `all_sign_rows` every non-zero row's sign
-/// constraint is kept (the cone exactly as defined); otherwise only each cell's facet rows.
+/// Both sides of every pattern, in block order: v_0, w_0, v_1, w_1, ...
+pub fn both_sides(patterns: usize) -> Vec<(usize, Side)> {
+    (0..patterns)
+        .flat_map(|i| [(i, Side::Positive), (i, Side::Negative)])
+        .collect()
+}
+
+/// Build the conic program and its layout with both sides of every pattern (see
+/// [`compile_blocks`]).
 pub fn compile(
     data: &Dataset,
     model: &Model,
     patterns: &[&Pattern],
+    all_sign_rows: bool,
+    quadratic: Option<&QuadraticModel>,
+) -> (ConicProgram, Layout) {
+    let owners = both_sides(patterns.len());
+    compile_blocks(data, model, patterns, owners, all_sign_rows, quadratic)
+}
+
+/// Build the conic program and its layout for these blocks (pattern index, side). With
+/// `all_sign_rows` every non-zero row's sign constraint is kept (the cone exactly as defined);
+/// otherwise only each cell's facet rows.
+pub fn compile_blocks(
+    data: &Dataset,
+    model: &Model,
+    patterns: &[&Pattern],
+    owners: Vec<(usize, Side)>,
     all_sign_rows: bool,
     quadratic: Option<&QuadraticModel>,
 ) -> (ConicProgram, Layout) {
@@ -233,23 +253,22 @@ pub fn compile(
 
     let hinge = model.loss == Loss::Hinge;
     let loss_rows = n..n + if hinge { n } else { 0 };
-    let mut sign_rows = Vec::with_capacity(2 * count);
+    let mut sign_rows = Vec::with_capacity(owners.len());
     let mut next = loss_rows.end;
-    for rows in &constraint_rows {
-        for _ in 0..2 {
-            sign_rows.push(next..next + rows.len());
-            next += rows.len();
-        }
+    for &(i, _) in &owners {
+        sign_rows.push(next..next + constraint_rows[i].len());
+        next += constraint_rows[i].len();
     }
     let soc_start = next;
     let layout = Layout {
         n,
         d,
         patterns: count,
+        soc_rows: soc_start..soc_start + owners.len() * (d + 1),
+        owners,
         fit_rows: 0..n,
         loss_rows,
         sign_rows,
-        soc_rows: soc_start..soc_start + 2 * count * (d + 1),
     };
 
     // A, column by column (rows increase within each column: fit, sign, SOC).
@@ -370,19 +389,29 @@ pub fn compile(
 }
 
 /// The convex objective L(Σ_i S_i X (v_i − w_i), y) + β Σ (‖v_i‖ + ‖w_i‖) at block weights
-/// (as returned by [`Layout::block_weights`]), and the predictions.
+/// with both sides of every pattern (v_0, w_0, v_1, ...), and the predictions.
 pub fn convex_objective(
     data: &Dataset,
     model: &Model,
     patterns: &[&Pattern],
     weights: &[Vec<f64>],
 ) -> (f64, Vec<f64>) {
+    convex_objective_blocks(data, model, patterns, &both_sides(patterns.len()), weights)
+}
+
+/// [`convex_objective`] for blocks with these owners (as in [`Layout::owners`]).
+pub fn convex_objective_blocks(
+    data: &Dataset,
+    model: &Model,
+    patterns: &[&Pattern],
+    owners: &[(usize, Side)],
+    weights: &[Vec<f64>],
+) -> (f64, Vec<f64>) {
     let n = data.n();
     let mut f = vec![0.0; n];
     let mut penalty = 0.0;
-    for (block, u) in weights.iter().enumerate() {
-        // Blocks alternate v_i, w_i as in the layout.
-        let (i, sign) = (block / 2, if block.is_multiple_of(2) { 1.0 } else { -1.0 });
+    for (u, &(i, side)) in weights.iter().zip(owners) {
+        let sign = side.sign();
         penalty += norm(u);
         let slopes = cell_slopes(model.activation, patterns[i]);
         for (r, &slope) in slopes.iter().enumerate() {

@@ -7,10 +7,19 @@ use std::time::Instant;
 use crate::arrangement::Pattern;
 use crate::data::Dataset;
 use crate::error::Error;
-use crate::program::{compile, convex_objective, Layout, QuadraticModel};
+use crate::program::{compile_blocks, convex_objective_blocks, Layout, QuadraticModel, Side};
 use crate::progress::Seconds;
 use crate::solve::{solve, SolverOutcome};
 use crate::spec::{Loss, SolverSettings, Spec};
+
+/// The blocks of a restricted program: its patterns and each block's (pattern position, side).
+#[derive(Clone, Copy)]
+pub(crate) struct Blocks<'a> {
+    /// The program's patterns.
+    pub patterns: &'a [&'a Pattern],
+    /// Block owners, in block order (as in [`Layout::owners`]).
+    pub owners: &'a [(usize, Side)],
+}
 
 /// Most proximal-Newton steps per fixed-pattern logistic solve.
 pub const MAX_NEWTON_STEPS: usize = 60;
@@ -34,15 +43,23 @@ pub const NEWTON_STEP_TOL: f64 = 1e-12;
 pub(crate) fn solve_restricted(
     data: &Dataset,
     spec: &Spec,
-    patterns: &[&Pattern],
+    program: Blocks,
     all_sign_rows: bool,
     settings: &SolverSettings,
     verbose: bool,
     seconds: &mut Seconds,
 ) -> Result<(SolverOutcome, Layout, Vec<Vec<f64>>), Error> {
+    let Blocks { patterns, owners } = program;
     let mut run = |quad: Option<&QuadraticModel>| -> Result<_, Error> {
         let t = Instant::now();
-        let (program, layout) = compile(data, &spec.model, patterns, all_sign_rows, quad);
+        let (program, layout) = compile_blocks(
+            data,
+            &spec.model,
+            patterns,
+            owners.to_vec(),
+            all_sign_rows,
+            quad,
+        );
         seconds.compile += t.elapsed().as_secs_f64();
         let t = Instant::now();
         let outcome = solve(&program, settings, verbose)?;
@@ -83,7 +100,7 @@ pub(crate) fn solve_restricted(
                 .zip(&target)
                 .map(|(a, b)| a.iter().zip(b).map(|(x, y)| x + step * (y - x)).collect())
                 .collect();
-            let (v, pred) = convex_objective(data, &spec.model, patterns, &trial);
+            let (v, pred) = convex_objective_blocks(data, &spec.model, patterns, owners, &trial);
             if v <= value + noise {
                 accepted = Some((trial, v, pred));
                 break;

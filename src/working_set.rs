@@ -13,10 +13,12 @@ use serde::Serialize;
 use crate::arrangement::Pattern;
 use crate::data::Dataset;
 use crate::error::Error;
-use crate::pricing::{carrying_weight, screening_dual, Known, Pool, WORKING_SET_SLACK_FACTOR};
-use crate::program::{convex_objective, Layout};
+use crate::pricing::{
+    carrying_weight, screening_dual, side_index, Known, Pool, Priced, WORKING_SET_SLACK_FACTOR,
+};
+use crate::program::{both_sides, convex_objective_blocks, Layout, Side};
 use crate::progress::{Progress, Seconds};
-use crate::restricted::solve_restricted;
+use crate::restricted::{solve_restricted, Blocks};
 use crate::solve::SolverOutcome;
 use crate::spec::{SolverSettings, Spec, Strategy};
 
@@ -75,8 +77,8 @@ pub struct Round {
     pub weights: Vec<Vec<f64>>,
     /// The convex objective at `weights`.
     pub objective: f64,
-    /// Indices (into the loop's patterns) of the patterns in the program.
-    pub working: Vec<usize>,
+    /// The blocks of the program (index into the loop's patterns, side), in block order.
+    pub working: Vec<(usize, Side)>,
 }
 
 /// What the working-set loop produced.
@@ -91,7 +93,7 @@ pub struct LoopResult {
     pub polished: bool,
     /// One entry per conic solve.
     pub log: Vec<RoundLog>,
-    /// The patterns of `round`'s program, in block order.
+    /// The patterns of `round`'s program, in the order its layout's owners refer to.
     pub patterns: Vec<Pattern>,
 }
 
@@ -132,10 +134,10 @@ pub fn solve_working_set(
     progress: &dyn Progress,
 ) -> Result<LoopResult, Error> {
     let mut known = Known::new(pool);
-    let mut in_set = vec![false; known.len()];
+    let mut in_set = vec![[false; 2]; known.len()];
     let working_set = spec.solver.strategy == Strategy::WorkingSet;
-    let mut working: Vec<usize> = match (working_set, known.all()) {
-        (false, Some(all)) => (0..all.len()).collect(),
+    let mut working: Vec<(usize, Side)> = match (working_set, known.all()) {
+        (false, Some(all)) => both_sides(all.len()),
         (false, None) => {
             return Err(Error::Solver {
                 status: "strategy_needs_stored_cells".into(),
@@ -146,12 +148,13 @@ pub fn solve_working_set(
         }
         (true, _) => {
             let t = Instant::now();
-            let (mut w, _, _) = known
+            let mut w = known
                 .price(data, spec, &in_set, &data.y, 0.0, batch_size(data.n()))
-                .map_err(walk_failed)?;
+                .map_err(walk_failed)?
+                .chosen;
             seconds.screen += t.elapsed().as_secs_f64();
             if w.is_empty() && !known.is_empty() {
-                w.push(0);
+                w = both_sides(1);
             }
             w
         }
@@ -175,18 +178,23 @@ pub fn solve_working_set(
             Stage::Refine => spec.solver.tol,
             Stage::Polish => polish_tol,
         };
-        in_set = vec![false; known.len()];
-        for &i in &working {
-            in_set[i] = true;
+        in_set = vec![[false; 2]; known.len()];
+        for &(i, side) in &working {
+            in_set[i][side_index(side)] = true;
         }
-        let subset: Vec<&Pattern> = working.iter().map(|&i| known.get(i)).collect();
+        let (distinct, owners) = program_of(&working);
+        let subset: Vec<&Pattern> = distinct.iter().map(|&i| known.get(i)).collect();
         let settings = SolverSettings {
             tol,
             ..spec.solver.clone()
         };
         progress.start("solve");
         let solve_before = seconds.solve;
-        let fixed = solve_restricted(data, spec, &subset, false, &settings, verbose, seconds);
+        let program = Blocks {
+            patterns: &subset,
+            owners: &owners,
+        };
+        let fixed = solve_restricted(data, spec, program, false, &settings, verbose, seconds);
         progress.finish();
         let (outcome, layout, fixed_weights) = fixed?;
         iterations += outcome.iterations;
@@ -225,7 +233,8 @@ pub fn solve_working_set(
             });
         }
         let weights = fixed_weights;
-        let (objective, predictions) = convex_objective(data, &spec.model, &subset, &weights);
+        let (objective, predictions) =
+            convex_objective_blocks(data, &spec.model, &subset, &owners, &weights);
         // Blocks of an interior-point solution at tolerance tol that should be zero are about
         // tol in size; after MAX_DROPPING_ROUNDS nothing is dropped any more, so the loop ends.
         let drop = if rounds <= MAX_DROPPING_ROUNDS {
@@ -233,7 +242,7 @@ pub fn solve_working_set(
         } else {
             0.0
         };
-        let keep = carrying_weight(&layout, &weights, &working, drop);
+        let keep = carrying_weight(&weights, &working, drop);
         let round = Round {
             layout,
             outcome,
@@ -259,7 +268,11 @@ pub fn solve_working_set(
                 batch_size(data.n()),
             );
             progress.finish();
-            let (chosen, violated, worst) = priced.map_err(walk_failed)?;
+            let Priced {
+                chosen,
+                violated,
+                worst,
+            } = priced.map_err(walk_failed)?;
             let screen_seconds = t.elapsed().as_secs_f64();
             seconds.screen += screen_seconds;
             if let Some(last) = log.last_mut() {
@@ -314,11 +327,8 @@ pub fn solve_working_set(
         working = keep;
         working.extend(more);
     };
-    let patterns = result
-        .working
-        .iter()
-        .map(|&i| known.get(i).clone())
-        .collect();
+    let (distinct, _) = program_of(&result.working);
+    let patterns = distinct.iter().map(|&i| known.get(i).clone()).collect();
     Ok(LoopResult {
         patterns,
         round: result,
@@ -348,4 +358,22 @@ fn estimated_gap(spec: &Spec, data: &Dataset, lambda: &[f64], worst: f64, object
         spec.model.beta / rho,
     );
     ((objective - d) / objective.abs().max(f64::MIN_POSITIVE)).max(0.0)
+}
+
+/// The distinct patterns of a working set (in order of first appearance) and each block's
+/// owner as (position among them, side): the program's patterns and layout owners.
+fn program_of(working: &[(usize, Side)]) -> (Vec<usize>, Vec<(usize, Side)>) {
+    let mut position = std::collections::HashMap::new();
+    let mut distinct = Vec::new();
+    let owners = working
+        .iter()
+        .map(|&(i, side)| {
+            let p = *position.entry(i).or_insert_with(|| {
+                distinct.push(i);
+                distinct.len() - 1
+            });
+            (p, side)
+        })
+        .collect();
+    (distinct, owners)
 }
