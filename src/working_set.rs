@@ -156,7 +156,11 @@ pub fn solve_working_set(
             if w.is_empty() && !known.is_empty() {
                 w = both_sides(1);
             }
-            w
+            // At λ = y the violated side is mostly the sign of y: start with both sides of the
+            // chosen patterns, so that the first solve can fit both signs of the residual.
+            w.iter()
+                .flat_map(|&(i, _)| [(i, Side::Positive), (i, Side::Negative)])
+                .collect::<Vec<_>>()
         }
     };
     let polish_tol = spec.solver.tol.min(POLISH_TOL);
