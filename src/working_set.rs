@@ -102,6 +102,8 @@ pub struct LoopResult {
 pub struct RoundLog {
     /// `explore`, `refine` or `polish`.
     pub stage: &'static str,
+    /// The conic solver's status.
+    pub status: &'static str,
     /// The solver tolerance of this round.
     pub tol: f64,
     /// Patterns in the program.
@@ -163,7 +165,7 @@ pub fn solve_working_set(
                 .collect::<Vec<_>>()
         }
     };
-    let polish_tol = spec.solver.tol.min(POLISH_TOL);
+    let mut polish_tol = spec.solver.tol.min(POLISH_TOL);
     let mut stage = if working_set && spec.solver.tol < EXPLORE_TOL {
         Stage::Explore
     } else {
@@ -204,6 +206,7 @@ pub fn solve_working_set(
         iterations += outcome.iterations;
         log.push(RoundLog {
             stage: stage.name(),
+            status: outcome.status.name(),
             tol,
             patterns: subset.len(),
             iterations: outcome.iterations,
@@ -215,14 +218,21 @@ pub fn solve_working_set(
             patterns_per_second: f64::NAN,
         });
         if !outcome.status.has_solution() {
+            if stage == Stage::Polish && 100.0 * polish_tol <= spec.solver.tol {
+                // Rounding stalls the interior-point method before the polishing tolerance:
+                // try again ten times looser (still tighter than the spec's tolerance).
+                polish_tol = ten_times(polish_tol);
+                continue;
+            }
             if let (Stage::Polish, Some(previous)) = (stage, fallback.take()) {
-                // The polishing solve did not converge: report the last good solution.
+                // The polishing solve did not converge: report the last good solution (a
+                // refined round in which no pattern was violated).
                 polished = false;
                 break previous;
             }
             if stage == Stage::Polish && !polish_failed {
-                // Polishing straight after exploration failed: refine at the spec's
-                // tolerance instead (and never polish again).
+                // Polishing failed with no clean refined round to fall back on: refine at the
+                // spec's tolerance instead (and never polish again).
                 polish_failed = true;
                 polished = false;
                 stage = Stage::Refine;
@@ -324,7 +334,9 @@ pub fn solve_working_set(
             });
         }
         if stage == Stage::Polish {
-            fallback = Some(round);
+            // A polished round with violations is no fallback: if the next polishing solve
+            // fails, the loop refines at the spec's tolerance instead.
+            fallback = None;
         }
         // Keep the patterns that carry weight (the others are ~0 at this round's optimum, so
         // the objective does not change), then add the most violated patterns.
@@ -380,4 +392,15 @@ fn program_of(working: &[(usize, Side)]) -> (Vec<usize>, Vec<(usize, Side)>) {
         })
         .collect();
     (distinct, owners)
+}
+
+/// 10 t, rounded to the nearest power of ten when t is one (so that 1e-11 becomes 1e-10, not
+/// 9.999999999999999e-11).
+fn ten_times(t: f64) -> f64 {
+    let exponent = (t * 10.0).log10().round() as i32;
+    format!("1e{exponent}")
+        .parse::<f64>()
+        .ok()
+        .filter(|p| (p / (t * 10.0) - 1.0).abs() < 1e-9)
+        .unwrap_or(t * 10.0)
 }
