@@ -40,6 +40,10 @@ pub struct PatternCheck {
 impl PatternCheck {
     /// The larger upper bound of the two sides.
     pub fn upper(&self) -> f64 {
+        // f64::max would drop a NaN side; a NaN bound proves nothing.
+        if self.positive.upper.is_nan() || self.negative.upper.is_nan() {
+            return f64::INFINITY;
+        }
         self.positive.upper.max(self.negative.upper)
     }
 
@@ -581,6 +585,18 @@ fn certify_with(
             data.x.largest_magnitude(),
             2f64.powi(-200)..=2f64.powi(200),
         );
+    // The scaling is exact only if no entry underflows to a subnormal or zero.
+    let smallest = data
+        .x
+        .row_iter()
+        .flatten()
+        .filter(|v| **v != 0.0)
+        .fold(f64::INFINITY, |a, v| a.min(v.abs()));
+    let shrink = if smallest * shrink >= f64::MIN_POSITIVE {
+        shrink
+    } else {
+        1.0
+    };
     let scaled;
     let check_data = if shrink == 1.0 {
         data

@@ -206,7 +206,8 @@ pub(crate) fn carrying_weight(
 pub struct Priced {
     /// The blocks chosen to enter (pattern index, side).
     pub chosen: Vec<(usize, Side)>,
-    /// How many patterns were found violated.
+    /// How many patterns were found violated (stored: outside the set; streamed: cells with a
+    /// side above the threshold, members included).
     pub violated: usize,
     /// The largest value found above the threshold (0 if none).
     pub worst: f64,
@@ -279,8 +280,8 @@ impl<'a> Known<'a> {
 
     /// Price every pattern outside `in_set` (indices into this list) at λ and choose up to
     /// `count` of the violated ones ([`choose`]); returns their indices, how many patterns
-    /// were found violated (for a streamed pool: cells above the threshold, members excluded
-    /// among those materialized) and the largest value found above the threshold (0 if none).
+    /// were found violated (for a streamed pool: cells with a side above the threshold,
+    /// members included) and the largest value found above the threshold (0 if none).
     pub fn price(
         &mut self,
         data: &Dataset,
@@ -309,7 +310,6 @@ impl<'a> Known<'a> {
         type Entry = (Pattern, PatternCheck, f64, bool, bool);
         let boxes: PerThread<HashMap<(bool, Vec<i64>), Entry>> = PerThread::new();
         let above = std::sync::atomic::AtomicUsize::new(0);
-        let members = std::sync::atomic::AtomicUsize::new(0);
         let worst = std::sync::atomic::AtomicU64::new(0);
         let failure = Mutex::new(None);
         let index = &self.index;
@@ -368,7 +368,6 @@ impl<'a> Known<'a> {
                     .get(&p.active)
                     .is_some_and(|&i| in_set.get(i).is_some_and(|pair| pair[s]))
                 {
-                    members.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     continue;
                 }
                 boxes.with(|b| {
@@ -429,11 +428,10 @@ impl<'a> Known<'a> {
             .into_iter()
             .map(|(c, side)| (self.insert(std::mem::take(&mut patterns[c])), side))
             .collect();
-        let members = members.into_inner();
         let worst = f64::from_bits(worst.into_inner());
         Ok(Priced {
             chosen,
-            violated: above.into_inner().saturating_sub(members),
+            violated: above.into_inner(),
             worst,
         })
     }

@@ -23,7 +23,7 @@ use crate::certificate::PatternCheck;
 use crate::cone::{multipliers_3d, support, upper_bound};
 use crate::data::Dataset;
 use crate::exact::{group_lines, rank, sign_dot, IntVec};
-use crate::rounding::{gamma, UNIT_ROUNDOFF};
+use crate::rounding::{gamma, UNDERFLOW, UNIT_ROUNDOFF};
 use crate::spec::{Activation, Model};
 use crate::sweep::{signs_at, sweep_cells, CellValue, SweptCell};
 
@@ -199,7 +199,10 @@ impl Swept {
         screen: f64,
         visit: &(dyn Fn(Cell, PatternCheck) + Sync),
     ) -> Result<usize, String> {
-        let table = DualTable::new(self, data, model.activation, lambda);
+        if model.activation != self.activation {
+            return Err("the model's activation is not the arrangement's".into());
+        }
+        let table = DualTable::new(self, data, self.activation, lambda);
         let census = self.census_table();
         let walked = std::sync::atomic::AtomicUsize::new(0);
         sweep_cells(
@@ -240,7 +243,10 @@ impl Swept {
         lambda: &[f64],
         visit: &(dyn Fn(Cell, [f64; 3], f64) + Sync),
     ) -> Result<usize, String> {
-        let table = DualTable::new(self, data, model.activation, lambda);
+        if model.activation != self.activation {
+            return Err("the model's activation is not the arrangement's".into());
+        }
+        let table = DualTable::new(self, data, self.activation, lambda);
         let census = self.census_table();
         sweep_cells(
             &self.reps,
@@ -354,9 +360,10 @@ impl Dual<'_> {
         for (k, ck) in c.iter_mut().enumerate() {
             *ck = t.on_plus_off * t.total[k] - self.c[k];
         }
-        // The product (on + off) T_k is one more rounding, the subtraction is rounded_sum's.
+        // The product (on + off) T_k is one more rounding, and (on + off) itself may be rounded
+        // (1 + κ): two u |(on + off) T_k|; the subtraction is rounded_sum's.
         let scaled = t.on_plus_off.abs() * t.total.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-        let added = (t.on_plus_off.abs() * t.total_err + UNIT_ROUNDOFF * scaled)
+        let added = (t.on_plus_off.abs() * t.total_err + 2.0 * UNIT_ROUNDOFF * scaled)
             * (1.0 + 2.0 * UNIT_ROUNDOFF);
         let err = rounded_sum(self.err, added, &c);
         Dual { table: t, c, err }
@@ -416,9 +423,15 @@ impl DualTable {
         let step_err = abs
             .iter()
             .zip(&count)
-            .map(|(a, &k)| (delta.abs() * gamma(k + 2) * a * (1.0 + 2.0 * UNIT_ROUNDOFF)).next_up())
+            .map(|(a, &k)| {
+                // Products that underflow lose up to UNDERFLOW each, which γ does not cover.
+                let tiny = (k + 1) as f64 * UNDERFLOW;
+                ((delta.abs() * gamma(k + 2) * a + tiny) * (1.0 + 2.0 * UNIT_ROUNDOFF)).next_up()
+            })
             .collect();
-        let total_err = (gamma(swept.member.len() + 2) * total_abs).next_up();
+        let total_err = (gamma(swept.member.len() + 2) * total_abs
+            + (swept.member.len() + 1) as f64 * UNDERFLOW)
+            .next_up();
         DualTable {
             step,
             step_err,
@@ -449,7 +462,10 @@ impl DualTable {
         }
         // m + 1 terms, each with at most one rounding of its own (the product by ½(on + off)).
         let m = swept.reps.len();
-        let err = ((gamma(m + 3) * magnitude + inherited) * (1.0 + 4.0 * UNIT_ROUNDOFF)).next_up();
+        // Halving a subnormal step may round: one UNDERFLOW per term.
+        let tiny = (m + 2) as f64 * UNDERFLOW;
+        let err =
+            ((gamma(m + 3) * magnitude + inherited + tiny) * (1.0 + 4.0 * UNIT_ROUNDOFF)).next_up();
         Dual {
             table: self,
             c,

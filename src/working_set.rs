@@ -156,7 +156,7 @@ pub fn solve_working_set(
                 .chosen;
             seconds.screen += t.elapsed().as_secs_f64();
             if w.is_empty() && !known.is_empty() {
-                w = both_sides(1);
+                w = vec![(0, Side::Positive)];
             }
             // At λ = y the violated side is mostly the sign of y: start with both sides of the
             // chosen patterns, so that the first solve can fit both signs of the residual.
