@@ -27,8 +27,17 @@ use crate::swept::{Cell, PerThread, Swept};
 /// the working set (tol is the solver tolerance).
 pub const WORKING_SET_SLACK_FACTOR: f64 = 10.0;
 
-/// Violating neurons closer than this (max-norm of unit directions) count as one candidate.
+/// Violating neurons closer than this (max-norm of unit directions) count as one candidate, up
+/// to n = 200 samples; see [`diversity_tol`].
 pub const DIVERSITY_TOL: f64 = 0.15;
+
+/// The diversity tolerance for `count` = max(n, 20) patterns per round: [`DIVERSITY_TOL`], shrunk
+/// by √(200 / n) above n = 200. The optimum has more neurons for more samples (wave2d: 113 at
+/// n = 200, 231 at 400, 349 at 1000), packed closer in direction space, and coarse boxes admit
+/// only a few of them per round (wave2d_n1000 58.8 s in 17 rounds with 0.15, 48.2 s in 11 with 0.1).
+pub fn diversity_tol(count: usize) -> f64 {
+    DIVERSITY_TOL * (200.0 / count.max(200) as f64).sqrt()
+}
 
 /// The pattern sides outside `in_set` whose dual constraint at λ exceeds `threshold`, most
 /// violated first, with their violation (per pattern, its worst side not in the set).
@@ -124,9 +133,10 @@ pub(crate) struct Violation {
 }
 
 /// Up to `count` violations, most violated first, skipping those whose violating neuron points
-/// (within [`DIVERSITY_TOL`]) where an already chosen one points: one pattern per candidate
+/// (within [`diversity_tol`]) where an already chosen one points: one pattern per candidate
 /// neuron is enough, and choosing diverse ones needs fewer rounds.
 pub(crate) fn choose(violations: &[Violation], count: usize) -> Vec<(usize, Side)> {
+    let tol = diversity_tol(count);
     let mut chosen: Vec<&Violation> = Vec::new();
     for v in violations {
         let twin = chosen.iter().position(|c| {
@@ -134,7 +144,7 @@ pub(crate) fn choose(violations: &[Violation], count: usize) -> Vec<(usize, Side
                 && c.direction
                     .iter()
                     .zip(&v.direction)
-                    .all(|(a, b)| (a - b).abs() <= DIVERSITY_TOL)
+                    .all(|(a, b)| (a - b).abs() <= tol)
         });
         match twin {
             // Cells that share a face often share its maximizer: the cell that contains the
@@ -302,7 +312,7 @@ impl<'a> Known<'a> {
             }
             Pool::Streamed(swept) => swept,
         };
-        // One candidate per box of side DIVERSITY_TOL in the violating neuron's direction (and
+        // One candidate per box of side diversity_tol in the violating neuron's direction (and
         // output sign): the one `choose` would keep among near-twins (interior maximizers
         // first, then the larger violation). Memory is bounded by the number of boxes. A cell
         // is materialized only when it would take a box, and skipped when it is in the set.
@@ -314,6 +324,7 @@ impl<'a> Known<'a> {
         let failure = Mutex::new(None);
         let index = &self.index;
         let rows = data.x.rows();
+        let box_side = diversity_tol(count);
         let visit = |cell: Cell, check: PatternCheck| {
             let value = check.estimate();
             if value <= threshold {
@@ -345,7 +356,7 @@ impl<'a> Known<'a> {
                     positive,
                     side.direction
                         .iter()
-                        .map(|v| (v / DIVERSITY_TOL).floor() as i64)
+                        .map(|v| (v / box_side).floor() as i64)
                         .collect(),
                 );
                 let better =
