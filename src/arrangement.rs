@@ -32,7 +32,7 @@ use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
 use crate::cells::{cells_distinct, get_bit, zobrist_keys, Cell};
-use crate::exact::{self, group_lines, sign_dot, IntVec};
+use crate::exact::{self, group_lines, sign_dot, IntVec, Lines};
 
 use crate::data::{Dataset, Matrix};
 use crate::spec::{Activation, CellStorage, PatternMethod, STREAM_ABOVE};
@@ -65,6 +65,17 @@ impl Pattern {
                 .filter(|&k| x.row(k).iter().any(|&v| v != 0.0))
                 .collect(),
         }
+    }
+
+    /// The rows G of the cone K = {u : G u ≥ 0}: sign_k x_kᵀ for each constraint row k.
+    pub fn cone_rows(&self, x: &Matrix) -> Vec<Vec<f64>> {
+        self.constraint_rows(x)
+            .into_iter()
+            .map(|k| {
+                let s = self.sign(k);
+                x.row(k).iter().map(|v| s * v).collect()
+            })
+            .collect()
     }
 
     /// The sign of row k in the cone: +1 for an active row, −1 otherwise.
@@ -175,6 +186,66 @@ pub fn cell_bound(m: usize, r: usize) -> f64 {
     2.0 * total
 }
 
+/// The distinct hyperplanes {g : x_kᵀ g = 0} of the rows of X, decided exactly: each row as an
+/// integer vector, the non-zero rows grouped by the hyperplane they span (`groups`, over the
+/// non-zero rows in `nonzero` order), and for each hyperplane the first row on it (`rep_row`,
+/// a positive multiple of its normal). Shared by the stored enumerator and the streamed walk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hyperplanes {
+    /// Every row of X as an integer vector.
+    pub rows: Vec<IntVec>,
+    /// Indices of the non-zero rows.
+    pub nonzero: Vec<usize>,
+    /// The distinct normals, and each non-zero row's hyperplane and orientation.
+    pub groups: Lines,
+    /// For each hyperplane, the first row that lies on it.
+    pub rep_row: Vec<usize>,
+}
+
+impl Hyperplanes {
+    /// The hyperplanes of the rows of `x`.
+    pub fn of(x: &Matrix) -> Hyperplanes {
+        let rows: Vec<IntVec> = x.row_iter().map(IntVec::from_floats).collect();
+        let nonzero: Vec<usize> = (0..rows.len()).filter(|&k| !rows[k].is_zero()).collect();
+        let normals: Vec<IntVec> = nonzero.iter().map(|&k| rows[k].clone()).collect();
+        let groups = group_lines(&normals);
+        let mut rep_row = vec![usize::MAX; groups.reps.len()];
+        for (i, &(g, _)) in groups.member.iter().enumerate() {
+            if rep_row[g] == usize::MAX {
+                rep_row[g] = nonzero[i];
+            }
+        }
+        Hyperplanes {
+            rows,
+            nonzero,
+            groups,
+            rep_row,
+        }
+    }
+
+    /// Rows that are exactly zero (always active: 0 ≥ 0).
+    pub fn zero_rows(&self) -> usize {
+        self.rows.len() - self.nonzero.len()
+    }
+
+    /// The active rows of the cell with these hyperplane signs (bit g: positive side of
+    /// hyperplane g); zero rows are active.
+    pub fn active(&self, signs: &[u64]) -> Vec<bool> {
+        let mut active = vec![true; self.rows.len()];
+        for (i, &(g, same)) in self.groups.member.iter().enumerate() {
+            active[self.nonzero[i]] = get_bit(signs, g) == same;
+        }
+        active
+    }
+
+    /// One row per facet hyperplane, sorted: the rows that describe a cell's cone.
+    pub fn facet_rows(&self, facets: &[usize]) -> Vec<usize> {
+        let mut rows: Vec<usize> = facets.iter().map(|&g| self.rep_row[g]).collect();
+        rows.sort_unstable();
+        rows
+    }
+}
+
 /// All patterns of the exact arrangement of `data`, or an error when there are more than
 /// `max_patterns` (for ReLU, not counting the all-zero pattern).
 pub fn enumerate_exact(
@@ -183,11 +254,9 @@ pub fn enumerate_exact(
     max_patterns: usize,
 ) -> Result<Arrangement, ArrangementError> {
     let x = &data.x;
-    let (n, d) = (x.rows(), x.cols());
-    let rows: Vec<IntVec> = x.row_iter().map(IntVec::from_floats).collect();
-    let nonzero: Vec<usize> = (0..n).filter(|&k| !rows[k].is_zero()).collect();
-    let normals: Vec<IntVec> = nonzero.iter().map(|&k| rows[k].clone()).collect();
-    let groups = group_lines(&normals);
+    let d = x.cols();
+    let planes = Hyperplanes::of(x);
+    let groups = &planes.groups;
     let rank = exact::rank(&groups.reps);
     let m = groups.reps.len();
     let bound = cell_bound(m, rank);
@@ -223,30 +292,20 @@ pub fn enumerate_exact(
     let cell_count = cells.len();
     let facets = cell_facets(&cells, m);
     // One representative row per hyperplane group.
-    let mut rep_row = vec![usize::MAX; m];
-    for (i, &(g, _)) in groups.member.iter().enumerate() {
-        if rep_row[g] == usize::MAX {
-            rep_row[g] = nonzero[i];
-        }
-    }
     let mut patterns = Vec::with_capacity(cells.len());
     let nonzero_mask = nonzero_rows(x);
     let mut kept = HashSet::new();
     let mut thin_cells = 0;
     for (cell, facet_groups) in cells.into_iter().zip(facets) {
-        let mut active = vec![true; n];
-        for (i, &(g, same)) in groups.member.iter().enumerate() {
-            active[nonzero[i]] = get_bit(&cell.signs, g) == same;
-        }
+        let active = planes.active(&cell.signs);
         if !keeps(activation, &active, &nonzero_mask, &mut kept) {
             continue;
         }
         let gate = cell.point.direction();
-        if !gate_is_interior(x, &rows, &active, &nonzero_mask, &gate) {
+        if !gate_is_interior(x, &planes.rows, &active, &nonzero_mask, &gate) {
             thin_cells += 1;
         }
-        let mut facet_rows: Vec<usize> = facet_groups.iter().map(|&g| rep_row[g]).collect();
-        facet_rows.sort_unstable();
+        let facet_rows = planes.facet_rows(&facet_groups);
         patterns.push(Pattern {
             active,
             gate,

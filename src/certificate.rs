@@ -116,14 +116,7 @@ pub fn check_pattern(
             negative: s,
         };
     }
-    let rows = pattern.constraint_rows(&data.x);
-    let signed: Vec<Vec<f64>> = rows
-        .iter()
-        .map(|&k| {
-            let s = pattern.sign(k);
-            data.x.row(k).iter().map(|v| s * v).collect()
-        })
-        .collect();
+    let signed = pattern.cone_rows(&data.x);
     let g: Vec<&[f64]> = signed.iter().map(|r| r.as_slice()).collect();
     let neg: Vec<f64> = c.iter().map(|v| -v).collect();
     PatternCheck {
@@ -516,7 +509,7 @@ pub fn certify_swept(
                     rho.upper = w.upper;
                     rho.worst = None;
                     if let Some((cell, check)) = cell {
-                        match swept.materialize(d.x.rows(), &cell.point, &cell.facets) {
+                        match swept.materialize(&cell.point, &cell.facets) {
                             Ok(p) => worst = Some((p, check)),
                             Err(e) => failure = Some(e),
                         }

@@ -277,6 +277,7 @@ pub fn rank(rows: &[IntVec]) -> usize {
 /// Vectors grouped by the line they span: `reps` holds one vector per distinct line (the first
 /// seen) and `member[j] = (group, same)` says that vector j is a positive (`same`) or negative
 /// multiple of `reps[group]`. Zero vectors must not be passed.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Lines {
     /// One vector per distinct line.
     pub reps: Vec<IntVec>,

@@ -77,14 +77,7 @@ fn price_pattern(
     if norm(&c) <= threshold {
         return None;
     }
-    let signed: Vec<Vec<f64>> = pattern
-        .constraint_rows(&data.x)
-        .into_iter()
-        .map(|k| {
-            let s = pattern.sign(k);
-            data.x.row(k).iter().map(|v| s * v).collect()
-        })
-        .collect();
+    let signed = pattern.cone_rows(&data.x);
     let g: Vec<&[f64]> = signed.iter().map(Vec::as_slice).collect();
     let mut best: Option<Violation> = None;
     for (s, sign) in [1.0, -1.0].into_iter().enumerate() {
@@ -212,6 +205,43 @@ pub(crate) fn carrying_weight(
         .collect()
 }
 
+/// A streamed cell that stands for its direction box: its pattern, its check, the violated
+/// side's value and which side (+ for v, − for w).
+struct Candidate {
+    pattern: Pattern,
+    check: PatternCheck,
+    value: f64,
+    positive: bool,
+}
+
+impl Candidate {
+    /// Whether the maximizer of the candidate's side lies inside its cone.
+    fn interior(&self) -> bool {
+        if self.positive {
+            self.check.positive.interior
+        } else {
+            self.check.negative.interior
+        }
+    }
+
+    /// Whether this candidate takes `old`'s box: [`rank`], then the smaller gate.
+    fn replaces(&self, old: &Candidate) -> bool {
+        match rank(self.interior(), self.value, old) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Less => false,
+            std::cmp::Ordering::Equal => self.pattern.gate < old.pattern.gate,
+        }
+    }
+}
+
+/// How a side (interior maximizer, value) compares with a box's candidate: interior
+/// maximizers first (the neuron's own cell), then the larger violation.
+fn rank(interior: bool, value: f64, old: &Candidate) -> std::cmp::Ordering {
+    interior
+        .cmp(&old.interior())
+        .then(value.total_cmp(&old.value))
+}
+
 /// What one pricing pass found.
 pub struct Priced {
     /// The blocks chosen to enter (pattern index, side).
@@ -314,16 +344,14 @@ impl<'a> Known<'a> {
         };
         // One candidate per box of side diversity_tol in the violating neuron's direction (and
         // output sign): the one `choose` would keep among near-twins (interior maximizers
-        // first, then the larger violation). Memory is bounded by the number of boxes. A cell
-        // is materialized only when it would take a box, and skipped when it is in the set.
-        // Pattern, its check, the side's value, interior, positive side.
-        type Entry = (Pattern, PatternCheck, f64, bool, bool);
-        let boxes: PerThread<HashMap<(bool, Vec<i64>), Entry>> = PerThread::new();
+        // first, then the larger violation, then the smaller gate, so that the result does not
+        // depend on the threads). Memory is bounded by the number of boxes. A cell is
+        // materialized only when it could take a box, and skipped when it is in the set.
+        let boxes: PerThread<HashMap<(bool, Vec<i64>), Candidate>> = PerThread::new();
         let above = std::sync::atomic::AtomicUsize::new(0);
         let worst = std::sync::atomic::AtomicU64::new(0);
         let failure = Mutex::new(None);
         let index = &self.index;
-        let rows = data.x.rows();
         let box_side = diversity_tol(count);
         let visit = |cell: Cell, check: PatternCheck| {
             let value = check.estimate();
@@ -351,7 +379,6 @@ impl<'a> Known<'a> {
                 } else {
                     &check.negative
                 };
-                let interior = side.interior;
                 let key: (bool, Vec<i64>) = (
                     positive,
                     side.direction
@@ -359,13 +386,14 @@ impl<'a> Known<'a> {
                         .map(|v| (v / box_side).floor() as i64)
                         .collect(),
                 );
-                let better =
-                    |old: &Entry| (interior && !old.3) || (interior == old.3 && side_value > old.2);
-                if boxes.with(|b| b.get(&key).is_some_and(|old| !better(old))) {
+                let outranked = |old: &Candidate| {
+                    rank(side.interior, side_value, old) == std::cmp::Ordering::Less
+                };
+                if boxes.with(|b| b.get(&key).is_some_and(outranked)) {
                     continue;
                 }
                 if materialized.is_none() {
-                    match swept.materialize(rows, &cell.point, &cell.facets) {
+                    match swept.materialize(&cell.point, &cell.facets) {
                         Ok(p) => materialized = Some(p),
                         Err(e) => {
                             *failure.lock().unwrap() = Some(e);
@@ -381,12 +409,15 @@ impl<'a> Known<'a> {
                 {
                     continue;
                 }
+                let candidate = Candidate {
+                    pattern: p.clone(),
+                    check: check.clone(),
+                    value: side_value,
+                    positive,
+                };
                 boxes.with(|b| {
-                    if b.get(&key).is_none_or(better) {
-                        b.insert(
-                            key,
-                            (p.clone(), check.clone(), side_value, interior, positive),
-                        );
+                    if b.get(&key).is_none_or(|old| candidate.replaces(old)) {
+                        b.insert(key, candidate);
                     }
                 });
                 break;
@@ -397,29 +428,31 @@ impl<'a> Known<'a> {
             return Err(e);
         }
         // Merge the threads' boxes with the same rule.
-        let mut merged: HashMap<(bool, Vec<i64>), Entry> = HashMap::new();
-        for (key, entry) in boxes.into_inner().into_iter().flatten() {
-            let replace = merged.get(&key).is_none_or(|old| {
-                (entry.3 && !old.3)
-                    || (entry.3 == old.3
-                        && (entry.2 > old.2 || (entry.2 == old.2 && entry.0.gate < old.0.gate)))
-            });
-            if replace {
-                merged.insert(key, entry);
+        let mut merged: HashMap<(bool, Vec<i64>), Candidate> = HashMap::new();
+        for (key, candidate) in boxes.into_inner().into_iter().flatten() {
+            if merged.get(&key).is_none_or(|old| candidate.replaces(old)) {
+                merged.insert(key, candidate);
             }
         }
-        let mut candidates: Vec<Entry> = merged.into_values().collect();
+        let mut candidates: Vec<Candidate> = merged.into_values().collect();
         // Most violated first; ties by the gate, so the choice is deterministic.
         candidates.sort_by(|a, b| {
-            b.2.total_cmp(&a.2).then_with(|| {
-                a.0.gate
-                    .partial_cmp(&b.0.gate)
+            b.value.total_cmp(&a.value).then_with(|| {
+                a.pattern
+                    .gate
+                    .partial_cmp(&b.pattern.gate)
                     .unwrap_or(std::cmp::Ordering::Equal)
             })
         });
         let mut patterns = Vec::new();
         let mut violations = Vec::new();
-        for (p, check, value, _, positive) in candidates {
+        for Candidate {
+            pattern: p,
+            check,
+            value,
+            positive,
+        } in candidates
+        {
             let (sign, side) = if positive {
                 (1.0, check.positive)
             } else {

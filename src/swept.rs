@@ -9,20 +9,21 @@
 //! positive (negative) multiples of the hyperplane's normal and δ = on − off. The antipodal
 //! cell has c' = (on + off) T − c with T = Σ_k λ_k x_k. Each update is O(d) instead of O(n d).
 //! Each value carries a bound `err` on the rounding error of every entry (the tables' own
-//! error from the dot-product lemma, plus one rounding per addition), so a screen
-//! ‖ĉ‖ + √d err ≤ τ proves ‖c‖ ≤ τ; a cell that does not pass is materialized (its exact
-//! cone is checked from its facets with that c and its error bound (as a stored pattern is
-//! checked, [`crate::certificate::check_pattern`]), and only the cells that are kept are
-//! materialized (their exact sign vector from the interior point).
+//! error from the dot-product lemma, plus one rounding per addition), so ‖ |ĉ| + err ‖ ≤ τ
+//! proves ‖c‖ ≤ τ. A cell that does not pass has its cone checked from its facets with that ĉ
+//! and its error bound, as a stored pattern is checked
+//! ([`crate::certificate::check_pattern`]); only the cells that are kept are materialized
+//! (their exact sign vector from the interior point).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::arrangement::{ArrangementError, Pattern};
+use crate::arrangement::{ArrangementError, Hyperplanes, Pattern};
 use crate::cells::get_bit;
 use crate::certificate::PatternCheck;
 use crate::cone::{multipliers_3d, support, upper_bound};
 use crate::data::Dataset;
-use crate::exact::{group_lines, rank, sign_dot, IntVec};
+use crate::exact::{rank, sign_dot, IntVec};
 use crate::rounding::{gamma, UNDERFLOW, UNIT_ROUNDOFF};
 use crate::spec::{Activation, Model};
 use crate::sweep::{signs_at, sweep_cells, CellValue, SweptCell};
@@ -30,13 +31,7 @@ use crate::sweep::{signs_at, sweep_cells, CellValue, SweptCell};
 /// The arrangement of a dataset with d = 3, ready to be walked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Swept {
-    reps: Vec<IntVec>,
-    /// For each non-zero row (in `nonzero` order): its hyperplane and whether it points like
-    /// the representative.
-    member: Vec<(usize, bool)>,
-    nonzero: Vec<usize>,
-    rep_row: Vec<usize>,
-    zero_rows: usize,
+    planes: Hyperplanes,
     /// Exact rank of X.
     pub rank: usize,
     /// Full-dimensional cells.
@@ -45,15 +40,6 @@ pub struct Swept {
     /// value keeps one cell of each complementary pair).
     pub patterns: usize,
     activation: Activation,
-}
-
-/// Slopes of the activation on an active and an inactive row.
-fn slopes(activation: Activation) -> (f64, f64) {
-    match activation {
-        Activation::Relu => (1.0, 0.0),
-        Activation::LeakyRelu { slope } => (1.0, slope),
-        Activation::Absolute => (1.0, -1.0),
-    }
 }
 
 /// A cell's count of active non-zero rows, kept along the walk (to recognise the all-zero
@@ -88,77 +74,72 @@ impl Swept {
     /// The swept arrangement of `data` when it has three columns, `None` otherwise. Walks the
     /// cells once to count them.
     pub fn new(data: &Dataset, activation: Activation) -> Result<Option<Swept>, ArrangementError> {
-        let x = &data.x;
-        if x.cols() != 3 {
+        if data.x.cols() != 3 {
             return Ok(None);
         }
-        let rows: Vec<IntVec> = x.row_iter().map(IntVec::from_floats).collect();
-        let nonzero: Vec<usize> = (0..x.rows()).filter(|&k| !rows[k].is_zero()).collect();
-        let normals: Vec<IntVec> = nonzero.iter().map(|&k| rows[k].clone()).collect();
-        let groups = group_lines(&normals);
-        let m = groups.reps.len();
-        let mut rep_row = vec![usize::MAX; m];
-        for (i, &(g, _)) in groups.member.iter().enumerate() {
-            if rep_row[g] == usize::MAX {
-                rep_row[g] = nonzero[i];
-            }
-        }
+        let planes = Hyperplanes::of(&data.x);
         let mut swept = Swept {
-            rank: rank(&groups.reps),
-            reps: groups.reps,
-            member: groups.member,
-            nonzero,
-            rep_row,
-            zero_rows: x.rows() - normals.len(),
+            rank: rank(&planes.groups.reps),
+            planes,
             cells: 0,
             patterns: 0,
             activation,
         };
-        let kept = Mutex::new(0usize);
+        let kept = AtomicUsize::new(0);
         let census = swept.census_table();
         let cells = sweep_cells(
-            &swept.reps,
+            swept.reps(),
             &|signs| swept.census(&census, signs),
             &|cell: SweptCell<Census>| {
                 if swept.keeps(&cell.value) {
-                    *kept.lock().unwrap() += 1;
+                    kept.fetch_add(1, Ordering::Relaxed);
                 }
             },
         )
         .map_err(ArrangementError::Numerical)?;
         swept.cells = cells;
-        swept.patterns = kept.into_inner().unwrap();
+        swept.patterns = kept.into_inner();
         Ok(Some(swept))
+    }
+
+    /// The distinct hyperplanes' normals.
+    fn reps(&self) -> &[IntVec] {
+        &self.planes.groups.reps
+    }
+
+    /// Each non-zero row's hyperplane and orientation.
+    fn member(&self) -> &[(usize, bool)] {
+        &self.planes.groups.member
     }
 
     /// Per hyperplane: (rows pointing like it) − (rows pointing against it).
     fn census_table(&self) -> Vec<i64> {
-        let mut t = vec![0i64; self.reps.len()];
-        for &(g, same) in &self.member {
+        let mut t = vec![0i64; self.reps().len()];
+        for &(g, same) in self.member() {
             t[g] += if same { 1 } else { -1 };
         }
         t
     }
 
     fn census<'a>(&self, table: &'a [i64], signs: &[u64]) -> Census<'a> {
-        let active = self
-            .member
+        let member = self.member();
+        let active = member
             .iter()
             .filter(|&&(g, same)| get_bit(signs, g) == same)
             .count() as i64;
-        let first_group = self.member.first().copied().unwrap_or((0, true));
+        let first_group = member.first().copied().unwrap_or((0, true));
         Census {
             table,
-            total: self.member.len() as i64,
+            total: member.len() as i64,
             active,
-            first: self.member.is_empty() || get_bit(signs, first_group.0) == first_group.1,
+            first: member.is_empty() || get_bit(signs, first_group.0) == first_group.1,
             first_group,
         }
     }
 
     fn keeps(&self, c: &Census) -> bool {
         match self.activation {
-            Activation::Relu => c.active > 0 || self.zero_rows > 0,
+            Activation::Relu => c.active > 0 || self.planes.zero_rows() > 0,
             Activation::LeakyRelu { .. } => true,
             // One cell of each pair {C, −C}: the one where the first non-zero row is active.
             Activation::Absolute => c.first,
@@ -166,23 +147,12 @@ impl Swept {
     }
 
     /// The pattern of the cell with this interior point and these facets (hyperplane indices).
-    pub fn materialize(
-        &self,
-        n_rows: usize,
-        point: &IntVec,
-        facets: &[usize],
-    ) -> Result<Pattern, String> {
-        let signs = signs_at(&self.reps, point)?;
-        let mut active = vec![true; n_rows];
-        for (i, &(g, same)) in self.member.iter().enumerate() {
-            active[self.nonzero[i]] = get_bit(&signs, g) == same;
-        }
-        let mut facet_rows: Vec<usize> = facets.iter().map(|&g| self.rep_row[g]).collect();
-        facet_rows.sort_unstable();
+    pub fn materialize(&self, point: &IntVec, facets: &[usize]) -> Result<Pattern, String> {
+        let signs = signs_at(self.reps(), point)?;
         Ok(Pattern {
-            active,
+            active: self.planes.active(&signs),
             gate: point.direction(),
-            facet_rows: Some(facet_rows),
+            facet_rows: Some(self.planes.facet_rows(facets)),
         })
     }
 
@@ -199,39 +169,17 @@ impl Swept {
         screen: f64,
         visit: &(dyn Fn(Cell, PatternCheck) + Sync),
     ) -> Result<usize, String> {
-        if model.activation != self.activation {
-            return Err("the model's activation is not the arrangement's".into());
-        }
-        let table = DualTable::new(self, data, self.activation, lambda);
-        let census = self.census_table();
-        let walked = std::sync::atomic::AtomicUsize::new(0);
-        sweep_cells(
-            &self.reps,
-            &|signs| (self.census(&census, signs), table.value(self, signs)),
-            &|cell: SweptCell<(Census, Dual)>| {
-                let (count, dual) = &cell.value;
-                if !self.keeps(count) {
-                    return;
-                }
-                walked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if dual.norm_upper() <= screen {
-                    return;
-                }
-                let rows = self.facet_rows(data, &cell.point, &cell.facets);
-                if self.proven_below(dual, &rows, screen) {
-                    return;
-                }
-                let check = self.check_cell(dual, &cell.point, &rows);
-                visit(
-                    Cell {
-                        point: cell.point,
-                        facets: cell.facets,
-                    },
-                    check,
-                );
-            },
-        )?;
-        Ok(walked.into_inner())
+        self.walk_kept(data, model, lambda, &|cell, dual| {
+            if dual.norm_upper() <= screen {
+                return;
+            }
+            let rows = self.facet_rows(data, &cell.point, &cell.facets);
+            if self.proven_below(dual, &rows, screen) {
+                return;
+            }
+            let check = self.check_cell(dual, &cell.point, &rows);
+            visit(cell, check);
+        })
     }
 
     /// Visit every kept cell with its incrementally updated dual vector ĉ at λ and the bound
@@ -243,29 +191,42 @@ impl Swept {
         lambda: &[f64],
         visit: &(dyn Fn(Cell, [f64; 3], f64) + Sync),
     ) -> Result<usize, String> {
+        self.walk_kept(data, model, lambda, &|cell, dual| {
+            visit(cell, dual.c, dual.err)
+        })
+    }
+
+    /// Walk every cell with its dual vector at λ and pass the kept ones to `visit`; returns
+    /// how many were kept.
+    fn walk_kept(
+        &self,
+        data: &Dataset,
+        model: &Model,
+        lambda: &[f64],
+        visit: &(dyn Fn(Cell, &Dual) + Sync),
+    ) -> Result<usize, String> {
         if model.activation != self.activation {
             return Err("the model's activation is not the arrangement's".into());
         }
-        let table = DualTable::new(self, data, self.activation, lambda);
+        let table = DualTable::new(self, data, lambda);
         let census = self.census_table();
+        let kept = AtomicUsize::new(0);
         sweep_cells(
-            &self.reps,
+            self.reps(),
             &|signs| (self.census(&census, signs), table.value(self, signs)),
             &|cell: SweptCell<(Census, Dual)>| {
                 let (count, dual) = &cell.value;
                 if self.keeps(count) {
-                    let (c, err) = (dual.c, dual.err);
-                    visit(
-                        Cell {
-                            point: cell.point,
-                            facets: cell.facets,
-                        },
-                        c,
-                        err,
-                    );
+                    kept.fetch_add(1, Ordering::Relaxed);
+                    let found = Cell {
+                        point: cell.point,
+                        facets: cell.facets,
+                    };
+                    visit(found, dual);
                 }
             },
-        )
+        )?;
+        Ok(kept.into_inner())
     }
 
     /// The cell's cone rows sign_j x_{rep(j)} for its facets j.
@@ -273,11 +234,15 @@ impl Swept {
         facets
             .iter()
             .map(|&j| {
-                let s = match sign_dot(&self.reps[j], point) {
+                let s = match sign_dot(&self.reps()[j], point) {
                     std::cmp::Ordering::Less => -1.0,
                     _ => 1.0,
                 };
-                data.x.row(self.rep_row[j]).iter().map(|v| s * v).collect()
+                data.x
+                    .row(self.planes.rep_row[j])
+                    .iter()
+                    .map(|v| s * v)
+                    .collect()
             })
             .collect()
     }
@@ -387,16 +352,19 @@ fn rounded_sum(err: f64, added: f64, c: &[f64; 3]) -> f64 {
 }
 
 impl DualTable {
-    fn new(swept: &Swept, data: &Dataset, activation: Activation, lambda: &[f64]) -> DualTable {
-        let (on, off) = slopes(activation);
-        let m = swept.reps.len();
+    fn new(swept: &Swept, data: &Dataset, lambda: &[f64]) -> DualTable {
+        let (on, off) = (
+            swept.activation.cell_slope(true),
+            swept.activation.cell_slope(false),
+        );
+        let m = swept.reps().len();
         let mut plus = vec![[0.0; 3]; m];
         let mut abs = vec![0.0f64; m];
         let mut count = vec![0usize; m];
         let mut total = [0.0; 3];
         let mut total_abs = 0.0;
-        for (i, &(g, same)) in swept.member.iter().enumerate() {
-            let k = swept.nonzero[i];
+        for (i, &(g, same)) in swept.member().iter().enumerate() {
+            let k = swept.planes.nonzero[i];
             let l = lambda[data.sample_of[k]];
             let s = if same { 1.0 } else { -1.0 };
             for (c, &x) in data.x.row(k).iter().enumerate() {
@@ -429,9 +397,8 @@ impl DualTable {
                 ((delta.abs() * gamma(k + 2) * a + tiny) * (1.0 + 2.0 * UNIT_ROUNDOFF)).next_up()
             })
             .collect();
-        let total_err = (gamma(swept.member.len() + 2) * total_abs
-            + (swept.member.len() + 1) as f64 * UNDERFLOW)
-            .next_up();
+        let rows = swept.member().len();
+        let total_err = (gamma(rows + 2) * total_abs + (rows + 1) as f64 * UNDERFLOW).next_up();
         DualTable {
             step,
             step_err,
@@ -461,7 +428,7 @@ impl DualTable {
             inherited += 0.5 * self.step_err[j];
         }
         // m + 1 terms, each with at most one rounding of its own (the product by ½(on + off)).
-        let m = swept.reps.len();
+        let m = swept.reps().len();
         // Halving a subnormal step may round: one UNDERFLOW per term.
         let tiny = (m + 2) as f64 * UNDERFLOW;
         let err =
