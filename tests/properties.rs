@@ -8,15 +8,9 @@ use std::path::Path;
 use common::*;
 use cvxnn::spec::{Spec, Strategy as SolveStrategy};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed};
 
-fn config(cases: u32) -> Config {
-    Config {
-        cases,
-        rng_seed: RngSeed::Fixed(20261201),
-        failure_persistence: None,
-        ..Config::default()
-    }
+fn config(cases: u32) -> proptest::test_runner::Config {
+    common::proptest_config(cases, 20261201)
 }
 
 /// Spec-like text: fragments of valid specs shuffled with junk.

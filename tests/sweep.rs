@@ -13,7 +13,6 @@ use cvxnn::sweep::{
 };
 use num_bigint::BigInt;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed};
 use rayon::prelude::*;
 
 fn iv(v: &[i64]) -> IntVec {
@@ -346,13 +345,8 @@ fn invalid_input_is_an_error() {
     assert!(sweep_collect(&[iv(&[1, 2, 3]), iv(&[-2, -4, -6])]).is_err());
 }
 
-fn config(cases: u32) -> Config {
-    Config {
-        cases,
-        rng_seed: RngSeed::Fixed(20261202),
-        failure_persistence: None,
-        ..Config::default()
-    }
+fn config(cases: u32) -> proptest::test_runner::Config {
+    common::proptest_config(cases, 20261202)
 }
 
 proptest! {

@@ -234,3 +234,14 @@ pub fn perturbed(net: &Network, rel: f64, rng: &mut Xoshiro) -> Network {
         .for_each(|a| *a *= 1.0 + rel * rng.gaussian());
     out
 }
+
+/// A proptest configuration with a fixed seed (the same cases on every run) and no failure
+/// files.
+pub fn proptest_config(cases: u32, seed: u64) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}
