@@ -119,7 +119,8 @@ pub struct RoundLog {
     /// The restricted program's convex objective at this round's solution.
     pub objective: f64,
     /// Estimated relative gap (objective − d(sλ)) / objective with s = β / ρ̂, ρ̂ the largest
-    /// violation found (floating point, not a certificate).
+    /// violation found outside the set (floating point, not a certificate; the set's own
+    /// patterns hold to the round's tolerance), clamped at 0.
     pub gap: f64,
     /// Patterns (or streamed cells) priced per second.
     pub patterns_per_second: f64,

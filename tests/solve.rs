@@ -173,5 +173,38 @@ fn the_round_log_accounts_for_every_conic_solve() {
             r.round_log.last().is_some_and(|x| x.violated == 0),
             "{name}"
         );
+        // Each round's objective is a restricted optimum, never below the certified optimum,
+        // and the last one is the reported objective. The estimated gap scales λ by the
+        // largest violation found outside the set (the set's own patterns are feasible to the
+        // round's tolerance), so d(sλ) ≤ optimum up to that tolerance: the estimate is at least
+        // the round's true relative excess less 10 tol, and at the end below the certificate's
+        // tolerance.
+        let optimum = r.optimum.upper;
+        for x in &r.round_log {
+            assert!(
+                x.objective >= r.optimum.lower * (1.0 - 1e-9),
+                "{name}: {}",
+                x.objective
+            );
+            let excess = (x.objective - optimum) / x.objective;
+            assert!(x.gap.is_finite() && x.gap >= 0.0, "{name}: gap {}", x.gap);
+            assert!(
+                x.gap >= excess - 10.0 * x.tol - 1e-9,
+                "{name}: gap {} below excess {excess}",
+                x.gap
+            );
+            assert!(x.patterns_per_second > 0.0, "{name}");
+        }
+        let last = r.round_log.last().unwrap();
+        assert!(
+            (last.objective - r.objective).abs() <= 1e-12 * r.objective.abs(),
+            "{name}"
+        );
+        assert!(
+            last.gap <= r.certificate.tol,
+            "{name}: final gap {}",
+            last.gap
+        );
+        assert!(["solved", "almost_solved"].contains(&last.status), "{name}");
     }
 }
