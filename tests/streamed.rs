@@ -137,3 +137,26 @@ fn strategy_full_needs_stored_cells() {
     let err = solve_spec(&spec, false, &Silent).err().expect("refused");
     assert!(err.to_string().contains("cells = \"stored\""), "{err}");
 }
+
+#[test]
+fn bad_cell_storage_names_the_key_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = "[data]\nx = [[0.0], [1.0], [2.0]]\ny = [0.0, 1.0, 0.5]\n[model]\nbeta = 0.1\n";
+    for (value, says) in [
+        ("bogus", "unknown cell storage `bogus`"),
+        ("streamed", "needs data with exactly three columns"),
+    ] {
+        let spec = common::write(
+            dir.path(),
+            "s.toml",
+            &format!("{base}[arrangements]\ncells = \"{value}\"\n"),
+        );
+        let err = common::stderr_of(common::cvxnn().arg("solve").arg(&spec), 2);
+        assert!(
+            err.contains("s.toml") && err.contains("arrangements.cells"),
+            "{err}"
+        );
+        assert!(err.contains(says), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
