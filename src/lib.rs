@@ -26,6 +26,7 @@ pub mod cone;
 pub mod data;
 pub mod error;
 pub mod exact;
+pub mod heldout;
 pub mod multi;
 pub mod network;
 pub mod pipeline;
