@@ -164,6 +164,9 @@ pub struct Audit {
     pub stationarity: Stationarity,
     /// Present when not certified and a better network was found.
     pub improvement: Option<Improvement>,
+    /// The network's loss (and accuracy) on the spec's held-out samples, when it names some.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<crate::heldout::HeldOut>,
 }
 
 /// How `certify` runs.
@@ -182,7 +185,7 @@ pub fn read_network(path: &Path) -> Result<Network, InputError> {
 
 /// Read a JSON file holding a network (or a whole solve output with a `network` field) into
 /// `T`; a type error names the JSON path of the bad value, after `what`.
-fn read_network_json<T: serde::de::DeserializeOwned>(
+pub(crate) fn read_network_json<T: serde::de::DeserializeOwned>(
     path: &Path,
     what: &str,
 ) -> Result<T, InputError> {
@@ -310,6 +313,35 @@ pub fn check_network(
             "is not finite",
         ));
     }
+    match network.output_bias {
+        Some(b) if !b.is_finite() => {
+            return Err(InputError::new(path, "output_bias", "is not finite"));
+        }
+        Some(b) if b != 0.0 && !spec.model.output_bias => {
+            return Err(InputError::new(
+                path,
+                "output_bias",
+                format!(
+                    "is {b}, but the spec's model has no output bias (set `output_bias = true`                      in [model] to certify a network with one)"
+                ),
+            ));
+        }
+        _ => {}
+    }
+    if let Some(input) = &network.input {
+        if data.input.as_ref() != Some(input) {
+            return Err(InputError::new(
+                path,
+                "input",
+                match &data.input {
+                    None => "records a standardization of the inputs, but the spec does not                              standardize them (set `standardize = true` in [data])"
+                        .to_string(),
+                    Some(_) => "records a standardization that differs from the one of the                                 spec's training data: the network was trained on other data"
+                        .to_string(),
+                },
+            ));
+        }
+    }
     let objective = crate::certificate::objective_bounds(network, data, &spec.model);
     if !objective.upper.is_finite() {
         return Err(InputError::new(
@@ -367,7 +399,8 @@ pub fn audit(
         Mode::Solved => Some(reference(spec, &data, &arrangement, progress)?),
         Mode::Quick => None,
     };
-    let audit = audit_network(spec, &data, &network, &arrangement, reference.as_ref())?;
+    let mut audit = audit_network(spec, &data, &network, &arrangement, reference.as_ref())?;
+    audit.test = crate::heldout::evaluate(spec, &network)?;
     Ok((audit, reference))
 }
 
@@ -384,6 +417,9 @@ pub struct MultiAudit {
     pub verdict: Verdict,
     /// Per-output audits.
     pub per_output: Vec<Audit>,
+    /// Per output, the network's figures on the spec's held-out samples, when it names some.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<Vec<crate::heldout::HeldOut>>,
 }
 
 /// Audit a multi-output network file against a multi-output spec; also returns cvxnn's
@@ -437,6 +473,7 @@ pub fn audit_multi(
             outputs: per_output.len(),
             verdict: Verdict::sum(&verdicts),
             per_output,
+            test: crate::heldout::evaluate_multi(spec, &multi)?,
         },
         references,
     ))
@@ -525,6 +562,7 @@ pub fn audit_network(
         solve: reference.map(|r| r.summary.clone()),
         stationarity,
         improvement,
+        test: None,
     })
 }
 

@@ -390,6 +390,9 @@ pub fn objective_bounds(network: &Network, data: &Dataset, model: &Model) -> Int
             f[i] = f[i].plus(activation_bounds(model.activation, z).scale(alpha));
         }
     }
+    if let Some(b) = network.output_bias {
+        f.iter_mut().for_each(|fk| *fk = fk.plus(Bounds::point(b)));
+    }
     let zero = Bounds::point(0.0);
     let loss = f.iter().zip(&data.y).fold(zero, |acc, (fk, &yk)| {
         let term = match model.loss {

@@ -60,6 +60,19 @@ pub enum Command {
         #[arg(long, value_name = "FILE", conflicts_with = "quick")]
         improved: Option<PathBuf>,
     },
+    /// Predictions of a network on the rows of a CSV file (its columns, then the predictions).
+    Predict {
+        /// The network (a network JSON, or a whole `solve --json` output).
+        #[arg(long, value_name = "NET.json")]
+        network: PathBuf,
+        /// The samples: a CSV file with a header row (the network's feature columns are read
+        /// by name when it records them, otherwise every column is a feature).
+        #[arg(long, value_name = "FILE.csv")]
+        data: PathBuf,
+        /// Write the CSV here (whole or not at all) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Solve each spec in its own process and print per-phase times and peak memory.
     Bench {
         /// Specs to run.
@@ -151,7 +164,7 @@ fn emit(
 pub fn run(cli: Cli) -> Result<i32, Error> {
     let spec_path = match &cli.command {
         Command::Solve { spec, .. } | Command::Certify { spec, .. } => Some(spec.clone()),
-        Command::Bench { .. } => None,
+        Command::Bench { .. } | Command::Predict { .. } => None,
     };
     run_command(cli).map_err(|e| match (e, spec_path) {
         (Error::Solver { status, detail }, Some(path)) => Error::Solver {
@@ -226,5 +239,13 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
             )
         }
         Command::Bench { specs, repeat } => crate::bench::run(&specs, repeat.max(1)),
+        Command::Predict { network, data, out } => {
+            let text = crate::predict::predict(&network, &data)?;
+            match out {
+                Some(path) => report::write_atomically(&path, &text)?,
+                None => print!("{text}"),
+            }
+            Ok(0)
+        }
     }
 }

@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use crate::error::InputError;
-use crate::spec::{Architecture, DataSource, Spec};
+use crate::spec::{Architecture, DataSource, Spec, TestSource};
+use crate::table::{read_csv, Selection, Standardization, Table};
 
 /// A dense row-major matrix of f64.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,6 +121,10 @@ pub struct Dataset {
     pub bias: bool,
     /// Patch size and stride for a convolutional network, `None` for a dense one.
     pub conv: Option<(usize, usize)>,
+    /// The standardization applied to the features (`standardize = true`), if any.
+    pub input: Option<Standardization>,
+    /// The feature columns' names, for data read from a CSV file.
+    pub feature_names: Option<Vec<String>>,
 }
 
 impl Dataset {
@@ -188,6 +193,8 @@ impl Dataset {
             features: d0,
             bias,
             conv: None,
+            input: None,
+            feature_names: None,
         })
     }
 
@@ -217,6 +224,8 @@ impl Dataset {
             features: d0,
             bias: self.bias,
             conv: Some((patch, stride)),
+            input: self.input,
+            feature_names: self.feature_names,
         }
     }
 
@@ -249,60 +258,77 @@ impl Dataset {
 
     /// Load the data a spec names: one dataset per output column (the one-vs-all model trains
     /// each output with its own neurons, so the outputs are independent problems sharing X).
+    /// With `standardize = true` the features are centred and scaled by their training
+    /// statistics ([`Dataset::standardization`]).
     pub fn load_outputs(spec: &Spec) -> Result<Vec<Dataset>, InputError> {
-        let (file, x, columns, key, where_is) = match &spec.data {
-            DataSource::Inline { x, y, outputs } => {
-                for (k, row) in y.iter().enumerate() {
-                    if row.len() != *outputs {
-                        return Err(InputError::new(
-                            &spec.path,
-                            format!("data.y row {}", k + 1),
-                            format!("has {} targets, row 1 has {outputs}", row.len()),
-                        ));
-                    }
-                }
-                let columns: Columns = (0..*outputs)
-                    .map(|c| y.iter().map(|row| row[c]).collect())
-                    .collect();
-                let place = TargetPlace::Inline {
-                    multi: *outputs > 1,
-                };
-                (spec.path.clone(), x.clone(), columns, "data.x", place)
-            }
-            DataSource::Csv { path, targets } => {
-                let (x, columns) = read_csv(path, targets)?;
-                let place = TargetPlace::Csv {
-                    names: targets.clone(),
-                };
-                (path.clone(), x, columns, "row", place)
+        let table = training_table(spec)?;
+        let transform = transform_of(spec, &table);
+        build_outputs(spec, table, transform.as_ref(), "data.x", "data.y")
+    }
+
+    /// The held-out samples of a spec (`[data] test`, or `test_x` / `test_y`), one dataset per
+    /// output, standardized by the training statistics; `None` when the spec names none.
+    pub fn load_test_outputs(spec: &Spec) -> Result<Option<Vec<Dataset>>, InputError> {
+        let Some(source) = &spec.test else {
+            return Ok(None);
+        };
+        let training = training_table(spec)?;
+        let transform = transform_of(spec, &training);
+        let table = match source {
+            TestSource::Inline { x, y } => inline_table(spec, x, y, "data.test_y")?,
+            TestSource::Csv(path) => {
+                let (targets, features) = csv_columns(spec);
+                read_csv(
+                    path,
+                    Selection {
+                        targets: &targets,
+                        features: features.as_deref(),
+                        ignore: &[],
+                    },
+                )?
             }
         };
-        let mut out = Vec::with_capacity(columns.len());
-        for (c, y) in columns.iter().enumerate() {
-            let mut data = Dataset::from_rows(&file, key, &x, y, spec.model.bias, "data.y")?;
-            data.check_labels(spec, &file, |k| where_is.locate(k, c))?;
-            if let Architecture::Conv1d { patch, stride } = spec.model.architecture {
-                if patch > data.features {
-                    return Err(InputError::new(
-                        &spec.path,
-                        "model.patch",
-                        format!(
-                            "is {patch}, longer than the signals ({} samples)",
-                            data.features
-                        ),
-                    ));
+        let d0 = training.x.first().map_or(0, Vec::len);
+        if let Some(k) = table.x.iter().position(|r| r.len() != d0) {
+            let (file, key) = match source {
+                TestSource::Inline { .. } => {
+                    (spec.path.clone(), format!("data.test_x row {}", k + 1))
                 }
-                // Patches carry their own bias entry: build them from the raw signals.
-                let raw = Dataset::from_rows(&file, key, &x, y, false, "data.y")?;
-                data = Dataset {
-                    bias: spec.model.bias,
-                    ..raw
-                }
-                .into_patches(patch, stride);
-            }
-            out.push(data);
+                TestSource::Csv(path) => (path.clone(), format!("line {}", k + 2)),
+            };
+            return Err(InputError::new(
+                &file,
+                key,
+                format!(
+                    "has {} features, the training data have {d0}",
+                    table.x[k].len()
+                ),
+            ));
         }
-        Ok(out)
+        if table.columns.len() != training.columns.len() {
+            return Err(InputError::new(
+                &table.file,
+                "data.test_y",
+                format!(
+                    "has {} outputs, the training data have {}",
+                    table.columns.len(),
+                    training.columns.len()
+                ),
+            ));
+        }
+        let key = match source {
+            TestSource::Inline { .. } => "data.test_x",
+            TestSource::Csv(_) => "row",
+        };
+        build_outputs(spec, table, transform.as_ref(), key, "data.test_y").map(Some)
+    }
+
+    /// The standardization `standardize = true` applies (training statistics), `None` without it.
+    pub fn standardization(spec: &Spec) -> Result<Option<Standardization>, InputError> {
+        if !spec.standardize {
+            return Ok(None);
+        }
+        Ok(transform_of(spec, &training_table(spec)?))
     }
 
     /// Classification losses need labels exactly ±1; name the first row that is not.
@@ -340,107 +366,148 @@ impl Dataset {
     }
 }
 
-/// Columns of numbers (one inner vector per column).
-type Columns = Vec<Vec<f64>>;
+/// The training table of a spec (inline or CSV).
+fn training_table(spec: &Spec) -> Result<Table, InputError> {
+    match &spec.data {
+        DataSource::Inline { x, y, .. } => inline_table(spec, x, y, "data.y"),
+        DataSource::Csv { path, .. } => {
+            let (targets, features) = csv_columns(spec);
+            read_csv(
+                path,
+                Selection {
+                    targets: &targets,
+                    features: features.as_deref(),
+                    ignore: &[],
+                },
+            )
+        }
+    }
+}
+
+/// The target and feature column names a spec's CSV files use: for inline training data
+/// (with a test CSV) the targets are `y` (one output) or `y1`, `y2`, ….
+fn csv_columns(spec: &Spec) -> (Vec<String>, Option<Vec<String>>) {
+    match &spec.data {
+        DataSource::Csv {
+            targets, features, ..
+        } => (targets.clone(), features.clone()),
+        DataSource::Inline { outputs: 1, .. } => (vec!["y".to_string()], None),
+        DataSource::Inline { outputs, .. } => {
+            ((1..=*outputs).map(|c| format!("y{c}")).collect(), None)
+        }
+    }
+}
+
+/// A table from inline rows; `y_key` names the targets in messages.
+fn inline_table(
+    spec: &Spec,
+    x: &[Vec<f64>],
+    y: &[Vec<f64>],
+    y_key: &str,
+) -> Result<Table, InputError> {
+    let outputs = spec.outputs();
+    for (k, row) in y.iter().enumerate() {
+        if row.len() != outputs {
+            return Err(InputError::new(
+                &spec.path,
+                format!("{y_key} row {}", k + 1),
+                format!("has {} targets, the spec has {outputs} outputs", row.len()),
+            ));
+        }
+    }
+    Ok(Table {
+        file: spec.path.clone(),
+        x: x.to_vec(),
+        columns: (0..outputs)
+            .map(|c| y.iter().map(|row| row[c]).collect())
+            .collect(),
+        feature_names: None,
+        header: None,
+        records: Vec::new(),
+    })
+}
+
+/// The standardization of a training table, when the spec asks for it (pooled over positions
+/// for conv1d signals).
+fn transform_of(spec: &Spec, table: &Table) -> Option<Standardization> {
+    let pooled = matches!(spec.model.architecture, Architecture::Conv1d { .. });
+    (spec.standardize && table.x.first().is_some_and(|r| !r.is_empty()))
+        .then(|| Standardization::of(&table.x, pooled))
+}
+
+/// One dataset per target column of a table; `key` and `y_key` locate errors.
+fn build_outputs(
+    spec: &Spec,
+    table: Table,
+    transform: Option<&Standardization>,
+    key: &str,
+    y_key: &str,
+) -> Result<Vec<Dataset>, InputError> {
+    let file = table.file.clone();
+    let place = if table.header.is_some() {
+        TargetPlace::Csv {
+            names: csv_columns(spec).0,
+        }
+    } else {
+        TargetPlace::Inline {
+            key: y_key.to_string(),
+            multi: table.columns.len() > 1,
+        }
+    };
+    // Shapes and finiteness are checked on the raw rows, before any transform.
+    for y in &table.columns {
+        Dataset::from_rows(&file, key, &table.x, y, false, y_key)?;
+    }
+    let x = match transform {
+        Some(t) => t.apply_all(&table.x),
+        None => table.x,
+    };
+    let mut out = Vec::with_capacity(table.columns.len());
+    for (c, y) in table.columns.iter().enumerate() {
+        let mut data = Dataset::from_rows(&file, key, &x, y, spec.model.bias, y_key)?;
+        data.check_labels(spec, &file, |k| place.locate(k, c))?;
+        data.input = transform.cloned();
+        data.feature_names = table.feature_names.clone();
+        if let Architecture::Conv1d { patch, stride } = spec.model.architecture {
+            if patch > data.features {
+                return Err(InputError::new(
+                    &spec.path,
+                    "model.patch",
+                    format!(
+                        "is {patch}, longer than the signals ({} samples)",
+                        data.features
+                    ),
+                ));
+            }
+            // Patches carry their own bias entry: build them from the raw signals.
+            let raw = Dataset::from_rows(&file, key, &x, y, false, y_key)?;
+            data = Dataset {
+                bias: spec.model.bias,
+                input: transform.cloned(),
+                feature_names: table.feature_names.clone(),
+                ..raw
+            }
+            .into_patches(patch, stride);
+        }
+        out.push(data);
+    }
+    Ok(out)
+}
 
 /// Where target (row k, output c) sits in the user's files, for error messages.
 enum TargetPlace {
-    Inline { multi: bool },
+    Inline { key: String, multi: bool },
     Csv { names: Vec<String> },
 }
 
 impl TargetPlace {
     fn locate(&self, k: usize, c: usize) -> String {
         match self {
-            TargetPlace::Inline { multi: true } => {
-                format!("data.y row {}, column {}", k + 1, c + 1)
+            TargetPlace::Inline { key, multi: true } => {
+                format!("{key} row {}, column {}", k + 1, c + 1)
             }
-            TargetPlace::Inline { multi: false } => format!("data.y row {}", k + 1),
+            TargetPlace::Inline { key, multi: false } => format!("{key} row {}", k + 1),
             TargetPlace::Csv { names } => format!("line {}, column `{}`", k + 2, names[c]),
         }
     }
-}
-
-/// Read a CSV with a header row; returns (feature rows, one column per target).
-fn read_csv(path: &Path, targets: &[String]) -> Result<(Columns, Columns), InputError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| InputError::new(path, "", format!("cannot read the CSV file: {e}")))?;
-    let headers = reader
-        .headers()
-        .map_err(|e| InputError::new(path, "header", format!("cannot read the header: {e}")))?
-        .clone();
-    for (j, h) in headers.iter().enumerate() {
-        if let Some(first) = headers.iter().take(j).position(|g| g == h) {
-            return Err(InputError::new(
-                path,
-                "header",
-                format!(
-                    "column name `{h}` appears twice (columns {} and {}); names must be unique",
-                    first + 1,
-                    j + 1
-                ),
-            ));
-        }
-    }
-    let mut target_cols = Vec::with_capacity(targets.len());
-    for target in targets {
-        let col = headers.iter().position(|h| h == target).ok_or_else(|| {
-            InputError::new(
-                path,
-                "header",
-                format!(
-                    "no target column `{target}` (columns: {})",
-                    headers.iter().collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })?;
-        target_cols.push(col);
-    }
-    let mut x = Vec::new();
-    let mut y: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
-    for (k, record) in reader.records().enumerate() {
-        let line = k + 2; // 1-based, after the header
-        let record =
-            record.map_err(|e| InputError::new(path, format!("line {line}"), format!("{e}")))?;
-        if record.len() != headers.len() {
-            return Err(InputError::new(
-                path,
-                format!("line {line}"),
-                format!(
-                    "has {} cells, the header has {}",
-                    record.len(),
-                    headers.len()
-                ),
-            ));
-        }
-        let mut row = Vec::with_capacity(headers.len() - 1);
-        for (j, cell) in record.iter().enumerate() {
-            let value: f64 = cell.parse().map_err(|_| {
-                InputError::new(
-                    path,
-                    format!("line {line}, column `{}`", &headers[j]),
-                    format!("`{cell}` is not a number"),
-                )
-            })?;
-            if !value.is_finite() {
-                return Err(InputError::new(
-                    path,
-                    format!("line {line}, column `{}`", &headers[j]),
-                    format!("`{cell}` is not finite"),
-                ));
-            }
-            match target_cols.iter().position(|&t| t == j) {
-                Some(c) => y[c].push(value),
-                None => row.push(value),
-            }
-        }
-        x.push(row);
-    }
-    if x.is_empty() {
-        return Err(InputError::new(path, "", "has no data rows"));
-    }
-    Ok((x, y))
 }

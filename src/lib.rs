@@ -31,6 +31,7 @@ pub mod multi;
 pub mod network;
 pub mod pipeline;
 pub mod polish;
+pub mod predict;
 pub mod pricing;
 pub mod program;
 pub mod progress;
@@ -41,6 +42,7 @@ pub mod solve;
 pub mod spec;
 pub mod sweep;
 pub mod swept;
+pub mod table;
 pub mod verdict;
 pub mod working_set;
 

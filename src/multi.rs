@@ -49,11 +49,9 @@ pub fn solve_multi(
         )?;
         reports.push(solved.report);
     }
-    Ok(MultiReport::combine(
-        spec,
-        reports,
-        total.elapsed().as_secs_f64(),
-    ))
+    let mut report = MultiReport::combine(spec, reports, total.elapsed().as_secs_f64());
+    report.test = crate::heldout::evaluate_multi(spec, &report.network)?;
+    Ok(report)
 }
 
 /// The result of a multi-output solve: per-output reports, totals and one certificate.
@@ -81,6 +79,9 @@ pub struct MultiReport {
     pub network: MultiNetwork,
     /// Per-output results (their networks are the blocks of `network`).
     pub per_output: Vec<SolveReport>,
+    /// Per output, the network's figures on the spec's held-out samples, when it names some.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<Vec<crate::heldout::HeldOut>>,
     /// Wall-clock seconds for everything.
     pub seconds_total: f64,
 }
@@ -104,6 +105,15 @@ pub struct MultiNetwork {
     pub hidden: Vec<Vec<f64>>,
     /// m rows of c output weights.
     pub output: Vec<Vec<f64>>,
+    /// Per output, the unpenalized scalar added to its predictions (`output_bias = true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_bias: Option<Vec<f64>>,
+    /// The standardization of the inputs (`standardize = true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<crate::table::Standardization>,
+    /// The CSV feature columns the network was trained on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<String>>,
 }
 
 impl MultiNetwork {
@@ -128,6 +138,11 @@ impl MultiNetwork {
             conv: first.and_then(|n| n.conv),
             hidden,
             output,
+            output_bias: first
+                .and_then(|n| n.output_bias)
+                .map(|_| parts.iter().map(|n| n.output_bias.unwrap_or(0.0)).collect()),
+            input: first.and_then(|n| n.input.clone()),
+            features: first.and_then(|n| n.features.clone()),
         }
     }
 
@@ -135,13 +150,19 @@ impl MultiNetwork {
     /// output row does not have exactly one non-zero entry among c.
     pub fn split(&self, outputs: usize) -> Result<Vec<Network>, usize> {
         let mut parts: Vec<Network> = (0..outputs)
-            .map(|_| Network {
+            .map(|c| Network {
                 activation: self.activation.clone(),
                 slope: self.slope,
                 bias: self.bias,
                 conv: self.conv,
                 hidden: Vec::new(),
                 output: Vec::new(),
+                output_bias: self
+                    .output_bias
+                    .as_ref()
+                    .map(|b| b.get(c).copied().unwrap_or(0.0)),
+                input: self.input.clone(),
+                features: self.features.clone(),
             })
             .collect();
         for (j, (u, row)) in self.hidden.iter().zip(&self.output).enumerate() {
@@ -190,6 +211,7 @@ impl MultiReport {
             certified: exact && relative_gap <= spec.certificate.tol,
             network: MultiNetwork::stack(&parts),
             per_output,
+            test: None,
             seconds_total,
         }
     }

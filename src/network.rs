@@ -45,6 +45,17 @@ pub struct Network {
     pub hidden: Vec<Vec<f64>>,
     /// m second-layer weights.
     pub output: Vec<f64>,
+    /// The unpenalized scalar added to every prediction (`[model] output_bias = true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_bias: Option<f64>,
+    /// The standardization of the inputs (`[data] standardize = true`): features are centred
+    /// and scaled by it before the first layer. `cvxnn predict` applies it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<crate::table::Standardization>,
+    /// The CSV feature columns the network was trained on, in order (`cvxnn predict` reads
+    /// these columns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<String>>,
 }
 
 impl Network {
@@ -61,6 +72,9 @@ impl Network {
             for (&i, row) in data.sample_of.iter().zip(data.x.row_iter()) {
                 f[i] += alpha * activation.apply(dot(row, u));
             }
+        }
+        if let Some(b) = self.output_bias {
+            f.iter_mut().for_each(|v| *v += b);
         }
         f
     }
@@ -122,6 +136,9 @@ impl Network {
             conv: None,
             hidden,
             output,
+            output_bias: None,
+            input: None,
+            features: None,
         }
     }
 }

@@ -91,6 +91,9 @@ pub struct SolveReport {
     pub neurons: usize,
     /// The network.
     pub network: Network,
+    /// The network's loss (and accuracy) on the spec's held-out samples, when it names some.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<crate::heldout::HeldOut>,
     /// Lower bound on the optimum from the certificate's dual point.
     pub dual_objective: f64,
     /// nonconvex_objective − dual_objective.
@@ -242,6 +245,8 @@ fn network_from_weights(
     network.conv = data
         .conv
         .map(|(patch, stride)| crate::network::ConvShape { patch, stride });
+    network.input = data.input.clone();
+    network.features = data.feature_names.clone();
     network
 }
 
@@ -261,7 +266,9 @@ pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result
     progress.finish();
     let arrangement = arrangement?;
     seconds.enumerate = t.elapsed().as_secs_f64();
-    solve_prepared(spec, data, arrangement, seconds, total, verbose, progress)
+    let mut solved = solve_prepared(spec, data, arrangement, seconds, total, verbose, progress)?;
+    solved.report.test = crate::heldout::evaluate(spec, &solved.report.network)?;
+    Ok(solved)
 }
 
 /// The exact rescaling the solver sees: X / s and (squared loss) y / c with powers of two s, c,
@@ -370,6 +377,8 @@ fn zero_network(spec: &Spec, data: &Dataset) -> Network {
     network.conv = data
         .conv
         .map(|(patch, stride)| crate::network::ConvShape { patch, stride });
+    network.input = data.input.clone();
+    network.features = data.feature_names.clone();
     network
 }
 
@@ -564,6 +573,7 @@ pub(crate) fn solve_prepared(
         nonconvex_objective,
         neurons: network.width(),
         network,
+        test: None,
         dual_objective: cert.dual_objective,
         gap: cert.gap,
         relative_gap: cert.relative_gap,

@@ -12,6 +12,18 @@ use crate::multi::MultiReport;
 use crate::pipeline::SolveReport;
 use crate::verdict::{BoundSource, Verdict};
 
+/// The held-out line of a summary: samples, loss, mean loss and (classification) accuracy.
+fn write_test(s: &mut String, label: &str, t: &crate::heldout::HeldOut) {
+    let accuracy = t
+        .accuracy
+        .map_or(String::new(), |a| format!(", accuracy {:.2} %", 100.0 * a));
+    let _ = writeln!(
+        s,
+        "{label:<13}{} samples: loss {:.10} (mean {:.6e}){accuracy}",
+        t.samples, t.loss, t.mean_loss
+    );
+}
+
 /// A human-readable summary of a solve.
 pub fn solve_summary(r: &SolveReport) -> String {
     let mut s = String::new();
@@ -114,6 +126,9 @@ pub fn solve_summary(r: &SolveReport) -> String {
             1
         )
     );
+    if let Some(test) = &r.test {
+        write_test(&mut s, "test", test);
+    }
     let t = &r.seconds;
     let _ = writeln!(
         s,
@@ -321,6 +336,9 @@ pub fn audit_summary(a: &Audit) -> String {
             r.objective, r.neurons, r.relative_gap, r.rounds, r.seconds
         );
     }
+    if let Some(test) = &a.test {
+        write_test(&mut s, "test", test);
+    }
     let st = &a.stationarity;
     let _ = writeln!(
         s,
@@ -471,6 +489,9 @@ pub fn multi_summary(r: &MultiReport) -> String {
         exact,
         tol,
     );
+    for (c, t) in r.test.iter().flatten().enumerate() {
+        write_test(&mut s, &format!("test out {}", c + 1), t);
+    }
     let _ = writeln!(s, "time         {:.3} s", r.seconds_total);
     s
 }
@@ -489,6 +510,9 @@ pub fn multi_audit_summary(a: &MultiAudit) -> String {
     }
     let _ = writeln!(s, "--- all outputs");
     write_verdict(&mut s, &a.verdict, a.outputs);
+    for (c, t) in a.test.iter().flatten().enumerate() {
+        write_test(&mut s, &format!("test out {}", c + 1), t);
+    }
     s
 }
 

@@ -35,6 +35,11 @@ pub struct Spec {
     pub description: Option<String>,
     /// Where the data come from.
     pub data: DataSource,
+    /// Held-out samples (`[data] test`, or `test_x` / `test_y`), scored but never trained on.
+    pub test: Option<TestSource>,
+    /// Centre and scale every feature by the training data's mean and standard deviation
+    /// (`[data] standardize`, default false).
+    pub standardize: bool,
     /// The network and its training objective.
     pub model: Model,
     /// How the activation patterns are obtained.
@@ -61,9 +66,26 @@ pub enum DataSource {
     Csv {
         /// The CSV path, already resolved against the spec's folder.
         path: PathBuf,
-        /// The target columns (one per output); all other columns are features.
+        /// The target columns (one per output).
         targets: Vec<String>,
+        /// The feature columns in order (`features = [..]`); `None`: every other column.
+        features: Option<Vec<String>>,
     },
+}
+
+/// Where the held-out samples live.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TestSource {
+    /// `test_x` and `test_y` in the spec.
+    Inline {
+        /// Rows of d0 features.
+        x: Vec<Vec<f64>>,
+        /// Rows of targets (one per output).
+        y: Vec<Vec<f64>>,
+    },
+    /// A CSV file with the training data's columns (`test = "file.csv"`), resolved against the
+    /// spec's folder.
+    Csv(PathBuf),
 }
 
 /// Default slope κ of the leaky ReLU on the negative side.
@@ -91,6 +113,19 @@ impl Activation {
             Activation::Relu => "relu",
             Activation::LeakyRelu { .. } => "leaky_relu",
             Activation::Absolute => "absolute",
+        }
+    }
+
+    /// The activation a network file names (`activation`, `slope`), `None` for an unknown name
+    /// or a slope that does not fit it.
+    pub fn from_name(name: &str, slope: Option<f64>) -> Option<Activation> {
+        match (name, slope) {
+            ("relu", None) => Some(Activation::Relu),
+            ("absolute", None) => Some(Activation::Absolute),
+            ("leaky_relu", Some(k)) if k.is_finite() && (0.0..1.0).contains(&k) => {
+                Some(Activation::LeakyRelu { slope: k })
+            }
+            _ => None,
         }
     }
 
@@ -220,6 +255,8 @@ pub struct Model {
     pub beta: f64,
     /// Training loss.
     pub loss: Loss,
+    /// An unpenalized scalar added to every prediction (per output): `[model] output_bias`.
+    pub output_bias: bool,
 }
 
 /// How the activation patterns D_i are obtained.
@@ -327,6 +364,11 @@ struct RawData {
     y: Option<RawTargets>,
     csv: Option<String>,
     target: Option<RawTargetNames>,
+    features: Option<Vec<String>>,
+    test: Option<String>,
+    test_x: Option<Vec<Vec<f64>>>,
+    test_y: Option<RawTargets>,
+    standardize: Option<bool>,
 }
 
 /// `y = [..]` (one output) or `y = [[..], ..]` (n rows of c outputs).
@@ -356,6 +398,7 @@ struct RawModel {
     bias: Option<bool>,
     beta: Option<f64>,
     loss: Option<String>,
+    output_bias: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -447,6 +490,58 @@ impl Spec {
                 .unwrap_or_else(|| "problem".into()),
         };
 
+        let test = match (raw.data.test, raw.data.test_x, raw.data.test_y) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err(err(
+                    "data.test",
+                    "give either `test` (a CSV file) or `test_x` and `test_y`, not both".into(),
+                ))
+            }
+            (Some(file), None, None) => {
+                let base = path.parent().unwrap_or_else(|| Path::new("."));
+                Some(TestSource::Csv(base.join(file)))
+            }
+            (None, Some(x), Some(y)) => Some(TestSource::Inline {
+                x,
+                y: match y {
+                    RawTargets::Single(v) => v.into_iter().map(|t| vec![t]).collect(),
+                    RawTargets::Multi(rows) => rows,
+                },
+            }),
+            (None, Some(_), None) => {
+                return Err(err("data.test_y", "missing (test_x is given)".into()))
+            }
+            (None, None, Some(_)) => {
+                return Err(err("data.test_x", "missing (test_y is given)".into()))
+            }
+            (None, None, None) => None,
+        };
+        let features = raw.data.features;
+        if let Some(names) = &features {
+            if raw.data.csv.is_none() {
+                return Err(err(
+                    "data.features",
+                    "`features` selects columns of a `csv` file".into(),
+                ));
+            }
+            if names.is_empty() {
+                return Err(err("data.features", "the list of features is empty".into()));
+            }
+            if let Some((i, t)) = names
+                .iter()
+                .enumerate()
+                .find(|(i, t)| names[..*i].contains(t))
+            {
+                return Err(err(
+                    "data.features",
+                    format!(
+                        "names `{t}` twice (entries {} and {})",
+                        names.iter().position(|u| u == t).unwrap_or(0) + 1,
+                        i + 1
+                    ),
+                ));
+            }
+        }
         let data = match (raw.data.x, raw.data.y, raw.data.csv) {
             (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
                 return Err(err(
@@ -499,9 +594,16 @@ impl Spec {
                         ts
                     }
                 };
+                if let Some(t) = features.iter().flatten().find(|f| targets.contains(f)) {
+                    return Err(err(
+                        "data.features",
+                        format!("`{t}` is a target column; it cannot also be a feature"),
+                    ));
+                }
                 DataSource::Csv {
                     path: base.join(csv),
                     targets,
+                    features,
                 }
             }
             (None, None, None) => {
@@ -600,6 +702,7 @@ impl Spec {
             bias: raw.model.bias.unwrap_or(true),
             beta,
             loss,
+            output_bias: raw.model.output_bias.unwrap_or(false),
         };
 
         let a = raw.arrangements;
@@ -700,6 +803,8 @@ impl Spec {
             name,
             description: raw.description,
             data,
+            test,
+            standardize: raw.data.standardize.unwrap_or(false),
             model,
             arrangements,
             solver: SolverSettings {

@@ -165,6 +165,9 @@ fn a_neuron_feeding_no_output_still_pays_its_penalty() {
         conv: None,
         hidden: vec![vec![1.0, 2.0, 2.0], vec![0.5, 0.0, 0.0]],
         output: vec![vec![0.0, 0.0], vec![0.0, 3.0]],
+        output_bias: None,
+        input: None,
+        features: None,
     };
     let parts = net.split(2).unwrap();
     let penalty: f64 = parts.iter().map(|p| p.penalty(2.0)).sum();

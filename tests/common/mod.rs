@@ -219,6 +219,9 @@ pub fn gradient_descent(
             .map(|(patch, stride)| cvxnn::network::ConvShape { patch, stride }),
         hidden: u,
         output: a,
+        output_bias: None,
+        input: None,
+        features: None,
     }
 }
 
