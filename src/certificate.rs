@@ -289,11 +289,58 @@ pub fn loss_dual(
     hint: Option<&[f64]>,
 ) -> Vec<f64> {
     match model.loss {
+        // With an output bias the dual must satisfy 1ᵀλ = 0: centring λ is the dual point of
+        // the network with its bias re-fitted (what remains of 1ᵀλ is charged in the bound).
+        Loss::Squared if model.output_bias => centered(&dual_candidate(f, &data.y)),
         Loss::Squared => dual_candidate(f, &data.y),
         Loss::Logistic => logistic_dual(f, &data.y),
         Loss::Hinge => {
             let t = hinge_multipliers(data, model, network, f, hint);
             t.iter().zip(&data.y).map(|(tk, yk)| tk * yk).collect()
+        }
+    }
+}
+
+/// v − mean(v).
+pub fn centered(v: &[f64]) -> Vec<f64> {
+    let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
+    v.iter().map(|x| x - mean).collect()
+}
+
+/// An upper bound on |b| for every network with an output bias whose training objective is at
+/// most `p`, so that a dual point with 1ᵀλ ≠ 0 still gives the valid bound d(λ) − B |1ᵀλ|.
+/// Every neuron has |α σ(x u)| ≤ |α| ‖u‖ ‖x‖ (|σ(t)| ≤ |t| for the three activations) and
+/// Σ |α_j| ‖u_j‖ ≤ ½ Σ (α_j² + ‖u_j‖²) ≤ p / β, so |g_k| ≤ R_k p / β with R_k the sum of the
+/// norms of sample k's rows (patches). Squared loss: |g_k + b − y_k| ≤ √(2p), so
+/// |b| ≤ |y_k| + √(2p) + R_k p / β for every k. Hinge and logistic: the loss of sample k is at
+/// most p, so y_k (g_k + b) ≥ −p (1 − y f ≤ p, resp. −y f ≤ softplus(−y f) ≤ p): a sample with
+/// y = +1 bounds b below by −p − R_k p / β, one with y = −1 bounds it above by p + R_k p / β;
+/// both classes are needed (∞ otherwise). Rounded up generously (relative 1e-10); the bound
+/// multiplies |1ᵀλ|, which is ~1e-12 at an optimum, so its looseness costs nothing.
+pub fn output_bias_bound(data: &Dataset, model: &Model, p: f64) -> f64 {
+    let up = |v: f64| (v * (1.0 + 1e-10)).next_up();
+    let mut reach = vec![0.0; data.n()];
+    for (&k, row) in data.sample_of.iter().zip(data.x.row_iter()) {
+        reach[k] += crate::data::norm(row);
+    }
+    let p = up(p.max(0.0));
+    let over_beta = up(p / model.beta);
+    let r = |k: usize| up(up(reach[k]) * over_beta);
+    match model.loss {
+        Loss::Squared => {
+            let root = up(up(2.0 * p).sqrt());
+            (0..data.n())
+                .map(|k| up(up(data.y[k].abs() + root) + r(k)))
+                .fold(f64::INFINITY, f64::min)
+        }
+        Loss::Hinge | Loss::Logistic => {
+            let side = |label: f64| {
+                (0..data.n())
+                    .filter(|&k| data.y[k] == label)
+                    .map(|k| up(p + r(k)))
+                    .fold(f64::INFINITY, f64::min)
+            };
+            side(1.0).max(side(-1.0))
         }
     }
 }
@@ -619,6 +666,21 @@ fn certify_with(
     // Report ρ in the data's own units (multiplying by a power of two is exact).
     let (upper, lower) = (upper / shrink, lower / shrink);
     let (d, s) = best_scaled_dual(model.loss, &lambda, &data.y, s_max);
+    // The output bias: inf over b of −b·1ᵀ(sλ) on the sublevel set |b| ≤ B.
+    let d = if model.output_bias {
+        let ones = vec![1.0; lambda.len()];
+        let sum = rounding::dot(&lambda, &ones).bounds();
+        let size = sum.upper().abs().max(sum.lower().abs());
+        let bound = output_bias_bound(data, model, objective.upper);
+        let charge = if size == 0.0 {
+            0.0
+        } else {
+            (bound * (s * size).next_up()).next_up()
+        };
+        (d - charge).next_down()
+    } else {
+        d
+    };
     // Every loss and the penalty are ≥ 0, so 0 bounds the optimum below whatever λ gave
     // (a dual point outside the loss's domain, or overflow, gives −∞ or NaN).
     let d = if d > 0.0 { d } else { 0.0 };

@@ -192,20 +192,25 @@ pub fn solve_patterns(
         owners: &owners,
     };
     let mut result = solve_restricted(data, spec, program, true, &settings, false, &mut seconds)?;
-    if !result.0.status.has_solution() {
+    if !result.outcome.status.has_solution() {
         result = solve_restricted(data, spec, program, true, &spec.solver, false, &mut seconds)?;
     }
-    let (outcome, layout, weights) = result;
+    let crate::restricted::Restricted {
+        outcome,
+        layout,
+        weights,
+        bias,
+    } = result;
     if !outcome.status.has_solution() {
         return Err(Error::Solver {
             status: outcome.status.name().into(),
             detail: format!("sub-program over {} patterns", patterns.len()),
         });
     }
-    let (objective, _) = convex_objective(data, &spec.model, patterns, &weights);
+    let (objective, _) = convex_objective(data, &spec.model, patterns, &weights, bias);
     Ok(SubProgram {
         objective,
-        network: network_from_weights(&layout, &weights, spec, data),
+        network: network_from_weights(&layout, &weights, bias, spec, data),
         multipliers: loss_multipliers(spec, &outcome.z, &layout),
     })
 }
@@ -233,6 +238,7 @@ fn loss_multipliers(spec: &Spec, z: &[f64], layout: &Layout) -> Option<Vec<f64>>
 fn network_from_weights(
     layout: &Layout,
     weights: &[Vec<f64>],
+    bias: f64,
     spec: &Spec,
     data: &Dataset,
 ) -> Network {
@@ -247,6 +253,7 @@ fn network_from_weights(
         .map(|(patch, stride)| crate::network::ConvShape { patch, stride });
     network.input = data.input.clone();
     network.features = data.feature_names.clone();
+    network.output_bias = spec.model.output_bias.then_some(bias);
     network
 }
 
@@ -406,28 +413,37 @@ pub(crate) fn solve_prepared(
     // (a streamed arrangement is walked once).
     let zero_dual =
         crate::certificate::loss_dual(&data, &spec.model, &zero, &vec![0.0; data.n()], None);
-    let zero_optimal = match pool {
-        Pool::Stored(all) => all.iter().all(|p| {
-            crate::certificate::check_pattern(&data, &spec.model, p, &zero_dual, spec.model.beta)
+    // With an output bias the zero network is not the candidate (its bias would have to be
+    // fitted first): the loop runs.
+    let zero_optimal = !spec.model.output_bias
+        && match pool {
+            Pool::Stored(all) => all.iter().all(|p| {
+                crate::certificate::check_pattern(
+                    &data,
+                    &spec.model,
+                    p,
+                    &zero_dual,
+                    spec.model.beta,
+                )
                 .upper()
-                <= spec.model.beta
-        }),
-        Pool::Streamed(swept) => {
-            let exceeded = std::sync::atomic::AtomicBool::new(false);
-            let visit = |_, check: crate::certificate::PatternCheck| {
-                if check.upper() > spec.model.beta {
-                    exceeded.store(true, std::sync::atomic::Ordering::Relaxed);
-                }
-            };
-            swept
-                .walk_checks(&data, &spec.model, &zero_dual, spec.model.beta, &visit)
-                .map_err(|detail| Error::Solver {
-                    status: "enumeration_failed".into(),
-                    detail,
-                })?;
-            !exceeded.into_inner()
-        }
-    };
+                    <= spec.model.beta
+            }),
+            Pool::Streamed(swept) => {
+                let exceeded = std::sync::atomic::AtomicBool::new(false);
+                let visit = |_, check: crate::certificate::PatternCheck| {
+                    if check.upper() > spec.model.beta {
+                        exceeded.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                };
+                swept
+                    .walk_checks(&data, &spec.model, &zero_dual, spec.model.beta, &visit)
+                    .map_err(|detail| Error::Solver {
+                        status: "enumeration_failed".into(),
+                        detail,
+                    })?;
+                !exceeded.into_inner()
+            }
+        };
     let zero_cert = match zero_optimal {
         true => Some(certify_against(
             spec,
@@ -456,6 +472,7 @@ pub(crate) fn solve_prepared(
                 weights: Vec::new(),
                 objective: zero_cert.nonconvex_objective,
                 working: Vec::new(),
+                bias: 0.0,
             },
             rounds: 0,
             iterations: 0,
@@ -481,6 +498,8 @@ pub(crate) fn solve_prepared(
         };
         let round = &mut looped.round;
         scaling.weights_back(&mut round.weights);
+        // Predictions scale with y, and the bias with them.
+        round.bias *= scaling.y;
         let subset: Vec<&Pattern> = looped.patterns.iter().collect();
         round.objective = convex_objective_blocks(
             &data,
@@ -488,6 +507,7 @@ pub(crate) fn solve_prepared(
             &subset,
             &round.layout.owners,
             &round.weights,
+            round.bias,
         )
         .0;
         looped
@@ -505,10 +525,11 @@ pub(crate) fn solve_prepared(
         outcome,
         weights,
         objective,
+        bias,
         ..
     } = round;
     let t = Instant::now();
-    let network = network_from_weights(&layout, &weights, spec, &data);
+    let network = network_from_weights(&layout, &weights, bias, spec, &data);
     // The solver's hinge multipliers: a hint for the certificate's dual point (any t in [0, 1]
     // gives a valid bound, so this only makes the bound tighter).
     let hint = loss_multipliers(spec, &outcome.z, &layout);

@@ -34,7 +34,10 @@ pub fn rebalance(network: &Network, data: &Dataset, model: &Model) -> Option<Net
         .zip(&network.output)
         .map(|(u, a)| 0.5 * model.beta * (crate::data::dot(u, u) + a * a))
         .collect();
-    let f: Vec<f64> = (0..n).map(|i| g.iter().map(|gj| gj[i]).sum()).collect();
+    let b = network.output_bias.unwrap_or(0.0);
+    let f: Vec<f64> = (0..n)
+        .map(|i| b + g.iter().map(|gj| gj[i]).sum::<f64>())
+        .collect();
     let residual: Vec<f64> = data.y.iter().zip(&f).map(|(y, fk)| y - fk).collect();
     // Newton step δ from t = 1: (GᵀG + ridge) δ = Gᵀ(y − f) − P.
     let mut gram = vec![0.0; m * m];

@@ -15,8 +15,9 @@
 //! In Clarabel's form `min ½xᵀPx + qᵀx  s.t.  Ax + s = b, s ∈ K`.
 //!
 //! # Layout
-//! Columns: `[r or ξ (n) | block 0 | block 1 | … ]`, block b = 2i (v_i) or 2i+1 (w_i) holds
-//! `[t_b, u_b (d)]`. Rows: `[fit (n) | loss rows (n for hinge) | sign rows (non-negative cone, block by block) |
+//! Columns: `[r or ξ (n) | block 0 | block 1 | … | b]`, block b = 2i (v_i) or 2i+1 (w_i) holds
+//! `[t_b, u_b (d)]`; the last column is the unpenalized output bias b (added to every
+//! prediction in the fit rows) when `[model] output_bias = true`. Rows: `[fit (n) | loss rows (n for hinge) | sign rows (non-negative cone, block by block) |
 //! SOC rows ((d+1) per block, in block order)]`. [`Layout`] is the only code that indexes solver
 //! vectors.
 
@@ -94,6 +95,8 @@ pub struct Layout {
     pub sign_rows: Vec<Range<usize>>,
     /// All SOC rows.
     pub soc_rows: Range<usize>,
+    /// Whether the last column is the output bias.
+    pub output_bias: bool,
 }
 
 impl Layout {
@@ -130,7 +133,17 @@ impl Layout {
 
     /// Total number of columns (variables).
     pub fn cols(&self) -> usize {
-        self.n + self.blocks() * (self.d + 1)
+        self.n + self.blocks() * (self.d + 1) + usize::from(self.output_bias)
+    }
+
+    /// Column of the output bias, if the program has one.
+    pub fn bias_col(&self) -> Option<usize> {
+        self.output_bias.then(|| self.cols() - 1)
+    }
+
+    /// The output bias of a primal solution vector (0 without one).
+    pub fn output_bias_value(&self, x: &[f64]) -> f64 {
+        self.bias_col().map_or(0.0, |c| x[c])
     }
 
     /// Total number of rows (constraints).
@@ -269,6 +282,7 @@ pub fn compile_blocks(
         fit_rows: 0..n,
         loss_rows,
         sign_rows,
+        output_bias: model.output_bias,
     };
 
     // A, column by column (rows increase within each column: fit, sign, SOC).
@@ -344,6 +358,14 @@ pub fn compile_blocks(
             indptr.push(indices.len());
         }
     }
+    if layout.output_bias {
+        // The bias enters every fit row as a prediction would with slope 1.
+        for (k, scale) in fit_scale.iter().enumerate() {
+            indices.push(k);
+            values.push(-scale);
+        }
+        indptr.push(indices.len());
+    }
     let a = CsMat::new_csc((layout.rows(), ncols), indptr, indices, values);
 
     let mut b = vec![0.0; layout.rows()];
@@ -388,15 +410,24 @@ pub fn compile_blocks(
     (ConicProgram { p, q, a, b, cones }, layout)
 }
 
-/// The convex objective L(Σ_i S_i X (v_i − w_i), y) + β Σ (‖v_i‖ + ‖w_i‖) at block weights
-/// with both sides of every pattern (v_0, w_0, v_1, ...), and the predictions.
+/// The convex objective L(Σ_i S_i X (v_i − w_i) + b, y) + β Σ (‖v_i‖ + ‖w_i‖) at block weights
+/// with both sides of every pattern (v_0, w_0, v_1, ...) and output bias b (0 without one),
+/// and the predictions.
 pub fn convex_objective(
     data: &Dataset,
     model: &Model,
     patterns: &[&Pattern],
     weights: &[Vec<f64>],
+    bias: f64,
 ) -> (f64, Vec<f64>) {
-    convex_objective_blocks(data, model, patterns, &both_sides(patterns.len()), weights)
+    convex_objective_blocks(
+        data,
+        model,
+        patterns,
+        &both_sides(patterns.len()),
+        weights,
+        bias,
+    )
 }
 
 /// [`convex_objective`] for blocks with these owners (as in [`Layout::owners`]).
@@ -406,9 +437,10 @@ pub fn convex_objective_blocks(
     patterns: &[&Pattern],
     owners: &[(usize, Side)],
     weights: &[Vec<f64>],
+    bias: f64,
 ) -> (f64, Vec<f64>) {
     let n = data.n();
-    let mut f = vec![0.0; n];
+    let mut f = vec![bias; n];
     let mut penalty = 0.0;
     for (u, &(i, side)) in weights.iter().zip(owners) {
         let sign = side.sign();

@@ -21,6 +21,18 @@ pub(crate) struct Blocks<'a> {
     pub owners: &'a [(usize, Side)],
 }
 
+/// What one restricted solve produced.
+pub(crate) struct Restricted {
+    /// The last conic solve's outcome.
+    pub outcome: SolverOutcome,
+    /// Where the blocks live in its vectors.
+    pub layout: Layout,
+    /// Block weights v_i, w_i in layout order.
+    pub weights: Vec<Vec<f64>>,
+    /// The output bias b (0 when the model has none).
+    pub bias: f64,
+}
+
 /// Most proximal-Newton steps per fixed-pattern logistic solve.
 pub const MAX_NEWTON_STEPS: usize = 60;
 
@@ -48,7 +60,7 @@ pub(crate) fn solve_restricted(
     settings: &SolverSettings,
     verbose: bool,
     seconds: &mut Seconds,
-) -> Result<(SolverOutcome, Layout, Vec<Vec<f64>>), Error> {
+) -> Result<Restricted, Error> {
     let Blocks { patterns, owners } = program;
     let mut run = |quad: Option<&QuadraticModel>| -> Result<_, Error> {
         let t = Instant::now();
@@ -69,11 +81,18 @@ pub(crate) fn solve_restricted(
     if spec.model.loss != Loss::Logistic {
         let (outcome, layout) = run(None)?;
         let weights = layout.block_weights(&outcome.x);
-        return Ok((outcome, layout, weights));
+        let bias = layout.output_bias_value(&outcome.x);
+        return Ok(Restricted {
+            outcome,
+            layout,
+            weights,
+            bias,
+        });
     }
     let n = data.n();
     let mut f = vec![0.0; n];
     let mut weights: Option<Vec<Vec<f64>>> = None;
+    let mut bias = 0.0;
     let mut value = spec.model.loss.value(&f, &data.y);
     let mut iterations = 0;
     let mut last = None;
@@ -84,9 +103,15 @@ pub(crate) fn solve_restricted(
         if !outcome.status.has_solution() {
             outcome.iterations = iterations;
             let w = weights.unwrap_or_else(|| layout.block_weights(&outcome.x));
-            return Ok((outcome, layout, w));
+            return Ok(Restricted {
+                outcome,
+                layout,
+                weights: w,
+                bias,
+            });
         }
         let target = layout.block_weights(&outcome.x);
+        let target_bias = layout.output_bias_value(&outcome.x);
         let start = weights
             .clone()
             .unwrap_or_else(|| vec![vec![0.0; data.d()]; target.len()]);
@@ -100,14 +125,16 @@ pub(crate) fn solve_restricted(
                 .zip(&target)
                 .map(|(a, b)| a.iter().zip(b).map(|(x, y)| x + step * (y - x)).collect())
                 .collect();
-            let (v, pred) = convex_objective_blocks(data, &spec.model, patterns, owners, &trial);
+            let trial_bias = bias + step * (target_bias - bias);
+            let (v, pred) =
+                convex_objective_blocks(data, &spec.model, patterns, owners, &trial, trial_bias);
             if v <= value + noise {
-                accepted = Some((trial, v, pred));
+                accepted = Some((trial, trial_bias, v, pred));
                 break;
             }
             step *= 0.5;
         }
-        let Some((trial, v, pred)) = accepted else {
+        let Some((trial, trial_bias, v, pred)) = accepted else {
             last = Some((outcome, layout));
             break;
         };
@@ -119,6 +146,7 @@ pub(crate) fn solve_restricted(
         let scale = pred.iter().map(|a| a.abs()).fold(1.0, f64::max);
         let full_step = step == 1.0;
         weights = Some(trial);
+        bias = trial_bias;
         value = v;
         f = pred;
         last = Some((outcome, layout));
@@ -129,5 +157,10 @@ pub(crate) fn solve_restricted(
     let (mut outcome, layout) = last.expect("at least one Newton step ran");
     outcome.iterations = iterations;
     let w = weights.unwrap_or_else(|| layout.block_weights(&outcome.x));
-    Ok((outcome, layout, w))
+    Ok(Restricted {
+        outcome,
+        layout,
+        weights: w,
+        bias,
+    })
 }

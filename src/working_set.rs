@@ -79,6 +79,8 @@ pub struct Round {
     pub objective: f64,
     /// The blocks of the program (index into the loop's patterns, side), in block order.
     pub working: Vec<(usize, Side)>,
+    /// The output bias b (0 when the model has none).
+    pub bias: f64,
 }
 
 /// What the working-set loop produced.
@@ -151,8 +153,14 @@ pub fn solve_working_set(
         }
         (true, _) => {
             let t = Instant::now();
+            // λ at the zero network: y, or y − mean(y) when the output bias absorbs the mean.
+            let start = if spec.model.output_bias && spec.model.loss == crate::spec::Loss::Squared {
+                crate::certificate::centered(&data.y)
+            } else {
+                data.y.clone()
+            };
             let mut w = known
-                .price(data, spec, &in_set, &data.y, 0.0, batch_size(data.n()))
+                .price(data, spec, &in_set, &start, 0.0, batch_size(data.n()))
                 .map_err(walk_failed)?
                 .chosen;
             seconds.screen += t.elapsed().as_secs_f64();
@@ -203,7 +211,12 @@ pub fn solve_working_set(
         };
         let fixed = solve_restricted(data, spec, program, false, &settings, verbose, seconds);
         progress.finish();
-        let (outcome, layout, fixed_weights) = fixed?;
+        let crate::restricted::Restricted {
+            outcome,
+            layout,
+            weights: fixed_weights,
+            bias,
+        } = fixed?;
         iterations += outcome.iterations;
         log.push(RoundLog {
             stage: stage.name(),
@@ -249,7 +262,7 @@ pub fn solve_working_set(
         }
         let weights = fixed_weights;
         let (objective, predictions) =
-            convex_objective_blocks(data, &spec.model, &subset, &owners, &weights);
+            convex_objective_blocks(data, &spec.model, &subset, &owners, &weights, bias);
         // Blocks of an interior-point solution at tolerance tol that should be zero are about
         // tol in size; after MAX_DROPPING_ROUNDS nothing is dropped any more, so the loop ends.
         let drop = if rounds <= MAX_DROPPING_ROUNDS {
@@ -264,6 +277,7 @@ pub fn solve_working_set(
             weights,
             objective,
             working: working.clone(),
+            bias,
         };
         let more = if working_set {
             progress.start("screen");
