@@ -141,8 +141,9 @@ pub struct PathPoint {
     pub certified: bool,
     /// Conic solves of the working-set loop (summed over outputs).
     pub rounds: usize,
-    /// Blocks in the first conic solve (summed over outputs): the warm start's size.
-    pub first_blocks: usize,
+    /// Patterns in the first conic solve (summed over outputs): for a warm start, the previous
+    /// β's final ones.
+    pub first_patterns: usize,
     /// Patterns in the final program (summed over outputs).
     pub patterns_solved: usize,
     /// Wall-clock seconds of this β's solves and certificates.
@@ -340,7 +341,7 @@ fn point(spec: &Spec, beta: f64, step: Step) -> Result<PathPoint, Error> {
     let penalty = sum(&|r| r.network.penalty(beta));
     let objective = sum(&|r| r.nonconvex_objective);
     let rounds = sum_usize(&|r| r.rounds);
-    let first_blocks = sum_usize(&|r| r.round_log.first().map_or(0, |l| l.patterns));
+    let first_patterns = sum_usize(&|r| r.round_log.first().map_or(0, |l| l.patterns));
     let patterns_solved = sum_usize(&|r| r.patterns_solved);
     let neurons = sum_usize(&|r| r.neurons);
     let convex_objective = sum(&|r| r.objective);
@@ -377,7 +378,7 @@ fn point(spec: &Spec, beta: f64, step: Step) -> Result<PathPoint, Error> {
         relative_gap,
         certified,
         rounds,
-        first_blocks,
+        first_patterns,
         patterns_solved,
         seconds,
         round_logs: reports.iter().map(|r| r.round_log.clone()).collect(),
