@@ -82,6 +82,10 @@ pub enum Command {
         /// Also write the JSON result to this file (whole or not at all).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Plot objective, loss and penalty against β (log axis) to this file: SVG or PNG by
+        /// its extension.
+        #[arg(long, value_name = "FILE.svg|FILE.png")]
+        plot: Option<PathBuf>,
     },
     /// Solve each spec in its own process and print per-phase times and peak memory.
     Bench {
@@ -257,14 +261,22 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
             cv,
             json,
             out,
+            plot,
         } => {
             let options = crate::path::PathOptions {
                 betas: crate::path::parse_betas(&betas)?,
                 warm: !cold,
                 cv,
             };
+            let plot = match plot {
+                Some(file) => Some((crate::path::prepare_plot(&file)?, file)),
+                None => None,
+            };
             let spec = Spec::from_file(&spec)?;
             let report = crate::path::run_path(&spec, &options, &Spinner::new())?;
+            if let Some((format, file)) = &plot {
+                crate::path::plot(&report, file, *format)?;
+            }
             emit(
                 report::to_json(&report),
                 || crate::path::summary(&report),

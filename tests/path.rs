@@ -383,3 +383,68 @@ fn human_summary_is_a_table_with_one_row_per_beta() {
     assert_eq!(rows.len(), 2, "{text}");
     assert!(rows.iter().all(|r| r.contains("yes")), "{text}");
 }
+
+#[test]
+fn plots_are_valid_svg_and_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = root().join("problems/regression_1d.toml");
+    let svg = dir.path().join("path.svg");
+    let png = dir.path().join("path.PNG");
+    for file in [&svg, &png] {
+        cvxnn()
+            .arg("path")
+            .arg(&spec)
+            .args(["--betas", "1:0.01:4", "--plot"])
+            .arg(file)
+            .assert()
+            .success();
+    }
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.starts_with("<svg") || text.starts_with("<?xml"),
+        "{}",
+        &text[..80]
+    );
+    assert!(text.contains("<polyline") || text.contains("<path"));
+    assert!(text.trim_end().ends_with("</svg>"));
+    for label in ["objective", "loss", "penalty", "beta (log scale)"] {
+        assert!(text.contains(label), "missing label {label}");
+    }
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), (960, 600));
+    let pixels = &buf[..info.buffer_size()];
+    // Not a blank image: white background with coloured lines and text.
+    let white = pixels.iter().filter(|&&v| v == 255).count();
+    assert!(white > pixels.len() / 2 && white < pixels.len());
+    // No temporary file is left beside the plots.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+#[test]
+fn a_plot_with_an_unknown_extension_is_refused_before_solving() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = root().join("problems/xor.toml");
+    let file = dir.path().join("path.pdf");
+    let err = stderr_of(
+        cvxnn()
+            .arg("path")
+            .arg(&spec)
+            .args(["--betas", "0.1", "--plot"])
+            .arg(&file),
+        2,
+    );
+    assert!(
+        err.contains("--plot") && err.contains(".svg or .png"),
+        "{err}"
+    );
+    assert!(!file.exists());
+}
