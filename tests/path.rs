@@ -448,3 +448,129 @@ fn a_plot_with_an_unknown_extension_is_refused_before_solving() {
     );
     assert!(!file.exists());
 }
+
+/// ReLU network prediction at x (bias weight last), from its JSON.
+fn predict(net: &Value, x: &[f64]) -> f64 {
+    let hidden = net["hidden"].as_array().unwrap();
+    let output = net["output"].as_array().unwrap();
+    hidden
+        .iter()
+        .zip(output)
+        .map(|(u, a)| {
+            let u: Vec<f64> = u
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            let z: f64 = x.iter().zip(&u).map(|(a, b)| a * b).sum::<f64>() + u[x.len()];
+            a.as_f64().unwrap() * z.max(0.0)
+        })
+        .sum()
+}
+
+#[test]
+fn cv_picks_the_beta_with_the_smallest_mean_fold_loss_recomputed_from_independent_solves() {
+    let text = shipped("regression_2d.toml");
+    let raw: toml::Value = toml::from_str(&text).unwrap();
+    let xs: Vec<Vec<f64>> = raw["data"]["x"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_float().unwrap())
+                .collect()
+        })
+        .collect();
+    let ys: Vec<f64> = raw["data"]["y"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_float().unwrap())
+        .collect();
+    let folds = 4;
+    let betas = "1:0.0001:5";
+    let spec = root().join("problems/regression_2d.toml");
+    let v = path_json(&spec, betas, &["--cv", "4"]);
+    let cv = &v["cv"];
+    assert_eq!(cv["folds"], 4);
+    assert_eq!(cv["assignment"], "i mod K");
+    assert_eq!(cv["certified"], true);
+    let beta_values = parse_betas(betas).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // fold → β → mean squared-loss per held-out sample, from `cvxnn solve` on the fold's spec.
+    let mut recomputed = vec![vec![0.0; beta_values.len()]; folds];
+    for fold in 0..folds {
+        let train: Vec<usize> = (0..xs.len()).filter(|i| i % folds != fold).collect();
+        let test: Vec<usize> = (0..xs.len()).filter(|i| i % folds == fold).collect();
+        let rows = |idx: &[usize]| {
+            idx.iter()
+                .map(|&i| format!("{:?}", xs[i]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let targets = train
+            .iter()
+            .map(|&i| format!("{:?}", ys[i]))
+            .collect::<Vec<_>>()
+            .join(", ");
+        for (b, &beta) in beta_values.iter().enumerate() {
+            let fold_spec = format!(
+                "[data]\nx = [{}]\ny = [{targets}]\n\n[model]\nactivation = \"relu\"\nbias = true\nbeta = {beta:?}\nloss = \"squared\"\n\n[solver]\ntol = 1e-8\nmax_iter = 200\n",
+                rows(&train)
+            );
+            let solved = solve_text(dir.path(), &format!("fold{fold}_{b}.toml"), &fold_spec);
+            assert_eq!(solved["certified"], true);
+            let loss: f64 = test
+                .iter()
+                .map(|&i| 0.5 * (predict(&solved["network"], &xs[i]) - ys[i]).powi(2))
+                .sum();
+            recomputed[fold][b] = loss / test.len() as f64;
+        }
+        assert_eq!(cv["fold_samples"][fold], test.len());
+    }
+    // Held-out predictions are pinned less tightly than the certified objective (the warm and
+    // the cold solve stop at different points within the tolerances): 1e-4 relative.
+    for fold in 0..folds {
+        for b in 0..beta_values.len() {
+            let reported = cv["fold_loss"][fold][b].as_f64().unwrap();
+            assert!(
+                (reported - recomputed[fold][b]).abs() <= 1e-4 * recomputed[fold][b].max(1e-3),
+                "fold {fold} beta {b}: reported {reported} vs recomputed {}",
+                recomputed[fold][b]
+            );
+        }
+    }
+    let mean: Vec<f64> = (0..beta_values.len())
+        .map(|b| recomputed.iter().map(|f| f[b]).sum::<f64>() / folds as f64)
+        .collect();
+    let best = (0..mean.len())
+        .min_by(|&a, &b| mean[a].total_cmp(&mean[b]))
+        .unwrap();
+    assert_eq!(cv["picked"], best);
+    assert_eq!(cv["picked_beta"].as_f64().unwrap(), beta_values[best]);
+    // On these data the best beta is inside the path, and clearly so (a pick at either end, or
+    // by the training loss, would be wrong).
+    assert!(best > 0 && best + 1 < mean.len(), "{mean:?}");
+    assert!(mean[best - 1] > mean[best] * 1.01 && mean[best + 1] > mean[best] * 1.01);
+    // The whole path on all samples is reported as usual, and the table names the pick.
+    assert_eq!(points(&v).len(), beta_values.len());
+    assert_eq!(v["certified"], true);
+    let out = cvxnn()
+        .arg("path")
+        .arg(&spec)
+        .args(["--betas", betas, "--cv", "4"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let table = String::from_utf8(out).unwrap();
+    assert!(
+        table.contains("<- picked") && table.contains("picked beta"),
+        "{table}"
+    );
+}
