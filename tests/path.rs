@@ -574,3 +574,24 @@ fn cv_picks_the_beta_with_the_smallest_mean_fold_loss_recomputed_from_independen
         "{table}"
     );
 }
+
+#[test]
+fn fold_subsets_keep_each_samples_rows_in_patch_major_order() {
+    let spec = common::problem("conv_signals.toml");
+    let data = cvxnn::data::Dataset::load(&spec).unwrap();
+    let n = data.n();
+    let patches = data.x.rows() / n;
+    assert!(patches > 1);
+    let kept: Vec<usize> = (0..n).filter(|i| i % 3 != 1).collect();
+    let sub = cvxnn::path::subset(&data, |i| i % 3 != 1);
+    assert_eq!(sub.n(), kept.len());
+    assert_eq!(sub.x.rows(), kept.len() * patches);
+    for (new, &old) in kept.iter().enumerate() {
+        assert_eq!(sub.y[new], data.y[old]);
+        for k in 0..patches {
+            // Row k·n + i is patch k of sample i, in both.
+            assert_eq!(sub.x.row(k * sub.n() + new), data.x.row(k * n + old));
+            assert_eq!(sub.sample_of[k * sub.n() + new], new);
+        }
+    }
+}
