@@ -73,6 +73,33 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// The certified optimum at each of several β, each solve warm-started from the previous
+    /// β's final working set; `--cv K` picks β by K-fold cross-validation.
+    Path {
+        /// The problem spec (TOML); its `model.beta` is replaced by each value of `--betas`.
+        spec: PathBuf,
+        /// The β values: `A:B:K` (K values from A to B, evenly spaced in log β, in that order)
+        /// or a comma-separated list (`0.1,0.2,0.4`, in the order given).
+        #[arg(long, value_name = "A:B:K|LIST", allow_hyphen_values = true)]
+        betas: String,
+        /// Solve every β from scratch (pricing at λ = y, as `solve` does) instead of warm
+        /// starting: for comparison.
+        #[arg(long)]
+        cold: bool,
+        /// Pick β by K-fold cross-validation (sample i in fold i mod K).
+        #[arg(long, value_name = "K")]
+        cv: Option<usize>,
+        /// Print one JSON object on stdout instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Also write the JSON result to this file (whole or not at all).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Plot objective, loss and penalty against β (log axis) to this file: SVG or PNG by
+        /// its extension.
+        #[arg(long, value_name = "FILE.svg|FILE.png")]
+        plot: Option<PathBuf>,
+    },
     /// Solve each spec in its own process and print per-phase times and peak memory.
     Bench {
         /// Specs to run.
@@ -164,6 +191,7 @@ fn emit(
 pub fn run(cli: Cli) -> Result<i32, Error> {
     let spec_path = match &cli.command {
         Command::Solve { spec, .. } | Command::Certify { spec, .. } => Some(spec.clone()),
+        Command::Path { spec, .. } => Some(spec.clone()),
         Command::Bench { .. } | Command::Predict { .. } => None,
     };
     run_command(cli).map_err(|e| match (e, spec_path) {
@@ -246,6 +274,36 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
                 None => print!("{text}"),
             }
             Ok(0)
+        }
+        Command::Path {
+            spec,
+            betas,
+            cold,
+            cv,
+            json,
+            out,
+            plot,
+        } => {
+            let options = crate::path::PathOptions {
+                betas: crate::path::parse_betas(&betas)?,
+                warm: !cold,
+                cv,
+            };
+            let plot = match plot {
+                Some(file) => Some((crate::path::prepare_plot(&file)?, file)),
+                None => None,
+            };
+            let spec = Spec::from_file(&spec)?;
+            let report = crate::path::run_path(&spec, &options, &Spinner::new())?;
+            if let Some((format, file)) = &plot {
+                crate::path::plot(&report, file, *format)?;
+            }
+            emit(
+                report::to_json(&report),
+                || crate::path::summary(&report),
+                json,
+                out,
+            )
         }
     }
 }

@@ -29,6 +29,7 @@ pub mod exact;
 pub mod heldout;
 pub mod multi;
 pub mod network;
+pub mod path;
 pub mod pipeline;
 pub mod polish;
 pub mod predict;

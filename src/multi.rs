@@ -186,7 +186,12 @@ impl MultiNetwork {
 }
 
 impl MultiReport {
-    fn combine(spec: &Spec, per_output: Vec<SolveReport>, seconds_total: f64) -> MultiReport {
+    /// Sum per-output reports into one (objectives, dual bounds, gap, certificate).
+    pub(crate) fn combine(
+        spec: &Spec,
+        per_output: Vec<SolveReport>,
+        seconds_total: f64,
+    ) -> MultiReport {
         let objective = per_output.iter().map(|r| r.objective).sum();
         let nonconvex_objective: f64 = per_output.iter().map(|r| r.nonconvex_objective).sum();
         let dual_objective: f64 = per_output.iter().map(|r| r.dual_objective).sum();

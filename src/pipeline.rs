@@ -12,12 +12,14 @@ use crate::network::Network;
 use crate::polish::rebalance;
 use crate::pricing::Pool;
 pub use crate::pricing::{DIVERSITY_TOL, WORKING_SET_SLACK_FACTOR};
-use crate::program::{both_sides, compile, convex_objective, convex_objective_blocks, Layout};
+use crate::program::{
+    both_sides, compile, convex_objective, convex_objective_blocks, Layout, Side,
+};
 pub use crate::progress::{Progress, Seconds, Silent};
 use crate::restricted::{solve_restricted, Blocks};
 use crate::spec::{Loss, Spec};
 use crate::verdict::Verdict;
-use crate::working_set::{solve_working_set, LoopResult, Round};
+use crate::working_set::{solve_working_set, LoopResult, Round, Start};
 pub use crate::working_set::{
     RoundLog, EXPLORE_TOL, MAX_DROPPING_ROUNDS, MAX_ROUNDS, POLISH_TOL, WORKING_SET_DROP,
 };
@@ -153,6 +155,19 @@ pub struct Solved {
     pub working_set: Vec<Pattern>,
     /// Block weights u_b (v_i at 2i, w_i at 2i+1).
     pub weights: Vec<Vec<f64>>,
+}
+
+impl Solved {
+    /// The blocks of the final program: each pattern with the side (v or w) of its block, in
+    /// block order. A warm start for a solve of the same data at another β
+    /// ([`crate::working_set::Start::Blocks`]).
+    pub fn final_blocks(&self) -> Vec<(Pattern, Side)> {
+        self.layout
+            .owners
+            .iter()
+            .map(|&(i, side)| (self.working_set[i].clone(), side))
+            .collect()
+    }
 }
 
 /// Relative gaps above this fraction of the certificate's tolerance try re-balanced amplitudes.
@@ -396,6 +411,31 @@ pub(crate) fn solve_prepared(
     spec: &Spec,
     data: Dataset,
     arrangement: Arrangement,
+    seconds: Seconds,
+    total: Instant,
+    verbose: bool,
+    progress: &dyn Progress,
+) -> Result<Solved, Error> {
+    solve_prepared_from(
+        spec,
+        data,
+        arrangement,
+        Start::Priced,
+        seconds,
+        total,
+        verbose,
+        progress,
+    )
+}
+
+/// [`solve_prepared`] with the working-set loop's first working set from `start` (a warm start
+/// from a neighbouring solve: [`Solved::final_blocks`]). Same final pricing, same certificate.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn solve_prepared_from(
+    spec: &Spec,
+    data: Dataset,
+    arrangement: Arrangement,
+    start: Start,
     mut seconds: Seconds,
     total: Instant,
     verbose: bool,
@@ -484,13 +524,14 @@ pub(crate) fn solve_prepared(
         refuse_hopeless_scales(spec, &data)?;
         let scaling = Scaling::of(&data, &spec.model);
         let mut looped = if scaling.is_identity() {
-            solve_working_set(spec, &data, pool, &mut seconds, verbose, progress)?
+            solve_working_set(spec, &data, pool, start, &mut seconds, verbose, progress)?
         } else {
             let (scaled_data, scaled_spec) = scaling.apply(&data, spec);
             solve_working_set(
                 &scaled_spec,
                 &scaled_data,
                 pool,
+                start,
                 &mut seconds,
                 verbose,
                 progress,

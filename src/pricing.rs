@@ -480,6 +480,35 @@ impl<'a> Known<'a> {
         })
     }
 
+    /// The indices of these blocks' patterns (with their sides, each block once, in order):
+    /// stored pools by sign vector, passing over patterns they do not hold; streamed pools
+    /// remember the patterns as found (they must be cells of the pool's arrangement).
+    pub fn locate(&mut self, blocks: &[(Pattern, Side)]) -> Vec<(usize, Side)> {
+        let located: Vec<Option<(usize, Side)>> = match self.pool {
+            Pool::Stored(all) => {
+                let by_signs: HashMap<&[bool], usize> = all
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (p.active.as_slice(), i))
+                    .collect();
+                blocks
+                    .iter()
+                    .map(|(p, side)| by_signs.get(p.active.as_slice()).map(|&i| (i, *side)))
+                    .collect()
+            }
+            Pool::Streamed(_) => blocks
+                .iter()
+                .map(|(p, side)| Some((self.insert(p.clone()), *side)))
+                .collect(),
+        };
+        let mut seen = std::collections::HashSet::new();
+        located
+            .into_iter()
+            .flatten()
+            .filter(|&(i, side)| seen.insert((i, side_index(side))))
+            .collect()
+    }
+
     /// The index of this pattern, adding it when new.
     fn insert(&mut self, p: Pattern) -> usize {
         if let Some(&i) = self.index.get(&p.active) {

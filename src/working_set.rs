@@ -128,20 +128,42 @@ pub struct RoundLog {
     pub patterns_per_second: f64,
 }
 
+/// Where the first working set of [`solve_working_set`] comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Start<'a> {
+    /// Price every pattern at the zero network's dual point (λ = y) and take both sides of the
+    /// most violated ones.
+    Priced,
+    /// These blocks: a pattern of the pool and its side, e.g. the final working set of a solve
+    /// of the same data at a neighbouring β (a warm start). Stored pools are searched by sign
+    /// vector and patterns they do not hold are passed over; a streamed pool takes them as
+    /// cells already materialized from it. When no block remains, as [`Start::Priced`].
+    /// Only the first working set changes: the loop still ends with a pricing pass over every
+    /// pattern that finds no violation.
+    Blocks(&'a [(Pattern, Side)]),
+}
+
 /// The working-set loop (or one solve over every pattern with `strategy = "full"`): staged
-/// tolerances, screening every pattern outside the set, polishing at [`POLISH_TOL`].
+/// tolerances, screening every pattern outside the set, polishing at [`POLISH_TOL`]. The first
+/// working set is `start`'s.
 pub fn solve_working_set(
     spec: &Spec,
     data: &Dataset,
     pool: Pool,
+    start: Start,
     seconds: &mut Seconds,
     verbose: bool,
     progress: &dyn Progress,
 ) -> Result<LoopResult, Error> {
     let mut known = Known::new(pool);
+    let warm: Vec<(usize, Side)> = match (spec.solver.strategy, start) {
+        (Strategy::WorkingSet, Start::Blocks(blocks)) => known.locate(blocks),
+        (Strategy::WorkingSet, Start::Priced) | (Strategy::Full, _) => Vec::new(),
+    };
     let mut in_set = vec![[false; 2]; known.len()];
     let working_set = spec.solver.strategy == Strategy::WorkingSet;
     let mut working: Vec<(usize, Side)> = match (working_set, known.all()) {
+        (true, _) if !warm.is_empty() => warm,
         (false, Some(all)) => both_sides(all.len()),
         (false, None) => {
             return Err(Error::Solver {
