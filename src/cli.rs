@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::pipeline::{solve_spec, Progress};
 use crate::report;
 use crate::spec::Spec;
+use crate::train::{Init, Optimizer, TrainSettings};
 
 /// Globally optimal two-layer ReLU networks by convex optimization.
 #[derive(Debug, Parser)]
@@ -59,6 +60,37 @@ pub enum Command {
         /// accepts).
         #[arg(long, value_name = "FILE", conflicts_with = "quick")]
         improved: Option<PathBuf>,
+    },
+    /// Train the non-convex network directly (full-batch Adam or gradient descent) on the
+    /// spec's objective; writes a network that `certify` reads.
+    Train {
+        /// The problem spec (TOML).
+        spec: PathBuf,
+        /// The optimizer.
+        #[arg(long, value_enum, default_value_t = Optimizer::Adam)]
+        optimizer: Optimizer,
+        /// Learning rate (finite, > 0).
+        #[arg(long, default_value_t = crate::train::DEFAULT_LR, value_parser = parse_lr, allow_hyphen_values = true)]
+        lr: f64,
+        /// Optimizer steps (at least 1).
+        #[arg(long, default_value_t = crate::train::DEFAULT_STEPS, value_parser = parse_count)]
+        steps: usize,
+        /// Hidden neurons (per output for several outputs); default 2n, n = training samples.
+        #[arg(long, value_parser = parse_count)]
+        width: Option<usize>,
+        /// Seed of the initialization.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Initialization: `uniform` (PyTorch's nn.Linear default, U(±1/√fan_in) for both
+        /// layers) or `small` (the same times 1e-3).
+        #[arg(long, value_enum, default_value_t = Init::Uniform)]
+        init: Init,
+        /// Print one JSON object on stdout instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// Write the trained network to this file (whole or not at all).
+        #[arg(long, value_name = "NET")]
+        out: Option<PathBuf>,
     },
     /// Solve each spec in its own process and print per-phase times and peak memory.
     Bench {
@@ -150,7 +182,9 @@ fn emit(
 /// Run a parsed command line; returns the process exit code. Solver failures name the spec.
 pub fn run(cli: Cli) -> Result<i32, Error> {
     let spec_path = match &cli.command {
-        Command::Solve { spec, .. } | Command::Certify { spec, .. } => Some(spec.clone()),
+        Command::Solve { spec, .. }
+        | Command::Certify { spec, .. }
+        | Command::Train { spec, .. } => Some(spec.clone()),
         Command::Bench { .. } => None,
     };
     run_command(cli).map_err(|e| match (e, spec_path) {
@@ -225,6 +259,62 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
                 out,
             )
         }
+        Command::Train {
+            spec,
+            optimizer,
+            lr,
+            steps,
+            width,
+            seed,
+            init,
+            json,
+            out,
+        } => {
+            let spec = Spec::from_file(&spec)?;
+            let settings = TrainSettings {
+                optimizer,
+                lr,
+                steps,
+                width,
+                seed,
+                init,
+                curve_every: None,
+            };
+            let (report, _) = crate::train_report::train_spec(&spec, &settings)?;
+            if report.diverged {
+                return Err(Error::Solver {
+                    status: "diverged".into(),
+                    detail: format!(
+                        "training diverged after {} of {} steps (objective {}); try a smaller --lr",
+                        report.steps_taken, steps, report.objective
+                    ),
+                });
+            }
+            emit(
+                report::to_json(&report),
+                || crate::train_report::train_summary(&report),
+                json,
+                out,
+            )
+        }
         Command::Bench { specs, repeat } => crate::bench::run(&specs, repeat.max(1)),
+    }
+}
+
+/// A learning rate: a finite number > 0.
+fn parse_lr(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        Ok(v) => Err(format!("must be a finite number > 0, got {v}")),
+        Err(_) => Err(format!("`{text}` is not a number")),
+    }
+}
+
+/// A count of at least 1.
+fn parse_count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<i128>() {
+        Ok(v) if v >= 1 && v <= usize::MAX as i128 => Ok(v as usize),
+        Ok(v) => Err(format!("must be at least 1, got {v}")),
+        Err(_) => Err(format!("`{text}` is not a whole number")),
     }
 }

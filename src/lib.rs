@@ -41,6 +41,8 @@ pub mod solve;
 pub mod spec;
 pub mod sweep;
 pub mod swept;
+pub mod train;
+pub mod train_report;
 pub mod verdict;
 pub mod working_set;
 
