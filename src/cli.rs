@@ -60,6 +60,9 @@ pub enum Command {
         /// accepts).
         #[arg(long, value_name = "FILE", conflicts_with = "quick")]
         improved: Option<PathBuf>,
+        /// Format of the `--improved` file: `json` or `safetensors` (a PyTorch state dict).
+        #[arg(long, value_enum, default_value_t = NetFormat::Json, requires = "improved")]
+        format: NetFormat,
     },
     /// Train the non-convex network directly (full-batch Adam or gradient descent) on the
     /// spec's objective; writes a network that `certify` reads.
@@ -88,9 +91,14 @@ pub enum Command {
         /// Print one JSON object on stdout instead of the summary.
         #[arg(long)]
         json: bool,
-        /// Write the trained network to this file (whole or not at all).
+        /// Write the trained network to this file (whole or not at all): with `--format json`
+        /// the JSON object of `--json` (its `network` field is what `certify` reads).
         #[arg(long, value_name = "NET")]
         out: Option<PathBuf>,
+        /// Format of the `--out` file: `json`, or `safetensors` (a PyTorch state dict: tensors
+        /// `0.weight`, `0.bias`, `2.weight`, float64).
+        #[arg(long, value_enum, default_value_t = NetFormat::Json)]
+        format: NetFormat,
     },
     /// Solve each spec in its own process and print per-phase times and peak memory.
     Bench {
@@ -101,6 +109,49 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         repeat: usize,
     },
+}
+
+/// The file format of a network written by `train --out` or `certify --improved`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NetFormat {
+    /// A network JSON (as `certify --network` reads).
+    Json,
+    /// A safetensors file in PyTorch's state-dict layout (see [`crate::tensors`]).
+    Safetensors,
+}
+
+/// d0 of the first layer: the filter length for conv1d, else the number of features.
+fn first_layer_inputs(spec: &Spec) -> Result<usize, Error> {
+    Ok(match spec.model.architecture {
+        crate::spec::Architecture::Conv1d { patch, .. } => patch,
+        crate::spec::Architecture::Dense => crate::data::Dataset::load_outputs(spec)?
+            .first()
+            .map_or(0, |d| d.features),
+    })
+}
+
+/// Write a network file in `format` (whole or not at all).
+fn write_network(
+    path: &std::path::Path,
+    network: &crate::train_report::AnyNetwork,
+    json: &str,
+    format: NetFormat,
+    spec: &Spec,
+    extra: &[(&str, String)],
+) -> Result<(), Error> {
+    match format {
+        NetFormat::Json => report::write_atomically(path, json)?,
+        NetFormat::Safetensors => {
+            let bytes = crate::tensors::to_safetensors(
+                &network.stacked(),
+                first_layer_inputs(spec)?,
+                extra,
+            )
+            .map_err(|e| crate::error::InputError::new(path, "", format!("cannot encode: {e}")))?;
+            report::write_atomically(path, bytes)?;
+        }
+    }
+    Ok(())
 }
 
 /// A spinner on stderr per phase (drawn only when stderr is a terminal), shown once a phase has
@@ -230,6 +281,7 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
             out,
             quick,
             improved,
+            format,
         } => {
             let spec = Spec::from_file(&spec)?;
             let spinner = Spinner::new();
@@ -239,7 +291,8 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
                 if let Some(path) = &improved {
                     let parts: Vec<_> = references.into_iter().map(|r| r.network).collect();
                     let net = crate::multi::MultiNetwork::stack(&parts);
-                    report::write_atomically(path, &report::to_json(&net))?;
+                    let any = crate::train_report::AnyNetwork::Multi(net.clone());
+                    write_network(path, &any, &report::to_json(&net), format, &spec, &[])?;
                 }
                 return emit(
                     report::to_json(&audit),
@@ -250,7 +303,9 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
             }
             let (audit, reference) = crate::audit::audit(&spec, &network, mode, &spinner)?;
             if let (Some(path), Some(r)) = (&improved, reference) {
-                report::write_atomically(path, &report::to_json(&r.network))?;
+                let json = report::to_json(&r.network);
+                let any = crate::train_report::AnyNetwork::Single(r.network);
+                write_network(path, &any, &json, format, &spec, &[])?;
             }
             emit(
                 report::to_json(&audit),
@@ -269,6 +324,7 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
             init,
             json,
             out,
+            format,
         } => {
             let spec = Spec::from_file(&spec)?;
             let settings = TrainSettings {
@@ -290,11 +346,26 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
                     ),
                 });
             }
+            let text = report::to_json(&report);
+            if let Some(path) = &out {
+                let extra = [
+                    ("name", report.name.clone()),
+                    ("optimizer", optimizer.name().to_string()),
+                    ("lr", lr.to_string()),
+                    ("steps", steps.to_string()),
+                    ("seed", seed.to_string()),
+                    ("init", init.name().to_string()),
+                    ("width", report.width.to_string()),
+                    ("beta", spec.model.beta.to_string()),
+                    ("objective", report.objective.to_string()),
+                ];
+                write_network(path, &report.network, &text, format, &spec, &extra)?;
+            }
             emit(
-                report::to_json(&report),
+                text,
                 || crate::train_report::train_summary(&report),
                 json,
-                out,
+                None,
             )
         }
         Command::Bench { specs, repeat } => crate::bench::run(&specs, repeat.max(1)),

@@ -41,6 +41,7 @@ pub mod solve;
 pub mod spec;
 pub mod sweep;
 pub mod swept;
+pub mod tensors;
 pub mod train;
 pub mod train_report;
 pub mod verdict;
