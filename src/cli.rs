@@ -100,6 +100,39 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = NetFormat::Json)]
         format: NetFormat,
     },
+    /// The certified optimum against a grid of non-convex training runs (optimizers × learning
+    /// rates × seeds, in parallel), each run judged by `certify` against one solve of the spec.
+    Compare {
+        /// The problem spec (TOML).
+        spec: PathBuf,
+        /// Optimizers, comma-separated.
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Optimizer::Adam, Optimizer::Gd])]
+        optimizers: Vec<Optimizer>,
+        /// Learning rates, comma-separated (each finite, > 0).
+        #[arg(long, value_delimiter = ',', value_parser = parse_lr, allow_hyphen_values = true, default_values_t = crate::compare::DEFAULT_LRS)]
+        lrs: Vec<f64>,
+        /// Number of seeds per setting (seeds 0, 1, …).
+        #[arg(long, default_value_t = crate::compare::DEFAULT_SEEDS as usize, value_parser = parse_count)]
+        seeds: usize,
+        /// Hidden neurons (per output); default 2n.
+        #[arg(long, value_parser = parse_count)]
+        width: Option<usize>,
+        /// Optimizer steps per run.
+        #[arg(long, default_value_t = crate::train::DEFAULT_STEPS, value_parser = parse_count)]
+        steps: usize,
+        /// Initialization (`uniform` or `small`).
+        #[arg(long, value_enum, default_value_t = Init::Uniform)]
+        init: Init,
+        /// Print one JSON object on stdout instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Also write the JSON result to this file (whole or not at all).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Draw the training curves (objective − optimum, log scale) to this .svg or .png file.
+        #[arg(long, value_name = "FILE")]
+        plot: Option<PathBuf>,
+    },
     /// Solve each spec in its own process and print per-phase times and peak memory.
     Bench {
         /// Specs to run.
@@ -235,7 +268,8 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
     let spec_path = match &cli.command {
         Command::Solve { spec, .. }
         | Command::Certify { spec, .. }
-        | Command::Train { spec, .. } => Some(spec.clone()),
+        | Command::Train { spec, .. }
+        | Command::Compare { spec, .. } => Some(spec.clone()),
         Command::Bench { .. } => None,
     };
     run_command(cli).map_err(|e| match (e, spec_path) {
@@ -366,6 +400,50 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
                 || crate::train_report::train_summary(&report),
                 json,
                 None,
+            )
+        }
+        Command::Compare {
+            spec,
+            optimizers,
+            lrs,
+            seeds,
+            width,
+            steps,
+            init,
+            json,
+            out,
+            plot,
+        } => {
+            if let Some(path) = &plot {
+                crate::plot::plot_format(path)?;
+            }
+            let spec = Spec::from_file(&spec)?;
+            let mut unique = Vec::new();
+            for o in optimizers {
+                if !unique.contains(&o) {
+                    unique.push(o);
+                }
+            }
+            let settings = crate::compare::CompareSettings {
+                optimizers: unique,
+                lrs,
+                seeds: seeds as u64,
+                width,
+                steps,
+                init,
+            };
+            let spinner = Spinner::new();
+            let comparison = crate::compare::compare(&spec, &settings, &spinner)?;
+            if let Some(path) = &plot {
+                if let Some(note) = crate::plot::plot_curves(path, &comparison)? {
+                    eprintln!("note: {note}");
+                }
+            }
+            emit(
+                report::to_json(&comparison),
+                || crate::compare::compare_summary(&comparison),
+                json,
+                out,
             )
         }
         Command::Bench { specs, repeat } => crate::bench::run(&specs, repeat.max(1)),
