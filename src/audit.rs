@@ -179,8 +179,42 @@ pub enum Mode {
 }
 
 /// Read a network JSON file (the `network` object of `solve --json`, or the whole solve output).
+/// A `.safetensors` file is read by [`crate::tensors::read_safetensors`] and must have one output.
 pub fn read_network(path: &Path) -> Result<Network, InputError> {
+    if crate::tensors::is_safetensors(path) {
+        let multi = crate::tensors::read_safetensors(path)?;
+        let c = multi.output.first().map_or(1, Vec::len);
+        if c != 1 {
+            return Err(InputError::new(
+                path,
+                crate::tensors::OUTPUT_WEIGHT,
+                format!("has {c} rows (outputs); the spec has one output"),
+            ));
+        }
+        return Ok(Network {
+            activation: multi.activation,
+            slope: multi.slope,
+            bias: multi.bias,
+            conv: multi.conv,
+            hidden: multi.hidden,
+            output: multi.output.iter().map(|row| row[0]).collect(),
+            output_bias: multi.output_bias.map(|b| b[0]),
+            input: multi.input,
+            features: multi.features,
+        });
+    }
     read_network_json(path, "not a network object")
+}
+
+/// Read a multi-output network: a stacked network JSON, or a `.safetensors` file.
+pub fn read_multi_network(path: &Path) -> Result<MultiNetwork, InputError> {
+    if crate::tensors::is_safetensors(path) {
+        return crate::tensors::read_safetensors(path);
+    }
+    read_network_json(
+        path,
+        "not a multi-output network object (output must be m rows of c numbers)",
+    )
 }
 
 /// Read a JSON file holding a network (or a whole solve output with a `network` field) into
@@ -431,10 +465,16 @@ pub fn audit_multi(
     progress: &dyn Progress,
 ) -> Result<(MultiAudit, Vec<Reference>), Error> {
     let outputs = Dataset::load_outputs(spec)?;
-    let multi: MultiNetwork = read_network_json(
-        network_path,
-        "not a multi-output network object (output must be m rows of c numbers)",
-    )?;
+    let multi = read_multi_network(network_path)?;
+    let c = multi.output.first().map_or(outputs.len(), Vec::len);
+    if crate::tensors::is_safetensors(network_path) && c != outputs.len() {
+        return Err(InputError::new(
+            network_path,
+            crate::tensors::OUTPUT_WEIGHT,
+            format!("has {c} rows (outputs); the spec has {}", outputs.len()),
+        )
+        .into());
+    }
     let parts = multi.split(outputs.len()).map_err(|j| {
         InputError::new(
             network_path,

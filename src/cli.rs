@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::pipeline::{solve_spec, Progress};
 use crate::report;
 use crate::spec::Spec;
+use crate::train::{Init, Optimizer, TrainSettings};
 
 /// Globally optimal two-layer ReLU networks by convex optimization.
 #[derive(Debug, Parser)]
@@ -59,6 +60,78 @@ pub enum Command {
         /// accepts).
         #[arg(long, value_name = "FILE", conflicts_with = "quick")]
         improved: Option<PathBuf>,
+        /// Format of the `--improved` file: `json` or `safetensors` (a PyTorch state dict).
+        #[arg(long, value_enum, default_value_t = NetFormat::Json, requires = "improved")]
+        format: NetFormat,
+    },
+    /// Train the non-convex network directly (full-batch Adam or gradient descent) on the
+    /// spec's objective; writes a network that `certify` reads.
+    Train {
+        /// The problem spec (TOML).
+        spec: PathBuf,
+        /// The optimizer.
+        #[arg(long, value_enum, default_value_t = Optimizer::Adam)]
+        optimizer: Optimizer,
+        /// Learning rate (finite, > 0).
+        #[arg(long, default_value_t = crate::train::DEFAULT_LR, value_parser = parse_lr, allow_hyphen_values = true)]
+        lr: f64,
+        /// Optimizer steps (at least 1).
+        #[arg(long, default_value_t = crate::train::DEFAULT_STEPS, value_parser = parse_count)]
+        steps: usize,
+        /// Hidden neurons (per output for several outputs); default 2n, n = training samples.
+        #[arg(long, value_parser = parse_count)]
+        width: Option<usize>,
+        /// Seed of the initialization.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Initialization: `uniform` (PyTorch's nn.Linear default, U(±1/√fan_in) for both
+        /// layers) or `small` (the same times 1e-3).
+        #[arg(long, value_enum, default_value_t = Init::Uniform)]
+        init: Init,
+        /// Print one JSON object on stdout instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// Write the trained network to this file (whole or not at all): with `--format json`
+        /// the JSON object of `--json` (its `network` field is what `certify` reads).
+        #[arg(long, value_name = "NET")]
+        out: Option<PathBuf>,
+        /// Format of the `--out` file: `json`, or `safetensors` (a PyTorch state dict: tensors
+        /// `0.weight`, `0.bias`, `2.weight`, float64).
+        #[arg(long, value_enum, default_value_t = NetFormat::Json)]
+        format: NetFormat,
+    },
+    /// The certified optimum against a grid of non-convex training runs (optimizers × learning
+    /// rates × seeds, in parallel), each run judged by `certify` against one solve of the spec.
+    Compare {
+        /// The problem spec (TOML).
+        spec: PathBuf,
+        /// Optimizers, comma-separated.
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Optimizer::Adam, Optimizer::Gd])]
+        optimizers: Vec<Optimizer>,
+        /// Learning rates, comma-separated (each finite, > 0).
+        #[arg(long, value_delimiter = ',', value_parser = parse_lr, allow_hyphen_values = true, default_values_t = crate::compare::DEFAULT_LRS)]
+        lrs: Vec<f64>,
+        /// Number of seeds per setting (seeds 0, 1, …).
+        #[arg(long, default_value_t = crate::compare::DEFAULT_SEEDS as usize, value_parser = parse_count)]
+        seeds: usize,
+        /// Hidden neurons (per output); default 2n.
+        #[arg(long, value_parser = parse_count)]
+        width: Option<usize>,
+        /// Optimizer steps per run.
+        #[arg(long, default_value_t = crate::train::DEFAULT_STEPS, value_parser = parse_count)]
+        steps: usize,
+        /// Initialization (`uniform` or `small`).
+        #[arg(long, value_enum, default_value_t = Init::Uniform)]
+        init: Init,
+        /// Print one JSON object on stdout instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Also write the JSON result to this file (whole or not at all).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Draw the training curves (objective − optimum, log scale) to this .svg or .png file.
+        #[arg(long, value_name = "FILE")]
+        plot: Option<PathBuf>,
     },
     /// Predictions of a network on the rows of a CSV file (its columns, then the predictions).
     Predict {
@@ -109,6 +182,49 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         repeat: usize,
     },
+}
+
+/// The file format of a network written by `train --out` or `certify --improved`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NetFormat {
+    /// A network JSON (as `certify --network` reads).
+    Json,
+    /// A safetensors file in PyTorch's state-dict layout (see [`crate::tensors`]).
+    Safetensors,
+}
+
+/// d0 of the first layer: the filter length for conv1d, else the number of features.
+fn first_layer_inputs(spec: &Spec) -> Result<usize, Error> {
+    Ok(match spec.model.architecture {
+        crate::spec::Architecture::Conv1d { patch, .. } => patch,
+        crate::spec::Architecture::Dense => crate::data::Dataset::load_outputs(spec)?
+            .first()
+            .map_or(0, |d| d.features),
+    })
+}
+
+/// Write a network file in `format` (whole or not at all).
+fn write_network(
+    path: &std::path::Path,
+    network: &crate::train_report::AnyNetwork,
+    json: &str,
+    format: NetFormat,
+    spec: &Spec,
+    extra: &[(&str, String)],
+) -> Result<(), Error> {
+    match format {
+        NetFormat::Json => report::write_atomically(path, json)?,
+        NetFormat::Safetensors => {
+            let bytes = crate::tensors::to_safetensors(
+                &network.stacked(),
+                first_layer_inputs(spec)?,
+                extra,
+            )
+            .map_err(|e| crate::error::InputError::new(path, "", format!("cannot encode: {e}")))?;
+            report::write_atomically(path, bytes)?;
+        }
+    }
+    Ok(())
 }
 
 /// A spinner on stderr per phase (drawn only when stderr is a terminal), shown once a phase has
@@ -190,8 +306,11 @@ fn emit(
 /// Run a parsed command line; returns the process exit code. Solver failures name the spec.
 pub fn run(cli: Cli) -> Result<i32, Error> {
     let spec_path = match &cli.command {
-        Command::Solve { spec, .. } | Command::Certify { spec, .. } => Some(spec.clone()),
-        Command::Path { spec, .. } => Some(spec.clone()),
+        Command::Solve { spec, .. }
+        | Command::Certify { spec, .. }
+        | Command::Train { spec, .. }
+        | Command::Compare { spec, .. }
+        | Command::Path { spec, .. } => Some(spec.clone()),
         Command::Bench { .. } | Command::Predict { .. } => None,
     };
     run_command(cli).map_err(|e| match (e, spec_path) {
@@ -237,6 +356,7 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
             out,
             quick,
             improved,
+            format,
         } => {
             let spec = Spec::from_file(&spec)?;
             let spinner = Spinner::new();
@@ -246,7 +366,8 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
                 if let Some(path) = &improved {
                     let parts: Vec<_> = references.into_iter().map(|r| r.network).collect();
                     let net = crate::multi::MultiNetwork::stack(&parts);
-                    report::write_atomically(path, &report::to_json(&net))?;
+                    let any = crate::train_report::AnyNetwork::Multi(net.clone());
+                    write_network(path, &any, &report::to_json(&net), format, &spec, &[])?;
                 }
                 return emit(
                     report::to_json(&audit),
@@ -257,11 +378,111 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
             }
             let (audit, reference) = crate::audit::audit(&spec, &network, mode, &spinner)?;
             if let (Some(path), Some(r)) = (&improved, reference) {
-                report::write_atomically(path, &report::to_json(&r.network))?;
+                let json = report::to_json(&r.network);
+                let any = crate::train_report::AnyNetwork::Single(r.network);
+                write_network(path, &any, &json, format, &spec, &[])?;
             }
             emit(
                 report::to_json(&audit),
                 || report::audit_summary(&audit),
+                json,
+                out,
+            )
+        }
+        Command::Train {
+            spec,
+            optimizer,
+            lr,
+            steps,
+            width,
+            seed,
+            init,
+            json,
+            out,
+            format,
+        } => {
+            let spec = Spec::from_file(&spec)?;
+            let settings = TrainSettings {
+                optimizer,
+                lr,
+                steps,
+                width,
+                seed,
+                init,
+                curve_every: None,
+            };
+            let (report, _) = crate::train_report::train_spec(&spec, &settings)?;
+            if report.diverged {
+                return Err(Error::Solver {
+                    status: "diverged".into(),
+                    detail: format!(
+                        "training diverged after {} of {} steps (objective {}); try a smaller --lr",
+                        report.steps_taken, steps, report.objective
+                    ),
+                });
+            }
+            let text = report::to_json(&report);
+            if let Some(path) = &out {
+                let extra = [
+                    ("name", report.name.clone()),
+                    ("optimizer", optimizer.name().to_string()),
+                    ("lr", lr.to_string()),
+                    ("steps", steps.to_string()),
+                    ("seed", seed.to_string()),
+                    ("init", init.name().to_string()),
+                    ("width", report.width.to_string()),
+                    ("beta", spec.model.beta.to_string()),
+                    ("objective", report.objective.to_string()),
+                ];
+                write_network(path, &report.network, &text, format, &spec, &extra)?;
+            }
+            emit(
+                text,
+                || crate::train_report::train_summary(&report),
+                json,
+                None,
+            )
+        }
+        Command::Compare {
+            spec,
+            optimizers,
+            lrs,
+            seeds,
+            width,
+            steps,
+            init,
+            json,
+            out,
+            plot,
+        } => {
+            if let Some(path) = &plot {
+                crate::plot::plot_format(path)?;
+            }
+            let spec = Spec::from_file(&spec)?;
+            let mut unique = Vec::new();
+            for o in optimizers {
+                if !unique.contains(&o) {
+                    unique.push(o);
+                }
+            }
+            let settings = crate::compare::CompareSettings {
+                optimizers: unique,
+                lrs,
+                seeds: seeds as u64,
+                width,
+                steps,
+                init,
+            };
+            let spinner = Spinner::new();
+            let comparison = crate::compare::compare(&spec, &settings, &spinner)?;
+            if let Some(path) = &plot {
+                if let Some(note) = crate::plot::plot_curves(path, &comparison)? {
+                    eprintln!("note: {note}");
+                }
+            }
+            emit(
+                report::to_json(&comparison),
+                || crate::compare::compare_summary(&comparison),
                 json,
                 out,
             )
@@ -305,5 +526,23 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
                 out,
             )
         }
+    }
+}
+
+/// A learning rate: a finite number > 0.
+fn parse_lr(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        Ok(v) => Err(format!("must be a finite number > 0, got {v}")),
+        Err(_) => Err(format!("`{text}` is not a number")),
+    }
+}
+
+/// A count of at least 1.
+fn parse_count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<i128>() {
+        Ok(v) if v >= 1 && v <= usize::MAX as i128 => Ok(v as usize),
+        Ok(v) => Err(format!("must be at least 1, got {v}")),
+        Err(_) => Err(format!("`{text}` is not a whole number")),
     }
 }

@@ -403,7 +403,8 @@ pub fn to_json<T: Serialize>(value: &T) -> String {
 ///   temporary file beside the final target, given the old file's permissions, then a rename;
 /// - anything else that exists (a FIFO, a device, `/dev/stdout`, a path under `/dev` or
 ///   `/proc`) is written straight into and never replaced.
-pub fn write_atomically(path: &Path, text: &str) -> Result<(), InputError> {
+pub fn write_atomically(path: &Path, text: impl AsRef<[u8]>) -> Result<(), InputError> {
+    let text = text.as_ref();
     use std::io::Write as _;
     let fail = |e: std::io::Error| InputError::new(path, "--out", format!("cannot write: {e}"));
     let special = |p: &Path| p.starts_with("/dev") || p.starts_with("/proc");
@@ -416,7 +417,7 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), InputError> {
                 .write(true)
                 .open(path)
                 .map_err(fail)?;
-            return f.write_all(text.as_bytes()).map_err(fail);
+            return f.write_all(text).map_err(fail);
         }
     }
     // The file the rename must replace: the end of the symlink chain (a dangling link's target

@@ -478,3 +478,128 @@ fn predict_works_for_conv1d_networks() {
         );
     }
 }
+
+#[test]
+fn compare_reports_each_runs_test_loss_as_recomputed_from_the_trained_weights() {
+    let c = json_of(cvxnn().args([
+        "compare",
+        "problems/bumps_split.toml",
+        "--steps",
+        "300",
+        "--seeds",
+        "2",
+        "--optimizers",
+        "adam",
+        "--lrs",
+        "0.01",
+        "--json",
+    ]));
+    let root = common::root().join("problems");
+    let (mean, sd) = stats(&columns(&root.join("bumps.csv"), &["x1", "x2"]));
+    let test = columns(&root.join("bumps_test.csv"), &["x1", "x2", "y"]);
+    let loss_of = |net: &Value| -> f64 {
+        test.iter()
+            .map(|row| {
+                let x: Vec<f64> = (0..2).map(|j| (row[j] - mean[j]) / sd[j]).collect();
+                0.5 * (relu_net(net, &x) - row[2]).powi(2)
+            })
+            .sum()
+    };
+    for run in c["runs"].as_array().unwrap() {
+        let seed = run["seed"].as_u64().unwrap().to_string();
+        // The same run, trained alone (deterministic for a seed): its weights.
+        let t = json_of(cvxnn().args([
+            "train",
+            "problems/bumps_split.toml",
+            "--steps",
+            "300",
+            "--lr",
+            "0.01",
+            "--seed",
+            &seed,
+            "--json",
+        ]));
+        let want = loss_of(&t["network"]);
+        let got = run["test"]["loss"].as_f64().unwrap();
+        assert!(
+            (got - want).abs() <= 1e-12 * want.max(1.0),
+            "seed {seed}: {got} vs {want}"
+        );
+    }
+    let solved = json_of(cvxnn().args(["solve", "problems/bumps_split.toml", "--json"]));
+    let want = loss_of(&solved["network"]);
+    let got = c["optimum"]["test"]["loss"].as_f64().unwrap();
+    assert!(
+        (got - want).abs() <= 1e-9 * want.max(1.0),
+        "{got} vs {want}"
+    );
+}
+
+#[test]
+fn a_trained_network_keeps_the_standardization_and_an_output_bias() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(common::root().join("problems/bumps_split.toml"))
+        .unwrap()
+        .replace(
+            "loss = \"squared\"",
+            "loss = \"squared\"\noutput_bias = true",
+        )
+        .replace(
+            "\"bumps.csv\"",
+            &format!("{:?}", common::root().join("problems/bumps.csv")),
+        )
+        .replace(
+            "\"bumps_test.csv\"",
+            &format!("{:?}", common::root().join("problems/bumps_test.csv")),
+        );
+    let spec = write(dir.path(), "b.toml", &text);
+    let net = dir.path().join("net.json");
+    cvxnn()
+        .arg("train")
+        .arg(&spec)
+        .args(["--steps", "500", "--out"])
+        .arg(&net)
+        .assert()
+        .success();
+    let t: Value = serde_json::from_str(&std::fs::read_to_string(&net).unwrap()).unwrap();
+    let b = t["network"]["output_bias"]
+        .as_f64()
+        .expect("an output bias");
+    assert!(b != 0.0, "the bias was trained");
+    assert!(t["network"]["input"]["mean"].is_array());
+    // certify accepts it against the same spec; its objective is recomputed independently.
+    let a = json_of(
+        cvxnn()
+            .arg("certify")
+            .arg(&spec)
+            .arg("--network")
+            .arg(&net)
+            .args(["--quick", "--json"]),
+    );
+    let root = common::root().join("problems");
+    let (mean, sd) = stats(&columns(&root.join("bumps.csv"), &["x1", "x2"]));
+    let train = columns(&root.join("bumps.csv"), &["x1", "x2", "y"]);
+    let n = &t["network"];
+    let loss: f64 = train
+        .iter()
+        .map(|row| {
+            let x: Vec<f64> = (0..2).map(|j| (row[j] - mean[j]) / sd[j]).collect();
+            0.5 * (relu_net(n, &x) - row[2]).powi(2)
+        })
+        .sum();
+    let penalty: f64 = n["hidden"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(n["output"].as_array().unwrap())
+        .map(|(u, a)| numbers(u).iter().map(|v| v * v).sum::<f64>() + a.as_f64().unwrap().powi(2))
+        .sum::<f64>()
+        * 0.05
+        / 2.0;
+    let p = a["nonconvex_objective"].as_f64().unwrap();
+    assert!(
+        (p - (loss + penalty)).abs() <= 1e-9 * p.abs().max(1.0),
+        "{p} vs {}",
+        loss + penalty
+    );
+}
