@@ -319,10 +319,18 @@ pub fn centered(v: &[f64]) -> Vec<f64> {
 /// multiplies |1ᵀλ|, which is ~1e-12 at an optimum, so its looseness costs nothing.
 pub fn output_bias_bound(data: &Dataset, model: &Model, p: f64) -> f64 {
     let up = |v: f64| (v * (1.0 + 1e-10)).next_up();
-    let mut reach = vec![0.0; data.n()];
-    for (&k, row) in data.sample_of.iter().zip(data.x.row_iter()) {
-        reach[k] += crate::data::norm(row);
-    }
+    let reach = match crate::unpenalized::Unpenalized::of(model, data) {
+        // Unpenalized hidden biases: the bound holds for canonical solutions, whose blocks have
+        // |c| ≤ M ‖w‖, with Σ ‖w‖ ≤ p / β (crate::unpenalized).
+        Some(u) => crate::unpenalized::sample_reach(data, u.reach),
+        None => {
+            let mut reach = vec![0.0; data.n()];
+            for (&k, row) in data.sample_of.iter().zip(data.x.row_iter()) {
+                reach[k] += crate::data::norm(row);
+            }
+            reach
+        }
+    };
     let p = up(p.max(0.0));
     let over_beta = up(p / model.beta);
     let r = |k: usize| up(up(reach[k]) * over_beta);
@@ -454,7 +462,8 @@ pub fn objective_bounds(network: &Network, data: &Dataset, model: &Model) -> Int
         .iter()
         .zip(&network.output)
         .fold(zero, |acc, (u, &a)| {
-            acc.plus(rounding::dot(u, u).bounds())
+            let w = model.penalized(u);
+            acc.plus(rounding::dot(w, w).bounds())
                 .plus(Bounds::point(a).square())
         });
     let total = loss.plus(squares.scale(model.beta).scale(0.5));
@@ -618,18 +627,30 @@ fn certify_with(
 ) -> Certificate {
     let start = std::time::Instant::now();
     let f = network.predict(model.activation, data);
-    let p = model.loss.value(&f, &data.y) + network.penalty(model.beta);
+    let p = model.loss.value(&f, &data.y) + network.penalty_for(model);
     let objective = objective_bounds(network, data, model);
     let lambda = loss_dual(data, model, network, &f, hint);
+    // Unpenalized hidden biases: the seminorm support is at most `factor` times the ordinary
+    // support on X with its bias column scaled (crate::unpenalized).
+    let unpenalized = crate::unpenalized::Unpenalized::of(model, data);
+    let widened;
+    let (data_for_rho, factor) = match &unpenalized {
+        Some(u) => {
+            widened = u.data(data);
+            (&widened, u.support_factor())
+        }
+        None => (data, 1.0),
+    };
+    let rho_data = data_for_rho;
     // ρ is positively homogeneous in X: with X/2^k (exact) the bounds are ρ/2^k, compared with
     // β/2^k. Used when X is so large or small that squares would overflow or underflow.
     let shrink = 1.0
         / crate::data::power_of_two_near(
-            data.x.largest_magnitude(),
+            rho_data.x.largest_magnitude(),
             2f64.powi(-200)..=2f64.powi(200),
         );
     // The scaling is exact only if no entry underflows to a subnormal or zero.
-    let smallest = data
+    let smallest = rho_data
         .x
         .row_iter()
         .flatten()
@@ -642,11 +663,11 @@ fn certify_with(
     };
     let scaled;
     let check_data = if shrink == 1.0 {
-        data
+        rho_data
     } else {
         scaled = Dataset {
-            x: data.x.map(|v| v * shrink),
-            ..data.clone()
+            x: rho_data.x.map(|v| v * shrink),
+            ..rho_data.clone()
         };
         &scaled
     };
@@ -656,6 +677,11 @@ fn certify_with(
         worst,
         checked,
     } = rho(check_data, &lambda);
+    let upper = if factor == 1.0 {
+        upper
+    } else {
+        (upper * factor).next_up()
+    };
     // d(sλ) maximized over s ∈ [0, β/ρ]; the quotient rounded down keeps s·ρ ≤ β exactly
     // (β/2^k is exact in floats unless it underflows, which only lowers s).
     let s_max = if upper > 0.0 {

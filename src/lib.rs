@@ -49,6 +49,7 @@ pub mod table;
 pub mod tensors;
 pub mod train;
 pub mod train_report;
+pub mod unpenalized;
 pub mod verdict;
 pub mod working_set;
 

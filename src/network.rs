@@ -90,15 +90,42 @@ impl Network {
         0.5 * beta * s
     }
 
-    /// The training objective L(f(X), y) + (β/2) Σ_j (‖u_j‖² + α_j²), evaluated directly from the
-    /// weights with the true activation.
+    /// The model's regularization: (β/2) Σ_j (‖u_j‖² + α_j²), or with `penalize_bias = false`
+    /// (β/2) Σ_j (‖w_j‖² + α_j²) over the feature weights w_j only.
+    pub fn penalty_for(&self, model: &Model) -> f64 {
+        let s: f64 = self
+            .hidden
+            .iter()
+            .zip(&self.output)
+            .map(|(u, a)| {
+                let w = model.penalized(u);
+                dot(w, w) + a * a
+            })
+            .sum();
+        0.5 * model.beta * s
+    }
+
+    /// The training objective L(f(X), y) + the model's penalty ([`Network::penalty_for`]),
+    /// evaluated directly from the weights with the true activation.
     pub fn objective(&self, data: &Dataset, model: &Model) -> f64 {
         let f = self.predict(model.activation, data);
-        model.loss.value(&f, &data.y) + self.penalty(model.beta)
+        model.loss.value(&f, &data.y) + self.penalty_for(model)
     }
 
     /// Build the network from signed convex blocks: each entry is (±1, u_b).
     pub fn from_blocks(activation: Activation, bias: bool, blocks: &[(f64, Vec<f64>)]) -> Network {
+        Network::from_blocks_with(activation, bias, blocks, norm)
+    }
+
+    /// [`Network::from_blocks`] with the block norm of the convex program: ‖u_b‖, or the norm
+    /// of the feature weights only (unpenalized hidden biases). A block of norm r becomes
+    /// u_b / √r with output weight ±√r, so that the neuron's penalty (β/2)(r + r) is β r.
+    pub fn from_blocks_with(
+        activation: Activation,
+        bias: bool,
+        blocks: &[(f64, Vec<f64>)],
+        norm: impl Fn(&[f64]) -> f64,
+    ) -> Network {
         let largest = blocks.iter().map(|(_, u)| norm(u)).fold(0.0, f64::max);
         let cutoff = PRUNE_RELATIVE * largest;
         // Merge blocks that point the same way with the same output sign.

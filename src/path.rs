@@ -338,7 +338,7 @@ fn point(spec: &Spec, beta: f64, step: Step) -> Result<PathPoint, Error> {
     let Step { reports, seconds } = step;
     let sum = |f: &dyn Fn(&SolveReport) -> f64| reports.iter().map(f).fold(0.0, |a, b| a + b);
     let sum_usize = |f: &dyn Fn(&SolveReport) -> usize| reports.iter().map(f).sum::<usize>();
-    let penalty = sum(&|r| r.network.penalty(beta));
+    let penalty = sum(&|r| r.network.penalty_for(&spec_b.model));
     let objective = sum(&|r| r.nonconvex_objective);
     let rounds = sum_usize(&|r| r.rounds);
     let first_patterns = sum_usize(&|r| r.round_log.first().map_or(0, |l| l.patterns));

@@ -18,6 +18,7 @@ use crate::program::{
 pub use crate::progress::{Progress, Seconds, Silent};
 use crate::restricted::{solve_restricted, Blocks};
 use crate::spec::{Loss, Spec};
+use crate::unpenalized::Unpenalized;
 use crate::verdict::Verdict;
 use crate::working_set::{solve_working_set, LoopResult, Round, Start};
 pub use crate::working_set::{
@@ -202,20 +203,55 @@ pub fn solve_patterns(
     settings.tol = settings.tol.min(POLISH_TOL);
     let mut seconds = Seconds::default();
     let owners = both_sides(patterns.len());
+    // Unpenalized hidden biases: solve on X with its bias column scaled (crate::unpenalized).
+    let unpenalized = Unpenalized::of(&spec.model, data);
+    let (biased_data, biased_spec, biased_patterns);
+    let (data_l, spec_l, refs): (&Dataset, &Spec, Vec<&Pattern>) = match &unpenalized {
+        Some(u) => {
+            biased_data = u.data(data);
+            biased_spec = Spec {
+                model: Unpenalized::model(&spec.model),
+                ..spec.clone()
+            };
+            let owned: Vec<Pattern> = patterns.iter().map(|p| (*p).clone()).collect();
+            biased_patterns = u.patterns(&owned);
+            (&biased_data, &biased_spec, biased_patterns.iter().collect())
+        }
+        None => (data, spec, patterns.to_vec()),
+    };
     let program = Blocks {
-        patterns,
+        patterns: &refs,
         owners: &owners,
     };
-    let mut result = solve_restricted(data, spec, program, true, &settings, false, &mut seconds)?;
+    let mut result = solve_restricted(
+        data_l,
+        spec_l,
+        program,
+        true,
+        &settings,
+        false,
+        &mut seconds,
+    )?;
     if !result.outcome.status.has_solution() {
-        result = solve_restricted(data, spec, program, true, &spec.solver, false, &mut seconds)?;
+        result = solve_restricted(
+            data_l,
+            spec_l,
+            program,
+            true,
+            &spec.solver,
+            false,
+            &mut seconds,
+        )?;
     }
     let crate::restricted::Restricted {
         outcome,
         layout,
-        weights,
+        mut weights,
         bias,
     } = result;
+    if let Some(u) = &unpenalized {
+        u.weights_back(&mut weights);
+    }
     if !outcome.status.has_solution() {
         return Err(Error::Solver {
             status: outcome.status.name().into(),
@@ -262,13 +298,32 @@ fn network_from_weights(
         .enumerate()
         .map(|(b, u)| (layout.block_owner(b).1.sign(), u.clone()))
         .collect();
-    let mut network = Network::from_blocks(spec.model.activation, data.bias, &signed);
+    let mut network = Network::from_blocks_with(spec.model.activation, data.bias, &signed, |u| {
+        crate::data::norm(spec.model.penalized(u))
+    });
     network.conv = data
         .conv
         .map(|(patch, stride)| crate::network::ConvShape { patch, stride });
     network.input = data.input.clone();
     network.features = data.feature_names.clone();
     network.output_bias = spec.model.output_bias.then_some(bias);
+    if !spec.model.penalize_bias {
+        // Blocks pruned for their tiny feature weights can still carry a bias (an extreme
+        // cell's constant output): keep the predictions' mean by moving it into the free
+        // output bias.
+        let mut blocks = Network {
+            hidden: weights.to_vec(),
+            output: signed.iter().map(|(s, _)| *s).collect(),
+            ..network.clone()
+        };
+        blocks.output_bias = Some(bias);
+        let full = blocks.predict(spec.model.activation, data);
+        let kept = network.predict(spec.model.activation, data);
+        let lost = full.iter().zip(&kept).map(|(a, b)| a - b).sum::<f64>() / data.n() as f64;
+        if let Some(b) = network.output_bias.as_mut() {
+            *b += lost;
+        }
+    }
     network
 }
 
@@ -521,16 +576,40 @@ pub(crate) fn solve_prepared_from(
             patterns: Vec::new(),
         }
     } else {
-        refuse_hopeless_scales(spec, &data)?;
-        let scaling = Scaling::of(&data, &spec.model);
+        // Unpenalized hidden biases: the loop solves the ordinary program on X with its bias
+        // column scaled (crate::unpenalized), and the blocks map back below.
+        let unpenalized = Unpenalized::of(&spec.model, &data);
+        let (biased_data, biased_spec, biased_patterns);
+        let (data_l, spec_l, pool_l) = match &unpenalized {
+            Some(u) => {
+                biased_data = u.data(&data);
+                biased_spec = Spec {
+                    model: Unpenalized::model(&spec.model),
+                    ..spec.clone()
+                };
+                biased_patterns = u.patterns(all);
+                (&biased_data, &biased_spec, Pool::Stored(&biased_patterns))
+            }
+            None => (&data, spec, pool),
+        };
+        refuse_hopeless_scales(spec_l, data_l)?;
+        let scaling = Scaling::of(data_l, &spec_l.model);
         let mut looped = if scaling.is_identity() {
-            solve_working_set(spec, &data, pool, start, &mut seconds, verbose, progress)?
+            solve_working_set(
+                spec_l,
+                data_l,
+                pool_l,
+                start,
+                &mut seconds,
+                verbose,
+                progress,
+            )?
         } else {
-            let (scaled_data, scaled_spec) = scaling.apply(&data, spec);
+            let (scaled_data, scaled_spec) = scaling.apply(data_l, spec_l);
             solve_working_set(
                 &scaled_spec,
                 &scaled_data,
-                pool,
+                pool_l,
                 start,
                 &mut seconds,
                 verbose,
@@ -539,6 +618,9 @@ pub(crate) fn solve_prepared_from(
         };
         let round = &mut looped.round;
         scaling.weights_back(&mut round.weights);
+        if let Some(u) = &unpenalized {
+            u.weights_back(&mut round.weights);
+        }
         // Predictions scale with y, and the bias with them.
         round.bias *= scaling.y;
         let subset: Vec<&Pattern> = looped.patterns.iter().collect();

@@ -32,32 +32,45 @@ pub fn rebalance(network: &Network, data: &Dataset, model: &Model) -> Option<Net
         .hidden
         .iter()
         .zip(&network.output)
-        .map(|(u, a)| 0.5 * model.beta * (crate::data::dot(u, u) + a * a))
+        .map(|(u, a)| {
+            let w = model.penalized(u);
+            0.5 * model.beta * (crate::data::dot(w, w) + a * a)
+        })
         .collect();
     let b = network.output_bias.unwrap_or(0.0);
     let f: Vec<f64> = (0..n)
         .map(|i| b + g.iter().map(|gj| gj[i]).sum::<f64>())
         .collect();
     let residual: Vec<f64> = data.y.iter().zip(&f).map(|(y, fk)| y - fk).collect();
-    // Newton step δ from t = 1: (GᵀG + ridge) δ = Gᵀ(y − f) − P.
-    let mut gram = vec![0.0; m * m];
-    let mut rhs = vec![0.0; m];
-    for a in 0..m {
-        rhs[a] = crate::data::dot(&g[a], &residual) - penalty[a];
-        for b in 0..m {
-            gram[a * m + b] = crate::data::dot(&g[a], &g[b]);
+    // Newton step δ from t = 1: (GᵀG + ridge) δ = Gᵀ(y − f) − P; with an output bias it is one
+    // more unknown with column 1 and no penalty (the quadratic is then minimized jointly).
+    if network.output_bias.is_some() {
+        g.push(vec![1.0; n]);
+    }
+    let k = g.len();
+    let mut gram = vec![0.0; k * k];
+    let mut rhs = vec![0.0; k];
+    for a in 0..k {
+        rhs[a] = crate::data::dot(&g[a], &residual) - penalty.get(a).copied().unwrap_or(0.0);
+        for b in 0..k {
+            gram[a * k + b] = crate::data::dot(&g[a], &g[b]);
         }
     }
-    let trace: f64 = (0..m).map(|a| gram[a * m + a]).sum();
-    for a in 0..m {
-        gram[a * m + a] += 1e-12 * trace.max(f64::MIN_POSITIVE);
+    let trace: f64 = (0..k).map(|a| gram[a * k + a]).sum();
+    for a in 0..k {
+        gram[a * k + a] += 1e-12 * trace.max(f64::MIN_POSITIVE);
     }
-    crate::cone::solve_dense(&mut gram, &mut rhs, m);
-    let scales: Vec<f64> = rhs.iter().map(|delta| 1.0 + delta).collect();
-    if scales.iter().any(|t| !(t.is_finite() && *t > 0.0)) {
+    crate::cone::solve_dense(&mut gram, &mut rhs, k);
+    let shift = (k > m).then(|| rhs[m]);
+    let scales: Vec<f64> = rhs[..m].iter().map(|delta| 1.0 + delta).collect();
+    if scales.iter().any(|t| !(t.is_finite() && *t > 0.0)) || shift.is_some_and(|d| !d.is_finite())
+    {
         return None;
     }
     let mut out = network.clone();
+    if let (Some(b), Some(delta)) = (out.output_bias.as_mut(), shift) {
+        *b += delta;
+    }
     for ((u, a), t) in out
         .hidden
         .iter_mut()

@@ -444,7 +444,7 @@ pub fn convex_objective_blocks(
     let mut penalty = 0.0;
     for (u, &(i, side)) in weights.iter().zip(owners) {
         let sign = side.sign();
-        penalty += norm(u);
+        penalty += norm(model.penalized(u));
         let slopes = cell_slopes(model.activation, patterns[i]);
         for (r, &slope) in slopes.iter().enumerate() {
             if slope != 0.0 {

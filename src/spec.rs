@@ -257,6 +257,22 @@ pub struct Model {
     pub loss: Loss,
     /// An unpenalized scalar added to every prediction (per output): `[model] output_bias`.
     pub output_bias: bool,
+    /// Whether the hidden biases (the last weight of each neuron) are in the penalty
+    /// (`[model] penalize_bias`, default true). With `false` the penalty is
+    /// (β/2) Σ_j (‖w_j‖² + α_j²), w_j the feature weights only.
+    pub penalize_bias: bool,
+}
+
+impl Model {
+    /// The part of a hidden row (weights, bias last) that the penalty counts: all of it, or
+    /// the feature weights only with `penalize_bias = false`.
+    pub fn penalized<'a>(&self, row: &'a [f64]) -> &'a [f64] {
+        if self.penalize_bias || !self.bias || row.is_empty() {
+            row
+        } else {
+            &row[..row.len() - 1]
+        }
+    }
 }
 
 /// How the activation patterns D_i are obtained.
@@ -697,32 +713,32 @@ impl Spec {
                 ))
             }
         };
-        match (raw.model.penalize_bias, raw.model.bias.unwrap_or(true)) {
-            (Some(false), false) => {
-                return Err(err(
-                    "model.penalize_bias",
-                    "only applies with bias = true (there is no hidden bias)".into(),
-                ))
-            }
-            (Some(false), true) => {
-                return Err(err(
-                    "model.penalize_bias",
-                    "`false` (hidden biases outside the weight penalty) is not supported yet: \
-                     its certificate needs the support of each cell under the seminorm \
-                     ‖(w, c)‖ = ‖w‖ (docs/models.md, \"Unpenalized hidden biases\"). \
-                     Hidden biases are penalized like every weight (the default, true)"
-                        .into(),
-                ))
-            }
-            _ => {}
+        let bias = raw.model.bias.unwrap_or(true);
+        let output_bias = raw.model.output_bias.unwrap_or(false);
+        let penalize_bias = raw.model.penalize_bias.unwrap_or(true);
+        if !penalize_bias && !bias {
+            return Err(err(
+                "model.penalize_bias",
+                "only applies with bias = true (there is no hidden bias)".into(),
+            ));
+        }
+        if !penalize_bias && !output_bias {
+            return Err(err(
+                "model.penalize_bias",
+                "`false` needs `output_bias = true`: with unpenalized hidden biases a constant \
+                 output costs nothing in the limit (α → 0, bias → ∞), so without an output bias \
+                 no network attains the optimum"
+                    .into(),
+            ));
         }
         let model = Model {
             architecture,
             activation,
-            bias: raw.model.bias.unwrap_or(true),
+            bias,
             beta,
             loss,
-            output_bias: raw.model.output_bias.unwrap_or(false),
+            output_bias,
+            penalize_bias,
         };
 
         let a = raw.arrangements;
@@ -750,6 +766,19 @@ impl Spec {
                         ),
                         ))
                     }
+                };
+                // The streamed walk's screens know only the full norm of a hidden row.
+                let cells = match (cells, model.penalize_bias) {
+                    (CellStorage::Auto, false) => CellStorage::Stored,
+                    (CellStorage::Streamed, false) => {
+                        return Err(err(
+                            "arrangements.cells",
+                            "\"streamed\" is not available with penalize_bias = false (use \
+                             \"stored\" or \"auto\")"
+                                .into(),
+                        ))
+                    }
+                    (c, _) => c,
                 };
                 PatternMethod::Exact {
                     max_patterns,

@@ -397,7 +397,13 @@ fn evaluate(
     }
     let beta = model.beta;
     let mut penalty = 0.0;
-    for (gv, v) in grad.hidden.iter_mut().zip(&p.hidden) {
+    // With penalize_bias = false the last weight of each hidden row (its bias) is free.
+    let free_bias = !model.penalize_bias && data.bias;
+    for (i, (gv, v)) in grad.hidden.iter_mut().zip(&p.hidden).enumerate() {
+        if free_bias && i % d == d - 1 {
+            *gv = 0.0;
+            continue;
+        }
         *gv = beta * v;
         penalty += v * v;
     }
@@ -589,7 +595,7 @@ pub fn train(
         loss += model
             .loss
             .value(&net.predict(model.activation, data), &data.y);
-        penalty += net.penalty(model.beta);
+        penalty += net.penalty_for(model);
     }
     let objective: f64 = networks
         .iter()

@@ -246,34 +246,3 @@ fn the_zero_network_is_not_certified_when_a_bias_would_do_better() {
         );
     }
 }
-
-#[test]
-fn penalize_bias_false_is_refused_with_a_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    for (text, needle) in [
-        (
-            spec_text(0.0, true, "squared")
-                .replace("[model]\n", "[model]\npenalize_bias = false\n"),
-            "not supported yet",
-        ),
-        (
-            spec_text(0.0, false, "squared").replace(
-                "[model]\n",
-                "[model]\npenalize_bias = false\nbias = false\n",
-            ),
-            "only applies with bias = true",
-        ),
-    ] {
-        let spec = write(dir.path(), "p.toml", &text);
-        let err = stderr_of(cvxnn().arg("solve").arg(&spec), 2);
-        assert!(
-            err.contains("model.penalize_bias") && err.contains(needle),
-            "{err}"
-        );
-    }
-    // The default, true, is accepted.
-    let text =
-        spec_text(0.0, false, "squared").replace("[model]\n", "[model]\npenalize_bias = true\n");
-    let spec = write(dir.path(), "q.toml", &text);
-    cvxnn().arg("solve").arg(&spec).assert().success();
-}

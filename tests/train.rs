@@ -57,11 +57,13 @@ fn spec_text(activation: &str, loss: &str, bias: bool, conv: bool, rng: &mut Lcg
     };
     format!(
         "[data]\nx = [{}]\ny = [{}]\n[model]\n{arch}activation = \"{activation}\"\n{slope}\
-         bias = {bias}\nbeta = 0.07\nloss = \"{loss}\"\noutput_bias = {}\n",
+         bias = {bias}\nbeta = 0.07\nloss = \"{loss}\"\noutput_bias = {}\npenalize_bias = {}\n",
         x.join(", "),
         y.join(", "),
-        // Half the cases (bias ≠ conv) with an output bias.
-        bias != conv
+        // Half the cases (bias ≠ conv) with an output bias, and of those the leaky and
+        // absolute ones with unpenalized hidden biases.
+        bias != conv,
+        !(bias != conv && bias && activation != "relu")
     )
 }
 
