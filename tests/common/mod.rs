@@ -1,6 +1,8 @@
 //! Fixtures and independent reference computations shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod forward;
+
 use std::path::{Path, PathBuf};
 
 use cvxnn::arrangement::Xoshiro;
@@ -24,6 +26,12 @@ pub fn cvxnn() -> assert_cmd::Command {
 pub fn json_of(cmd: &mut assert_cmd::Command) -> serde_json::Value {
     let out = cmd.assert().success().get_output().stdout.clone();
     serde_json::from_slice(&out).unwrap()
+}
+
+/// Run a command that must succeed; returns its stdout.
+pub fn stdout_of(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd.assert().success().get_output().stdout.clone();
+    String::from_utf8(out).unwrap()
 }
 
 /// Run a command that must exit with `code`; returns its stderr.
