@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::forward::{relu_net, standardized_squared_loss};
-use common::{cvxnn, json_of, root, stderr_of, stdout_of};
+use common::{cvxnn, json_of, root, stderr_of, stdout_of, Png};
 use cvxnn::path::parse_betas;
 use serde_json::Value;
 
@@ -385,49 +385,86 @@ fn human_summary_is_a_table_with_one_row_per_beta() {
     assert!(rows.iter().all(|r| r.contains("yes")), "{text}");
 }
 
+/// `cvxnn path` on regression_1d at 4 values of β with `--plot file`, and `CVXNN_FONT = font`
+/// when given; returns stderr.
+fn plot_regression_path(file: &Path, font: Option<&Path>) -> String {
+    let mut cmd = cvxnn();
+    if let Some(font) = font {
+        cmd.env("CVXNN_FONT", font);
+    }
+    let out = cmd
+        .arg("path")
+        .arg(root().join("problems/regression_1d.toml"))
+        .args(["--betas", "1:0.01:4", "--json", "--plot"])
+        .arg(file)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(points(&v).len(), 4);
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// A complete SVG document with lines.
+fn check_svg(text: &str) {
+    let start = text.trim_start();
+    assert!(start.starts_with("<svg") || start.starts_with("<?xml"));
+    assert!(text.contains("<polyline") || text.contains("<path"));
+    assert!(text.trim_end().ends_with("</svg>"));
+}
+
 #[test]
 fn plots_are_valid_svg_and_png() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = root().join("problems/regression_1d.toml");
     let svg = dir.path().join("path.svg");
     let png = dir.path().join("path.PNG");
     for file in [&svg, &png] {
-        cvxnn()
-            .arg("path")
-            .arg(&spec)
-            .args(["--betas", "1:0.01:4", "--plot"])
-            .arg(file)
-            .assert()
-            .success();
+        let err = plot_regression_path(file, None);
+        assert!(!err.contains("warning"), "{err}");
     }
     let text = std::fs::read_to_string(&svg).unwrap();
-    assert!(
-        text.starts_with("<svg") || text.starts_with("<?xml"),
-        "{}",
-        &text[..80]
-    );
-    assert!(text.contains("<polyline") || text.contains("<path"));
-    assert!(text.trim_end().ends_with("</svg>"));
+    check_svg(&text);
     for label in ["objective", "loss", "penalty", "beta (log scale)"] {
         assert!(text.contains(label), "missing label {label}");
     }
-    let bytes = std::fs::read(&png).unwrap();
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!((info.width, info.height), (960, 600));
-    let pixels = &buf[..info.buffer_size()];
+    let image = Png::read(&png);
+    assert_eq!((image.width, image.height), (960, 600));
     // Not a blank image: white background with coloured lines and text.
-    let white = pixels.iter().filter(|&&v| v == 255).count();
-    assert!(white > pixels.len() / 2 && white < pixels.len());
+    let white = image.pixels.iter().filter(|&&v| v == 255).count();
+    assert!(white > image.pixels.len() / 2 && white < image.pixels.len());
+    assert!(image.coloured() > 500);
     // No temporary file is left beside the plots.
     let names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
+}
+
+#[test]
+fn without_a_font_the_plot_is_drawn_without_text_and_the_path_still_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.ttf");
+    let svg = dir.path().join("path.svg");
+    let png = dir.path().join("path.png");
+    for file in [&svg, &png] {
+        let err = plot_regression_path(file, Some(&missing));
+        assert!(
+            err.contains("warning") && err.contains("CVXNN_FONT") && err.contains("without text"),
+            "{err}"
+        );
+    }
+    let text = std::fs::read_to_string(&svg).unwrap();
+    check_svg(&text);
+    assert!(!text.contains("<text"), "no text without a font");
+    let image = Png::read(&png);
+    assert_eq!((image.width, image.height), (960, 600));
+    assert!(
+        image.coloured() > 500,
+        "only {} coloured pixels",
+        image.coloured()
+    );
 }
 
 #[test]
