@@ -43,7 +43,8 @@ pub enum Command {
     Certify {
         /// The problem spec (TOML).
         spec: PathBuf,
-        /// The network: the `network` object of `solve --json` (or the whole output).
+        /// The network: a network JSON (the `network` object of `solve --json`, or the whole
+        /// output), or a PyTorch state dict in a `.safetensors` file (by the extension).
         #[arg(long, value_name = "NET.json")]
         network: PathBuf,
         /// Print one JSON object on stdout instead of the summary.
@@ -96,7 +97,7 @@ pub enum Command {
         #[arg(long, value_name = "NET")]
         out: Option<PathBuf>,
         /// Format of the `--out` file: `json`, or `safetensors` (a PyTorch state dict: tensors
-        /// `0.weight`, `0.bias`, `2.weight`, float64).
+        /// `0.weight`, `0.bias`, `2.weight` and, with an output bias, `2.bias`; float64).
         #[arg(long, value_enum, default_value_t = NetFormat::Json)]
         format: NetFormat,
     },
@@ -189,7 +190,8 @@ pub enum Command {
 pub enum NetFormat {
     /// A network JSON (as `certify --network` reads).
     Json,
-    /// A safetensors file in PyTorch's state-dict layout (see [`crate::tensors`]).
+    /// A safetensors file in PyTorch's state-dict layout (`0.weight`, `0.bias`, `2.weight`,
+    /// `2.bias`; see docs/certificate.md).
     Safetensors,
 }
 
