@@ -616,7 +616,7 @@ fn beta_text(beta: f64) -> String {
 
 /// Plot objective, loss and penalty (and the held-out loss summed over the test samples, when
 /// every point has one) against β on a log axis, with the β picked by cross-validation marked:
-/// SVG or PNG by the file's extension, written whole or not at all ([`crate::plot::write_plot`]).
+/// SVG or PNG by the file's extension, written whole or not at all (`plot::write_plot`).
 /// Returns the warning for stderr when no font was found (the plot then has no text).
 pub fn plot(report: &PathReport, path: &Path) -> Result<Option<String>, Error> {
     Ok(crate::plot::write_plot(path, &PathFigure(report))?)

@@ -1,5 +1,5 @@
 //! Plots: what every `--plot` shares — the format by the file's extension ([`plot_format`]),
-//! one font lookup ([`font`]), the file written whole or not at all ([`write_plot`]) — and
+//! one font lookup ([`font`]), the file written whole or not at all (`write_plot`) — and
 //! `compare --plot`'s training curves ([`plot_curves`]; `path --plot` draws its own figure in
 //! [`crate::path`]).
 //!
@@ -9,9 +9,9 @@
 //!
 //! Text needs a TrueType font: the file named by the environment variable `CVXNN_FONT` when it
 //! is set (`CVXNN_PLOT_FONT` is read as an older name for it), else the first of
-//! [`FONT_PATHS`] that exists. Without one a plot is drawn without any text (lines, axes and
-//! markers only) and [`write_plot`] returns a warning saying so: a missing font never fails a
-//! command.
+//! [`FONT_PATHS`] that is a TrueType font. Without one a plot is drawn without any text (lines,
+//! markers and a frame for the axes) and `write_plot` returns a warning saying so: a missing font
+//! never fails a command.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -116,7 +116,7 @@ fn register_font(file: &Path) -> Result<(), String> {
         .map_err(|_| "not a TrueType font".to_string())
 }
 
-/// A picture [`write_plot`] draws, on the SVG or the bitmap backend.
+/// A picture `write_plot` draws, on the SVG or the bitmap backend.
 pub(crate) trait Figure {
     /// Width and height in pixels.
     const SIZE: (u32, u32);
