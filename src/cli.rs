@@ -43,7 +43,8 @@ pub enum Command {
     Certify {
         /// The problem spec (TOML).
         spec: PathBuf,
-        /// The network: the `network` object of `solve --json` (or the whole output).
+        /// The network: a network JSON (the `network` object of `solve --json`, or the whole
+        /// output), or a PyTorch state dict in a `.safetensors` file (by the extension).
         #[arg(long, value_name = "NET.json")]
         network: PathBuf,
         /// Print one JSON object on stdout instead of the summary.
@@ -96,7 +97,7 @@ pub enum Command {
         #[arg(long, value_name = "NET")]
         out: Option<PathBuf>,
         /// Format of the `--out` file: `json`, or `safetensors` (a PyTorch state dict: tensors
-        /// `0.weight`, `0.bias`, `2.weight`, float64).
+        /// `0.weight`, `0.bias`, `2.weight` and, with an output bias, `2.bias`; float64).
         #[arg(long, value_enum, default_value_t = NetFormat::Json)]
         format: NetFormat,
     },
@@ -168,8 +169,8 @@ pub enum Command {
         /// Also write the JSON result to this file (whole or not at all).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// Plot objective, loss and penalty against β (log axis) to this file: SVG or PNG by
-        /// its extension.
+        /// Plot objective, loss and penalty (and the held-out loss, when the spec names test
+        /// data) against β (log axis) to this file: SVG or PNG by its extension.
         #[arg(long, value_name = "FILE.svg|FILE.png")]
         plot: Option<PathBuf>,
     },
@@ -189,7 +190,8 @@ pub enum Command {
 pub enum NetFormat {
     /// A network JSON (as `certify --network` reads).
     Json,
-    /// A safetensors file in PyTorch's state-dict layout (see [`crate::tensors`]).
+    /// A safetensors file in PyTorch's state-dict layout (`0.weight`, `0.bias`, `2.weight`,
+    /// `2.bias`; see docs/certificate.md).
     Safetensors,
 }
 
@@ -282,6 +284,13 @@ impl Progress for Spinner {
             r.gap,
             r.patterns_per_second
         );
+    }
+}
+
+/// A warning on stderr (a plot drawn without text, say), if there is one.
+fn warn(warning: Option<String>) {
+    if let Some(w) = warning {
+        eprintln!("warning: {w}");
     }
 }
 
@@ -476,9 +485,7 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
             let spinner = Spinner::new();
             let comparison = crate::compare::compare(&spec, &settings, &spinner)?;
             if let Some(path) = &plot {
-                if let Some(note) = crate::plot::plot_curves(path, &comparison)? {
-                    eprintln!("note: {note}");
-                }
+                warn(crate::plot::plot_curves(path, &comparison)?);
             }
             emit(
                 report::to_json(&comparison),
@@ -510,14 +517,13 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
                 warm: !cold,
                 cv,
             };
-            let plot = match plot {
-                Some(file) => Some((crate::path::prepare_plot(&file)?, file)),
-                None => None,
-            };
+            if let Some(path) = &plot {
+                crate::plot::plot_format(path)?;
+            }
             let spec = Spec::from_file(&spec)?;
             let report = crate::path::run_path(&spec, &options, &Spinner::new())?;
-            if let Some((format, file)) = &plot {
-                crate::path::plot(&report, file, *format)?;
+            if let Some(path) = &plot {
+                warn(crate::path::plot(&report, path)?);
             }
             emit(
                 report::to_json(&report),

@@ -17,7 +17,7 @@
 //! the smallest (the first one on ties).
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -597,6 +597,13 @@ pub fn summary(r: &PathReport) -> String {
     s
 }
 
+/// A tick value of the log β axis: rounded to 4 significant digits (the axis's ticks are
+/// products like 3 × 0.1 that print as 0.30000000000000004), in its shortest form.
+fn tick_text(v: f64) -> String {
+    let rounded: f64 = format!("{v:.3e}").parse().unwrap_or(v);
+    format!("{rounded}")
+}
+
 /// β for tables: its shortest decimal form when that is short, else 5 significant digits.
 fn beta_text(beta: f64) -> String {
     let plain = format!("{beta}");
@@ -607,101 +614,26 @@ fn beta_text(beta: f64) -> String {
     }
 }
 
-/// The image formats of `--plot`, by the file's extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlotFormat {
-    /// `.svg`.
-    Svg,
-    /// `.png`.
-    Png,
+/// Plot objective, loss and penalty (and the held-out loss summed over the test samples, when
+/// every point has one) against β on a log axis, with the β picked by cross-validation marked:
+/// SVG or PNG by the file's extension, written whole or not at all (`plot::write_plot`).
+/// Returns the warning for stderr when no font was found (the plot then has no text).
+pub fn plot(report: &PathReport, path: &Path) -> Result<Option<String>, Error> {
+    Ok(crate::plot::write_plot(path, &PathFigure(report))?)
 }
 
-/// Plot size in pixels.
-const PLOT_SIZE: (u32, u32) = (960, 600);
+/// `path --plot`'s figure.
+struct PathFigure<'a>(&'a PathReport);
 
-/// Where `--plot` looks for a TrueType font for its labels (the first that exists), after the
-/// file named by the environment variable `CVXNN_FONT`.
-pub const FONT_PATHS: [&str; 6] = [
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-    "/System/Library/Fonts/Supplemental/Arial.ttf",
-    "C:\\Windows\\Fonts\\arial.ttf",
-];
+impl crate::plot::Figure for PathFigure<'_> {
+    const SIZE: (u32, u32) = (960, 600);
 
-/// Check `--plot FILE` before any solve: its format (by extension) and a font for the labels,
-/// registered with the plotting library.
-pub fn prepare_plot(path: &Path) -> Result<PlotFormat, Error> {
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase());
-    let format = match ext.as_deref() {
-        Some("svg") => PlotFormat::Svg,
-        Some("png") => PlotFormat::Png,
-        _ => {
-            return Err(flag_error(
-                "--plot",
-                format!(
-                    "`{}`: the file name must end in .svg or .png (the format)",
-                    path.display()
-                ),
-            ))
-        }
-    };
-    let from_env = std::env::var_os("CVXNN_FONT").map(PathBuf::from);
-    let candidates = from_env
-        .iter()
-        .cloned()
-        .chain(FONT_PATHS.iter().map(PathBuf::from));
-    let mut font = None;
-    for candidate in candidates {
-        if let Ok(bytes) = std::fs::read(&candidate) {
-            font = Some((candidate, bytes));
-            break;
-        }
-    }
-    let Some((file, bytes)) = font else {
-        return Err(flag_error(
-            "--plot",
-            format!(
-                "no TrueType font for the labels: set CVXNN_FONT to a .ttf file (looked in {})",
-                FONT_PATHS.join(", ")
-            ),
-        ));
-    };
-    // The plotting library keeps registered fonts for the life of the process.
-    let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-    plotters::style::register_font("sans-serif", plotters::style::FontStyle::Normal, bytes)
-        .map_err(|_| {
-            flag_error(
-                "--plot",
-                format!("{} is not a TrueType font", file.display()),
-            )
-        })?;
-    Ok(format)
-}
-
-/// Plot objective, loss and penalty (and the held-out loss when every point has one) against
-/// β on a log axis, with the β picked by cross-validation marked; written whole or not at all.
-/// Call [`prepare_plot`] first.
-pub fn plot(report: &PathReport, path: &Path, format: PlotFormat) -> Result<(), Error> {
-    use plotters::prelude::*;
-    match format {
-        PlotFormat::Svg => {
-            let mut svg = String::new();
-            {
-                let root = SVGBackend::with_string(&mut svg, PLOT_SIZE).into_drawing_area();
-                draw(root, report).map_err(|e| flag_error("--plot", e))?;
-            }
-            write_whole(path, |tmp| {
-                std::fs::write(tmp, svg.as_bytes()).map_err(|e| e.to_string())
-            })
-        }
-        PlotFormat::Png => write_whole(path, |tmp| {
-            let root = BitMapBackend::new(tmp, PLOT_SIZE).into_drawing_area();
-            draw(root, report)
-        }),
+    fn draw<DB: plotters::prelude::DrawingBackend>(
+        &self,
+        root: &Area<DB>,
+        text: bool,
+    ) -> Result<(), String> {
+        draw(root, self.0, text)
     }
 }
 
@@ -710,12 +642,14 @@ type Series = (String, plotters::style::RGBColor, Vec<(f64, f64)>);
 
 type Area<DB> = plotters::drawing::DrawingArea<DB, plotters::coord::Shift>;
 
+/// The path's figure; with `text` false (no font) without caption, axis labels or legend.
 fn draw<DB: plotters::prelude::DrawingBackend>(
-    root: Area<DB>,
+    root: &Area<DB>,
     report: &PathReport,
+    text: bool,
 ) -> Result<(), String> {
     use plotters::prelude::*;
-    let text = |e: &dyn std::fmt::Display| e.to_string();
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let mut points: Vec<&PathPoint> = report.points.iter().collect();
     points.sort_by(|a, b| a.beta.total_cmp(&b.beta));
     let (mut lo, mut hi) = (
@@ -760,29 +694,38 @@ fn draw<DB: plotters::prelude::DrawingBackend>(
         .flat_map(|(_, _, s)| s.iter().map(|&(_, v)| v))
         .fold(0.0f64, f64::max);
     let top = if top > 0.0 { top * 1.08 } else { 1.0 };
-    root.fill(&WHITE).map_err(|e| text(&e))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!("{}: regularization path", report.name),
-            ("sans-serif", 24),
-        )
-        .margin(20)
-        .x_label_area_size(50)
-        .y_label_area_size(80)
+    root.fill(&WHITE).map_err(e)?;
+    let mut builder = ChartBuilder::on(root);
+    builder.margin(20);
+    if text {
+        builder
+            .caption(
+                format!("{}: regularization path", report.name),
+                ("sans-serif", 24),
+            )
+            .x_label_area_size(50)
+            .y_label_area_size(80);
+    }
+    let mut chart = builder
         .build_cartesian_2d((lo..hi).log_scale(), 0.0..top)
-        .map_err(|e| text(&e))?;
-    chart
-        .configure_mesh()
-        .x_desc("beta (log scale)")
-        .y_desc("training objective and its parts")
-        .label_style(("sans-serif", 15))
-        .draw()
-        .map_err(|e| text(&e))?;
+        .map_err(e)?;
+    if text {
+        chart
+            .configure_mesh()
+            .x_desc("beta (log scale)")
+            .y_desc("training objective and its parts")
+            .x_label_formatter(&|v| tick_text(*v))
+            .label_style(("sans-serif", 15))
+            .draw()
+            .map_err(e)?;
+    } else {
+        crate::plot::frame(chart.plotting_area())?;
+    }
     for (name, color, values) in &series {
         let color = *color;
         chart
             .draw_series(LineSeries::new(values.clone(), color.stroke_width(2)))
-            .map_err(|e| text(&e))?
+            .map_err(e)?
             .label(name.as_str())
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2))
@@ -793,13 +736,13 @@ fn draw<DB: plotters::prelude::DrawingBackend>(
                     .iter()
                     .map(|&(b, v)| Circle::new((b, v), 3, color.filled())),
             )
-            .map_err(|e| text(&e))?;
+            .map_err(e)?;
     }
     if let Some(cv) = &report.cv {
         let b = cv.picked_beta;
         chart
             .draw_series(LineSeries::new(vec![(b, 0.0), (b, top)], BLACK.mix(0.5)))
-            .map_err(|e| text(&e))?
+            .map_err(e)?
             .label(format!(
                 "picked by {}-fold cv: beta = {}",
                 cv.folds,
@@ -807,48 +750,15 @@ fn draw<DB: plotters::prelude::DrawingBackend>(
             ))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.mix(0.5)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 15))
-        .draw()
-        .map_err(|e| text(&e))?;
-    root.present().map_err(|e| text(&e))
-}
-
-/// Write a file whole or not at all: `write` fills a temporary file beside `path` (with the
-/// same extension, which image encoders go by), then it is renamed over `path`.
-fn write_whole(path: &Path, write: impl FnOnce(&Path) -> Result<(), String>) -> Result<(), Error> {
-    let fail = |m: String| {
-        Error::Input(InputError::new(
-            path,
-            "--plot",
-            format!("cannot write: {m}"),
-        ))
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| flag_error("--plot", format!("`{}` is not a file path", path.display())))?;
-    let extension = path
-        .extension()
-        .map_or(String::new(), |e| format!(".{}", e.to_string_lossy()));
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}{extension}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    if let Err(e) = write(&tmp) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(fail(e));
+    if text {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 15))
+            .draw()
+            .map_err(e)?;
     }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(e.to_string())
-    })
+    Ok(())
 }

@@ -1,12 +1,20 @@
-//! `compare --plot`: training curves, objective − optimum on a log scale against the step, one
-//! line per run (coloured by learning rate, dashed for gradient descent, solid for Adam), with
-//! the certificate's level tol · |p*| above the optimum marked by a horizontal black line.
+//! Plots: what every `--plot` shares — the format by the file's extension ([`plot_format`]),
+//! one font lookup ([`font`]), the file written whole or not at all (`write_plot`) — and
+//! `compare --plot`'s training curves ([`plot_curves`]; `path --plot` draws its own figure in
+//! [`crate::path`]).
 //!
-//! SVG or PNG by the file's extension. Text needs a TrueType font: the first of a few usual
-//! system paths that exists (or the file named by `CVXNN_PLOT_FONT`); without one the plot is
-//! drawn without text (curves, axes and the level line only) and a note says so.
+//! `compare --plot`: objective − optimum on a log scale against the step, one line per run
+//! (coloured by learning rate, dashed for gradient descent, solid for Adam), with the
+//! certificate's level tol · |p*| above the optimum marked by a horizontal black line.
+//!
+//! Text needs a TrueType font: the file named by the environment variable `CVXNN_FONT` when it
+//! is set (`CVXNN_PLOT_FONT` is read as an older name for it), else the first of
+//! [`FONT_PATHS`] that is a TrueType font. Without one a plot is drawn without any text (lines,
+//! markers and a frame for the axes) and `write_plot` returns a warning saying so: a missing font
+//! never fails a command.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -18,13 +26,14 @@ use crate::train::Optimizer;
 /// The image formats `--plot` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlotFormat {
-    /// Scalable vector graphics.
+    /// Scalable vector graphics (`.svg`).
     Svg,
-    /// A PNG bitmap.
+    /// A PNG bitmap (`.png`).
     Png,
 }
 
-/// The format of a plot path by its extension; an error names `--plot` otherwise.
+/// The format of a plot path by its extension (case-insensitive); an error names `--plot`
+/// otherwise. Commands call this before any solve.
 pub fn plot_format(path: &Path) -> Result<PlotFormat, InputError> {
     match path
         .extension()
@@ -38,15 +47,21 @@ pub fn plot_format(path: &Path) -> Result<PlotFormat, InputError> {
             path,
             "--plot",
             format!(
-                "unsupported extension {}: use .svg or .png",
+                "unsupported extension {}: the file name must end in .svg or .png (the format)",
                 other.map_or_else(|| "(none)".to_string(), |e| format!("`.{e}`"))
             ),
         )),
     }
 }
 
-/// Font files tried for the plot's text, in order.
-const FONT_PATHS: [&str; 6] = [
+/// The environment variable naming the font file for the plots' text.
+pub const FONT_VAR: &str = "CVXNN_FONT";
+
+/// An older name of [`FONT_VAR`], read when that is unset.
+const FONT_VAR_ALIAS: &str = "CVXNN_PLOT_FONT";
+
+/// Font files tried for the plots' text, in order, when [`FONT_VAR`] is unset.
+pub const FONT_PATHS: [&str; 6] = [
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/TTF/DejaVuSans.ttf",
@@ -55,21 +70,119 @@ const FONT_PATHS: [&str; 6] = [
     "C:\\Windows\\Fonts\\arial.ttf",
 ];
 
-/// Register a font for the plot's text once; false when none could be found.
-fn ensure_font() -> bool {
-    static FONT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *FONT.get_or_init(|| {
-        let env = std::env::var("CVXNN_PLOT_FONT").ok();
-        for path in env.iter().map(String::as_str).chain(FONT_PATHS) {
-            if let Ok(bytes) = std::fs::read(path) {
-                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
-                    return true;
-                }
+/// The font of the plots' text, registered with the plotting library once per process: the
+/// file named by [`FONT_VAR`] when that is set (and only that file), else the first of
+/// [`FONT_PATHS`] that is a readable TrueType font. The error is the warning to show: the
+/// plot is then drawn without text.
+pub fn font() -> Result<&'static Path, &'static str> {
+    static FONT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    FONT.get_or_init(find_font)
+        .as_ref()
+        .map(PathBuf::as_path)
+        .map_err(String::as_str)
+}
+
+fn find_font() -> Result<PathBuf, String> {
+    let named = [FONT_VAR, FONT_VAR_ALIAS]
+        .into_iter()
+        .find_map(|var| std::env::var_os(var).map(|file| (var, PathBuf::from(file))));
+    if let Some((var, file)) = named {
+        return match register_font(&file) {
+            Ok(()) => Ok(file),
+            Err(e) => Err(format!(
+                "{var} = {}: {e}; the plot is drawn without text",
+                file.display()
+            )),
+        };
+    }
+    FONT_PATHS
+        .iter()
+        .map(PathBuf::from)
+        .find(|file| register_font(file).is_ok())
+        .ok_or_else(|| {
+            format!(
+                "no TrueType font found (looked in {}): the plot is drawn without text; set {FONT_VAR} to a .ttf file",
+                FONT_PATHS.join(", ")
+            )
+        })
+}
+
+/// Register `file` as the plots' sans-serif font.
+fn register_font(file: &Path) -> Result<(), String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read it ({e})"))?;
+    // The plotting library keeps registered fonts for the life of the process.
+    let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+    plotters::style::register_font("sans-serif", FontStyle::Normal, bytes)
+        .map_err(|_| "not a TrueType font".to_string())
+}
+
+/// A picture `write_plot` draws, on the SVG or the bitmap backend.
+pub(crate) trait Figure {
+    /// Width and height in pixels.
+    const SIZE: (u32, u32);
+
+    /// Draw on `root`; with `text` false (no font) draw no text at all: plotters cannot lay
+    /// out text without a font.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        text: bool,
+    ) -> Result<(), String>;
+}
+
+/// The border of a plot's drawing area, standing in for the axes of a plot without text:
+/// plotters draws axes in the label areas, with tick labels that need a font, so a plot without
+/// text has no label areas.
+pub(crate) fn frame<DB: DrawingBackend, CT: CoordTranslate>(
+    area: &DrawingArea<DB, CT>,
+) -> Result<(), String> {
+    let (width, height) = area.dim_in_pixel();
+    let corner = (width as i32 - 1, height as i32 - 1);
+    area.strip_coord_spec()
+        .draw(&Rectangle::new([(0, 0), corner], BLACK))
+        .map_err(|e| e.to_string())
+}
+
+/// Draw `figure` into `path` (SVG or PNG by its extension), rendered in memory and then
+/// written whole or not at all. Returns the warning for stderr when no font was found (the
+/// plot then has no text). Errors name `--plot`.
+pub(crate) fn write_plot<F: Figure>(path: &Path, figure: &F) -> Result<Option<String>, InputError> {
+    let format = plot_format(path)?;
+    let font = font();
+    let text = font.is_ok();
+    let fail = |e: String| InputError::new(path, "--plot", format!("cannot draw the plot: {e}"));
+    let (width, height) = F::SIZE;
+    let bytes = match format {
+        PlotFormat::Svg => {
+            let mut svg = String::new();
+            {
+                let root = SVGBackend::with_string(&mut svg, F::SIZE).into_drawing_area();
+                figure.draw(&root, text).map_err(fail)?;
+                root.present().map_err(|e| fail(e.to_string()))?;
             }
+            svg.into_bytes()
         }
-        false
-    })
+        PlotFormat::Png => {
+            let mut rgb = vec![0u8; width as usize * height as usize * 3];
+            {
+                let root = BitMapBackend::with_buffer(&mut rgb, F::SIZE).into_drawing_area();
+                figure.draw(&root, text).map_err(fail)?;
+                root.present().map_err(|e| fail(e.to_string()))?;
+            }
+            let mut png = Vec::new();
+            image::ImageEncoder::write_image(
+                image::codecs::png::PngEncoder::new(&mut png),
+                &rgb,
+                width,
+                height,
+                image::ColorType::Rgb8,
+            )
+            .map_err(|e| fail(e.to_string()))?;
+            png
+        }
+    };
+    crate::report::write_whole(path, &bytes, "--plot")?;
+    Ok(font.err().map(str::to_string))
 }
 
 /// Colours for the learning rates, in order.
@@ -84,35 +197,31 @@ const COLOURS: [RGBColor; 8] = [
     RGBColor(23, 190, 207),
 ];
 
-/// Draw the training curves of `c` into `path` (SVG or PNG by extension). Returns a note for
-/// the user when the plot has no text (no font found).
+/// Draw the training curves of `c` into `path` (SVG or PNG by extension), whole or not at
+/// all. Returns the warning for stderr when the plot has no text (no font found).
 pub fn plot_curves(path: &Path, c: &Comparison) -> Result<Option<String>, InputError> {
-    let format = plot_format(path)?;
-    let has_font = ensure_font();
-    let fail = |e: String| InputError::new(path, "--plot", format!("cannot draw the plot: {e}"));
-    let size = (960, 640);
-    match format {
-        PlotFormat::Svg => {
-            let root = SVGBackend::new(path, size).into_drawing_area();
-            draw(&root, c, has_font).map_err(fail)?;
-            root.present().map_err(|e| fail(e.to_string()))?;
-        }
-        PlotFormat::Png => {
-            let root = BitMapBackend::new(path, size).into_drawing_area();
-            draw(&root, c, has_font).map_err(fail)?;
-            root.present().map_err(|e| fail(e.to_string()))?;
-        }
+    write_plot(path, &Curves(c))
+}
+
+/// `compare --plot`'s figure.
+struct Curves<'a>(&'a Comparison);
+
+impl Figure for Curves<'_> {
+    const SIZE: (u32, u32) = (960, 640);
+
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        text: bool,
+    ) -> Result<(), String> {
+        draw(root, self.0, text)
     }
-    Ok((!has_font).then(|| {
-        "no TrueType font found (set CVXNN_PLOT_FONT to a .ttf file): the plot has no text"
-            .to_string()
-    }))
 }
 
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     c: &Comparison,
-    has_font: bool,
+    text: bool,
 ) -> Result<(), String> {
     let e = |err: DrawingAreaErrorKind<DB::ErrorType>| err.to_string();
     root.fill(&WHITE).map_err(e)?;
@@ -130,7 +239,7 @@ fn draw<DB: DrawingBackend>(
     }
     let mut builder = ChartBuilder::on(root);
     builder.margin(16);
-    if has_font {
+    if text {
         builder
             .caption(
                 format!(
@@ -143,22 +252,22 @@ fn draw<DB: DrawingBackend>(
             )
             .x_label_area_size(40)
             .y_label_area_size(80);
-    } else {
-        builder.x_label_area_size(4).y_label_area_size(4);
     }
     let mut chart = builder
         .build_cartesian_2d(0f64..last_step as f64, (floor..top * 2.0).log_scale())
         .map_err(e)?;
-    let mut mesh = chart.configure_mesh();
-    if has_font {
-        mesh.x_desc("step")
+    if text {
+        chart
+            .configure_mesh()
+            .x_desc("step")
             .y_desc("objective − optimum")
             .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_label_formatter(&|v| format!("{v:.0e}"));
+            .y_label_formatter(&|v| format!("{v:.0e}"))
+            .draw()
+            .map_err(e)?;
     } else {
-        mesh.x_labels(0).y_labels(0).disable_mesh();
+        frame(chart.plotting_area())?;
     }
-    mesh.draw().map_err(e)?;
 
     let mut lrs: Vec<f64> = Vec::new();
     for r in &c.runs {
@@ -194,7 +303,7 @@ fn draw<DB: DrawingBackend>(
                 let series = chart
                     .draw_series(LineSeries::new(points, style))
                     .map_err(e)?;
-                if first && has_font {
+                if first && text {
                     series
                         .label(label)
                         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
@@ -204,7 +313,7 @@ fn draw<DB: DrawingBackend>(
                 let series = chart
                     .draw_series(DashedLineSeries::new(points, 6, 4, style))
                     .map_err(e)?;
-                if first && has_font {
+                if first && text {
                     series.label(label).legend(move |(x, y)| {
                         PathElement::new(vec![(x, y), (x + 6, y), (x + 10, y), (x + 16, y)], style)
                     });
@@ -219,7 +328,7 @@ fn draw<DB: DrawingBackend>(
             black,
         ))
         .map_err(e)?;
-    if has_font {
+    if text {
         level_line
             .label(format!(
                 "optimum + tol·|p*| (certified level, tol {:e})",

@@ -403,10 +403,16 @@ pub fn to_json<T: Serialize>(value: &T) -> String {
 ///   temporary file beside the final target, given the old file's permissions, then a rename;
 /// - anything else that exists (a FIFO, a device, `/dev/stdout`, a path under `/dev` or
 ///   `/proc`) is written straight into and never replaced.
+///
+/// Errors name `--out`; [`write_whole`] names another flag.
 pub fn write_atomically(path: &Path, text: impl AsRef<[u8]>) -> Result<(), InputError> {
-    let text = text.as_ref();
+    write_whole(path, text.as_ref(), "--out")
+}
+
+/// [`write_atomically`], with errors naming `flag` (the option that gave the path).
+pub fn write_whole(path: &Path, text: &[u8], flag: &str) -> Result<(), InputError> {
     use std::io::Write as _;
-    let fail = |e: std::io::Error| InputError::new(path, "--out", format!("cannot write: {e}"));
+    let fail = |e: std::io::Error| InputError::new(path, flag, format!("cannot write: {e}"));
     let special = |p: &Path| p.starts_with("/dev") || p.starts_with("/proc");
     let link = std::fs::read_link(path).ok();
     let through_special = special(path) || link.as_deref().is_some_and(special);
@@ -436,7 +442,7 @@ pub fn write_atomically(path: &Path, text: impl AsRef<[u8]>) -> Result<(), Input
     };
     let file_name = target
         .file_name()
-        .ok_or_else(|| InputError::new(path, "--out", "is not a file path"))?;
+        .ok_or_else(|| InputError::new(path, flag, "is not a file path"))?;
     let tmp = dir.join(format!(
         ".{}.tmp-{}",
         file_name.to_string_lossy(),

@@ -255,20 +255,49 @@ fn plots_as_svg_and_png() {
     assert!(text.trim_end().ends_with("</svg>"));
     let lines = text.matches("<polyline").count() + text.matches("<path").count();
     assert!(lines >= 12, "{lines} line elements for 12 runs");
-    let bytes = std::fs::read(&png).unwrap();
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().expect("a PNG of a sane size")];
-    let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!((info.width, info.height), (960, 640));
-    let pixels = &buf[..info.buffer_size()];
-    let channels = info.line_size / info.width as usize;
-    let coloured = pixels
-        .chunks(channels)
-        .filter(|p| p[0] != p[1] || p[1] != p[2])
-        .count();
+    let image = common::Png::read(&png);
+    assert_eq!((image.width, image.height), (960, 640));
+    let coloured = image.coloured();
     assert!(coloured > 500, "only {coloured} coloured pixels");
+}
+
+#[test]
+fn a_file_that_is_no_font_gives_a_plot_without_text_and_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("curves.svg");
+    // CVXNN_PLOT_FONT is read as an older name of CVXNN_FONT.
+    let err = String::from_utf8(
+        cvxnn()
+            .env_remove("CVXNN_FONT")
+            .env("CVXNN_PLOT_FONT", "problems/xor.toml")
+            .args([
+                "compare",
+                "problems/xor.toml",
+                "--steps",
+                "100",
+                "--seeds",
+                "1",
+                "--plot",
+            ])
+            .arg(&svg)
+            .assert()
+            .success()
+            .get_output()
+            .stderr
+            .clone(),
+    )
+    .unwrap();
+    assert!(
+        err.contains("warning")
+            && err.contains("CVXNN_PLOT_FONT")
+            && err.contains("not a TrueType font"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.trim_end().ends_with("</svg>"));
+    assert!(!text.contains("<text"), "no text without a font");
+    let lines = text.matches("<polyline").count() + text.matches("<path").count();
+    assert!(lines >= 6, "{lines} line elements for 6 runs");
 }
 
 #[test]

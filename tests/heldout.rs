@@ -2,81 +2,21 @@
 //! Every figure is recomputed here from the network's weights and the raw files.
 mod common;
 
+use common::forward::{columns, numbers, read_csv, relu_net, standardized_squared_loss, stats};
 use common::{cvxnn, json_of, stderr_of, write};
 use serde_json::Value;
 
-/// Rows of a CSV file as (header, rows of strings).
-fn read_csv(path: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header = lines
-        .next()
-        .unwrap()
-        .split(',')
-        .map(str::to_string)
-        .collect();
-    let rows = lines
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect();
-    (header, rows)
-}
-
-/// The columns `names` of a CSV file as numbers.
-fn columns(path: &std::path::Path, names: &[&str]) -> Vec<Vec<f64>> {
-    let (header, rows) = read_csv(path);
-    rows.iter()
-        .map(|r| {
-            names
-                .iter()
-                .map(|n| {
-                    let j = header.iter().position(|h| h == n).unwrap();
-                    r[j].parse().unwrap()
-                })
-                .collect()
-        })
-        .collect()
-}
-
-fn numbers(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
-/// f(x) = Σ_j α_j relu(u_jᵀ [x; 1]) + b, written out independently of the crate.
-fn relu_net(net: &Value, x: &[f64]) -> f64 {
-    let hidden: Vec<Vec<f64>> = net["hidden"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(numbers)
-        .collect();
-    let output = numbers(&net["output"]);
-    let bias = net["output_bias"].as_f64().unwrap_or(0.0);
-    hidden
-        .iter()
-        .zip(&output)
-        .map(|(u, a)| {
-            let z: f64 = u[..x.len()].iter().zip(x).map(|(w, v)| w * v).sum::<f64>() + u[x.len()];
-            a * z.max(0.0)
-        })
-        .sum::<f64>()
-        + bias
-}
-
-/// Mean and population standard deviation of each column.
-fn stats(rows: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
-    let n = rows.len() as f64;
-    let d = rows[0].len();
-    let mean: Vec<f64> = (0..d)
-        .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n)
-        .collect();
-    let sd = (0..d)
-        .map(|j| (rows.iter().map(|r| (r[j] - mean[j]).powi(2)).sum::<f64>() / n).sqrt())
-        .collect();
-    (mean, sd)
+/// The squared loss of `net` summed over `problems/<file>`, x1 and x2 standardized by the
+/// training file bumps.csv.
+fn bumps_loss(net: &Value, file: &str) -> f64 {
+    let problems = common::root().join("problems");
+    standardized_squared_loss(
+        net,
+        &problems.join("bumps.csv"),
+        &problems.join(file),
+        &["x1", "x2"],
+        "y",
+    )
 }
 
 #[test]
@@ -100,14 +40,7 @@ fn solve_reports_the_test_loss_of_its_network_on_the_standardized_test_file() {
         );
     }
     assert_eq!(r["network"]["features"], serde_json::json!(["x1", "x2"]));
-    let test = columns(&root.join("bumps_test.csv"), &["x1", "x2", "y"]);
-    let loss: f64 = test
-        .iter()
-        .map(|row| {
-            let x: Vec<f64> = (0..2).map(|j| (row[j] - mean[j]) / sd[j]).collect();
-            0.5 * (relu_net(&r["network"], &x) - row[2]).powi(2)
-        })
-        .sum();
+    let loss = bumps_loss(&r["network"], "bumps_test.csv");
     let reported = r["test"]["loss"].as_f64().unwrap();
     assert!(
         (reported - loss).abs() <= 1e-9 * loss.max(1.0),
@@ -494,17 +427,7 @@ fn compare_reports_each_runs_test_loss_as_recomputed_from_the_trained_weights() 
         "0.01",
         "--json",
     ]));
-    let root = common::root().join("problems");
-    let (mean, sd) = stats(&columns(&root.join("bumps.csv"), &["x1", "x2"]));
-    let test = columns(&root.join("bumps_test.csv"), &["x1", "x2", "y"]);
-    let loss_of = |net: &Value| -> f64 {
-        test.iter()
-            .map(|row| {
-                let x: Vec<f64> = (0..2).map(|j| (row[j] - mean[j]) / sd[j]).collect();
-                0.5 * (relu_net(net, &x) - row[2]).powi(2)
-            })
-            .sum()
-    };
+    let loss_of = |net: &Value| bumps_loss(net, "bumps_test.csv");
     for run in c["runs"].as_array().unwrap() {
         let seed = run["seed"].as_u64().unwrap().to_string();
         // The same run, trained alone (deterministic for a seed): its weights.
@@ -576,17 +499,8 @@ fn a_trained_network_keeps_the_standardization_and_an_output_bias() {
             .arg(&net)
             .args(["--quick", "--json"]),
     );
-    let root = common::root().join("problems");
-    let (mean, sd) = stats(&columns(&root.join("bumps.csv"), &["x1", "x2"]));
-    let train = columns(&root.join("bumps.csv"), &["x1", "x2", "y"]);
     let n = &t["network"];
-    let loss: f64 = train
-        .iter()
-        .map(|row| {
-            let x: Vec<f64> = (0..2).map(|j| (row[j] - mean[j]) / sd[j]).collect();
-            0.5 * (relu_net(n, &x) - row[2]).powi(2)
-        })
-        .sum();
+    let loss = bumps_loss(n, "bumps.csv");
     let penalty: f64 = n["hidden"]
         .as_array()
         .unwrap()

@@ -5,7 +5,8 @@ mod common;
 
 use std::path::Path;
 
-use common::{cvxnn, json_of, root, stderr_of};
+use common::forward::{relu_net, standardized_squared_loss};
+use common::{cvxnn, json_of, root, stderr_of, stdout_of, Png};
 use cvxnn::path::parse_betas;
 use serde_json::Value;
 
@@ -384,49 +385,86 @@ fn human_summary_is_a_table_with_one_row_per_beta() {
     assert!(rows.iter().all(|r| r.contains("yes")), "{text}");
 }
 
+/// `cvxnn path` on regression_1d at 4 values of β with `--plot file`, and `CVXNN_FONT = font`
+/// when given; returns stderr.
+fn plot_regression_path(file: &Path, font: Option<&Path>) -> String {
+    let mut cmd = cvxnn();
+    if let Some(font) = font {
+        cmd.env("CVXNN_FONT", font);
+    }
+    let out = cmd
+        .arg("path")
+        .arg(root().join("problems/regression_1d.toml"))
+        .args(["--betas", "1:0.01:4", "--json", "--plot"])
+        .arg(file)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(points(&v).len(), 4);
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// A complete SVG document with lines.
+fn check_svg(text: &str) {
+    let start = text.trim_start();
+    assert!(start.starts_with("<svg") || start.starts_with("<?xml"));
+    assert!(text.contains("<polyline") || text.contains("<path"));
+    assert!(text.trim_end().ends_with("</svg>"));
+}
+
 #[test]
 fn plots_are_valid_svg_and_png() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = root().join("problems/regression_1d.toml");
     let svg = dir.path().join("path.svg");
     let png = dir.path().join("path.PNG");
     for file in [&svg, &png] {
-        cvxnn()
-            .arg("path")
-            .arg(&spec)
-            .args(["--betas", "1:0.01:4", "--plot"])
-            .arg(file)
-            .assert()
-            .success();
+        let err = plot_regression_path(file, None);
+        assert!(!err.contains("warning"), "{err}");
     }
     let text = std::fs::read_to_string(&svg).unwrap();
-    assert!(
-        text.starts_with("<svg") || text.starts_with("<?xml"),
-        "{}",
-        &text[..80]
-    );
-    assert!(text.contains("<polyline") || text.contains("<path"));
-    assert!(text.trim_end().ends_with("</svg>"));
+    check_svg(&text);
     for label in ["objective", "loss", "penalty", "beta (log scale)"] {
         assert!(text.contains(label), "missing label {label}");
     }
-    let bytes = std::fs::read(&png).unwrap();
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!((info.width, info.height), (960, 600));
-    let pixels = &buf[..info.buffer_size()];
+    let image = Png::read(&png);
+    assert_eq!((image.width, image.height), (960, 600));
     // Not a blank image: white background with coloured lines and text.
-    let white = pixels.iter().filter(|&&v| v == 255).count();
-    assert!(white > pixels.len() / 2 && white < pixels.len());
+    let white = image.pixels.iter().filter(|&&v| v == 255).count();
+    assert!(white > image.pixels.len() / 2 && white < image.pixels.len());
+    assert!(image.coloured() > 500);
     // No temporary file is left beside the plots.
     let names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
+}
+
+#[test]
+fn without_a_font_the_plot_is_drawn_without_text_and_the_path_still_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.ttf");
+    let svg = dir.path().join("path.svg");
+    let png = dir.path().join("path.png");
+    for file in [&svg, &png] {
+        let err = plot_regression_path(file, Some(&missing));
+        assert!(
+            err.contains("warning") && err.contains("CVXNN_FONT") && err.contains("without text"),
+            "{err}"
+        );
+    }
+    let text = std::fs::read_to_string(&svg).unwrap();
+    check_svg(&text);
+    assert!(!text.contains("<text"), "no text without a font");
+    let image = Png::read(&png);
+    assert_eq!((image.width, image.height), (960, 600));
+    assert!(
+        image.coloured() > 500,
+        "only {} coloured pixels",
+        image.coloured()
+    );
 }
 
 #[test]
@@ -594,4 +632,134 @@ fn fold_subsets_keep_each_samples_rows_in_patch_major_order() {
             assert_eq!(sub.sample_of[k * sub.n() + new], new);
         }
     }
+}
+
+/// The rows of a path table (the lines after its header up to the first line that starts
+/// with a word), split at whitespace.
+fn table_rows(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .skip_while(|l| !l.contains("neurons"))
+        .skip(1)
+        .take_while(|l| l.starts_with(' '))
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
+}
+
+/// `cvxnn path` with `--out FILE` and `extra`: the table on stdout and the JSON of the file.
+fn path_table_and_json(dir: &Path, spec: &Path, betas: &str, extra: &[&str]) -> (String, Value) {
+    let out = dir.join("path.json");
+    let table = stdout_of(
+        cvxnn()
+            .arg("path")
+            .arg(spec)
+            .args(["--betas", betas, "--out"])
+            .arg(&out)
+            .args(extra),
+    );
+    let json = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    (table, json)
+}
+
+#[test]
+fn held_out_loss_at_each_beta_is_recomputed_from_that_betas_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = root().join("problems/bumps_split.toml");
+    let svg = dir.path().join("path.svg");
+    let (table, v) = path_table_and_json(
+        dir.path(),
+        &spec,
+        "0.5:0.02:4",
+        &["--plot", svg.to_str().unwrap()],
+    );
+    let problems = root().join("problems");
+    let pts = points(&v);
+    assert_eq!(pts.len(), 4);
+    let rows = table_rows(&table);
+    assert_eq!(rows.len(), 4, "{table}");
+    let mut losses = Vec::new();
+    for (p, row) in pts.iter().zip(&rows) {
+        // x1, x2 standardized by the training file's mean and population standard deviation.
+        let loss = standardized_squared_loss(
+            &p["network"],
+            &problems.join("bumps.csv"),
+            &problems.join("bumps_test.csv"),
+            &["x1", "x2"],
+            "y",
+        );
+        let h = &p["held_out"];
+        let beta = p["beta"].as_f64().unwrap();
+        assert_eq!(h["samples"], 15, "beta {beta}");
+        let got = h["loss"].as_f64().unwrap();
+        assert!(close(got, loss, 1e-9), "beta {beta}: {got} vs {loss}");
+        assert!(close(h["mean_loss"].as_f64().unwrap(), loss / 15.0, 1e-9));
+        assert!(h["accuracy"].is_null(), "no accuracy for the squared loss");
+        // The table's held-out column is the loss per test sample (8 decimals), no accuracy.
+        let shown: f64 = row[9].parse().unwrap();
+        assert!((shown - loss / 15.0).abs() <= 5e-9, "{row:?} vs {loss}");
+        assert_eq!(row[10], "-");
+        losses.push(loss);
+    }
+    let spread = losses.iter().cloned().fold(f64::MIN, f64::max)
+        - losses.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(
+        spread > 1e-3,
+        "the held-out loss moves along the path: {losses:?}"
+    );
+    assert!(table.contains("held-out loss"), "{table}");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.contains("held-out loss"),
+        "the plot draws the held-out loss"
+    );
+}
+
+#[test]
+fn hinge_path_with_inline_test_data_reports_accuracy_recomputed_from_each_network() {
+    let tx = [
+        [0.1, 0.1],
+        [0.1, 0.9],
+        [0.9, 0.1],
+        [0.5, 0.5],
+        [0.9, 0.8],
+        [0.6, 0.1],
+        [0.2, 0.3],
+    ];
+    let ty = [-1.0, 1.0, 1.0, 1.0, -1.0, 1.0, -1.0];
+    let dir = tempfile::tempdir().unwrap();
+    let spec = common::write(
+        dir.path(),
+        "hinge.toml",
+        &format!(
+            "[data]\nx = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.5, 0.2], [0.3, 0.8]]\n\
+             y = [-1.0, 1.0, 1.0, -1.0, 1.0, 1.0]\ntest_x = {tx:?}\ntest_y = {ty:?}\n\
+             [model]\nactivation = \"relu\"\nbias = true\nbeta = 0.05\nloss = \"hinge\"\n"
+        ),
+    );
+    let (table, v) = path_table_and_json(dir.path(), &spec, "2,0.5,0.1,0.01", &[]);
+    let rows = table_rows(&table);
+    assert_eq!(rows.len(), 4, "{table}");
+    let mut accuracies = Vec::new();
+    for (p, row) in points(&v).iter().zip(&rows) {
+        let f: Vec<f64> = tx.iter().map(|x| relu_net(&p["network"], x)).collect();
+        let loss: f64 = f.iter().zip(&ty).map(|(f, y)| (1.0 - f * y).max(0.0)).sum();
+        let right = f.iter().zip(&ty).filter(|(f, y)| **f * **y > 0.0).count();
+        let accuracy = right as f64 / tx.len() as f64;
+        let h = &p["held_out"];
+        let beta = p["beta"].as_f64().unwrap();
+        assert_eq!(h["samples"], tx.len(), "beta {beta}");
+        let got = h["loss"].as_f64().unwrap();
+        assert!(
+            (got - loss).abs() <= 1e-9 * loss.max(1.0),
+            "beta {beta}: {got} vs {loss}"
+        );
+        assert_eq!(h["accuracy"].as_f64().unwrap(), accuracy, "beta {beta}");
+        let shown: f64 = row[10].parse().unwrap();
+        assert!((shown - accuracy).abs() <= 5e-5, "{row:?} vs {accuracy}");
+        accuracies.push(accuracy);
+    }
+    // Not one accuracy for every beta: the column follows the networks.
+    assert!(
+        accuracies.iter().any(|&a| a != accuracies[0]),
+        "{accuracies:?}"
+    );
 }

@@ -1,6 +1,8 @@
 //! Fixtures and independent reference computations shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod forward;
+
 use std::path::{Path, PathBuf};
 
 use cvxnn::arrangement::Xoshiro;
@@ -26,10 +28,51 @@ pub fn json_of(cmd: &mut assert_cmd::Command) -> serde_json::Value {
     serde_json::from_slice(&out).unwrap()
 }
 
+/// Run a command that must succeed; returns its stdout.
+pub fn stdout_of(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd.assert().success().get_output().stdout.clone();
+    String::from_utf8(out).unwrap()
+}
+
 /// Run a command that must exit with `code`; returns its stderr.
 pub fn stderr_of(cmd: &mut assert_cmd::Command, code: i32) -> String {
     let out = cmd.assert().code(code).get_output().stderr.clone();
     String::from_utf8(out).unwrap()
+}
+
+/// A decoded PNG file (its signature checked).
+pub struct Png {
+    pub width: u32,
+    pub height: u32,
+    /// Bytes per pixel.
+    pub channels: usize,
+    pub pixels: Vec<u8>,
+}
+
+impl Png {
+    pub fn read(path: &Path) -> Png {
+        let bytes = std::fs::read(path).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{}", path.display());
+        let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().expect("a PNG of a sane size")];
+        let info = reader.next_frame(&mut buf).unwrap();
+        buf.truncate(info.buffer_size());
+        Png {
+            width: info.width,
+            height: info.height,
+            channels: info.line_size / info.width as usize,
+            pixels: buf,
+        }
+    }
+
+    /// Pixels that are not grey (lines drawn in colour).
+    pub fn coloured(&self) -> usize {
+        self.pixels
+            .chunks(self.channels)
+            .filter(|p| p[0] != p[1] || p[1] != p[2])
+            .count()
+    }
 }
 
 /// Write `text` to `dir/name`; returns the path.
