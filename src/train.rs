@@ -69,7 +69,7 @@ impl Optimizer {
 pub enum Init {
     /// PyTorch's `nn.Linear` default: U(−1/√fan_in, 1/√fan_in) for both layers.
     Uniform,
-    /// [`Init::Uniform`] times [`SMALL_INIT_SCALE`] (the small-initialization regime).
+    /// The uniform initialization times 1e-3 (the small-initialization regime).
     Small,
 }
 
