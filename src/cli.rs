@@ -134,6 +134,22 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         plot: Option<PathBuf>,
     },
+    /// The hyperplane arrangement of the spec's data: cells against the bound, degenerate rows,
+    /// and each pattern of the program with an interior gate and its facets.
+    Arrangements {
+        /// The problem spec (TOML).
+        spec: PathBuf,
+        /// Print one JSON object on stdout instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// List at most this many patterns.
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        limit: usize,
+        /// Also say which cell each neuron of this network lies in (its hidden vector as a
+        /// gate; decided in exact arithmetic).
+        #[arg(long, value_name = "NET.json")]
+        network: Option<PathBuf>,
+    },
     /// Predictions of a network on the rows of a CSV file (its columns, then the predictions).
     Predict {
         /// The network (a network JSON, or a whole `solve --json` output).
@@ -319,7 +335,8 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         | Command::Certify { spec, .. }
         | Command::Train { spec, .. }
         | Command::Compare { spec, .. }
-        | Command::Path { spec, .. } => Some(spec.clone()),
+        | Command::Path { spec, .. }
+        | Command::Arrangements { spec, .. } => Some(spec.clone()),
         Command::Bench { .. } | Command::Predict { .. } => None,
     };
     run_command(cli).map_err(|e| match (e, spec_path) {
@@ -495,6 +512,30 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
             )
         }
         Command::Bench { specs, repeat } => crate::bench::run(&specs, repeat.max(1)),
+        Command::Arrangements {
+            spec,
+            json,
+            limit,
+            network,
+        } => {
+            let spec = Spec::from_file(&spec)?;
+            let net = match &network {
+                Some(path) => {
+                    let net = crate::audit::read_network(path)?;
+                    let data = crate::data::Dataset::load_outputs(&spec)?.remove(0);
+                    crate::audit::check_network(path, &net, &spec, &data)?;
+                    Some(net)
+                }
+                None => None,
+            };
+            let listing = crate::listing::list(&spec, limit, net.as_ref())?;
+            emit(
+                report::to_json(&listing),
+                || crate::listing::summary(&listing),
+                json,
+                None,
+            )
+        }
         Command::Predict { network, data, out } => {
             let text = crate::predict::predict(&network, &data)?;
             match out {

@@ -28,6 +28,7 @@ pub mod data;
 pub mod error;
 pub mod exact;
 pub mod heldout;
+pub mod listing;
 pub mod multi;
 pub mod network;
 pub mod path;
