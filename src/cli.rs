@@ -150,6 +150,18 @@ pub enum Command {
         #[arg(long, value_name = "NET.json")]
         network: Option<PathBuf>,
     },
+    /// The convex program of the spec written out for a reader: variables, objective, cone
+    /// constraints and their sizes, the dual and the certificate's test.
+    Explain {
+        /// The problem spec (TOML).
+        spec: PathBuf,
+        /// How to write it.
+        #[arg(long, value_enum, default_value = "text")]
+        format: crate::explain::Format,
+        /// Also solve the spec and list the patterns that carry weight and their neurons.
+        #[arg(long)]
+        solve: bool,
+    },
     /// Predictions of a network on the rows of a CSV file (its columns, then the predictions).
     Predict {
         /// The network (a network JSON, or a whole `solve --json` output).
@@ -336,7 +348,8 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         | Command::Train { spec, .. }
         | Command::Compare { spec, .. }
         | Command::Path { spec, .. }
-        | Command::Arrangements { spec, .. } => Some(spec.clone()),
+        | Command::Arrangements { spec, .. }
+        | Command::Explain { spec, .. } => Some(spec.clone()),
         Command::Bench { .. } | Command::Predict { .. } => None,
     };
     run_command(cli).map_err(|e| match (e, spec_path) {
@@ -535,6 +548,15 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
                 json,
                 None,
             )
+        }
+        Command::Explain {
+            spec,
+            format,
+            solve,
+        } => {
+            let spec = Spec::from_file(&spec)?;
+            print!("{}", crate::explain::explain(&spec, format, solve)?);
+            Ok(0)
         }
         Command::Predict { network, data, out } => {
             let text = crate::predict::predict(&network, &data)?;

@@ -27,6 +27,7 @@ pub mod cone;
 pub mod data;
 pub mod error;
 pub mod exact;
+pub mod explain;
 pub mod heldout;
 pub mod listing;
 pub mod multi;
