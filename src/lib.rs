@@ -19,6 +19,7 @@
 pub mod arrangement;
 pub mod audit;
 pub mod bench;
+pub mod cbf;
 pub mod cells;
 pub mod certificate;
 pub mod cli;
