@@ -202,6 +202,23 @@ pub enum Command {
         #[arg(long, value_name = "FILE.svg|FILE.png")]
         plot: Option<PathBuf>,
     },
+    /// Write the convex program of a spec to a file in a standard conic format (the Conic
+    /// Benchmark Format, CBF version 3), with a linear objective equal to the training
+    /// objective: every exact pattern, or the final working set of a solve. See docs/export.md.
+    Export {
+        /// The problem spec (TOML): one output, squared or hinge loss.
+        spec: PathBuf,
+        /// The file format.
+        #[arg(long, value_enum, default_value_t = crate::cbf::ExportFormat::Cbf)]
+        format: crate::cbf::ExportFormat,
+        /// Write the program here (whole or not at all).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Solve the spec first and write the program of its final working set instead of
+        /// every exact pattern.
+        #[arg(long)]
+        working_set: bool,
+    },
     /// Solve each spec in its own process and print per-phase times and peak memory.
     Bench {
         /// Specs to run.
@@ -349,7 +366,8 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         | Command::Compare { spec, .. }
         | Command::Path { spec, .. }
         | Command::Arrangements { spec, .. }
-        | Command::Explain { spec, .. } => Some(spec.clone()),
+        | Command::Explain { spec, .. }
+        | Command::Export { spec, .. } => Some(spec.clone()),
         Command::Bench { .. } | Command::Predict { .. } => None,
     };
     run_command(cli).map_err(|e| match (e, spec_path) {
@@ -556,6 +574,33 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
         } => {
             let spec = Spec::from_file(&spec)?;
             print!("{}", crate::explain::explain(&spec, format, solve)?);
+            Ok(0)
+        }
+        Command::Export {
+            spec,
+            format,
+            out,
+            working_set,
+        } => {
+            let spec = Spec::from_file(&spec)?;
+            let patterns = match working_set {
+                true => crate::cbf::Patterns::WorkingSet,
+                false => crate::cbf::Patterns::Exact,
+            };
+            let exported = match format {
+                crate::cbf::ExportFormat::Cbf => {
+                    crate::cbf::export_spec(&spec, patterns, &Spinner::new())?
+                }
+            };
+            crate::cbf::write(&out, &exported)?;
+            println!(
+                "wrote {}: CBF, {} variables, {} constraint rows, {} patterns ({} blocks)",
+                out.display(),
+                exported.variables,
+                exported.constraints,
+                exported.patterns,
+                exported.blocks
+            );
             Ok(0)
         }
         Command::Predict { network, data, out } => {

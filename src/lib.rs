@@ -6,7 +6,8 @@
 //! [`network`] (reconstruction) → [`certificate`] (duality gap from the weights and the data,
 //! with [`cone`] for the per-pattern bounds) → [`report`]. [`pipeline`] runs them in order
 //! (with the working-set rounds), [`multi`] splits multi-output problems, [`audit`] is
-//! `cvxnn certify`, [`bench`] is `cvxnn bench`, [`cli`] the command line.
+//! `cvxnn certify`, [`bench`] is `cvxnn bench`, [`cbf`] is `cvxnn export`, [`cli`] the command
+//! line.
 //!
 //! ```no_run
 //! use cvxnn::{pipeline::{solve_spec, Silent}, spec::Spec};
@@ -19,6 +20,7 @@
 pub mod arrangement;
 pub mod audit;
 pub mod bench;
+pub mod cbf;
 pub mod cells;
 pub mod certificate;
 pub mod cli;
