@@ -1,13 +1,19 @@
 //! cvxnn: two-layer neural networks with piecewise-linear activations trained to their global
 //! optimum by convex optimization.
 //!
-//! The pipeline is one module per step: [`spec`] → [`data`] → [`arrangement`] (activation
-//! patterns) → [`program`] (conic form and its [`program::Layout`]) → [`solve`] (Clarabel) →
-//! [`network`] (reconstruction) → [`certificate`] (duality gap from the weights and the data,
-//! with [`cone`] for the per-pattern bounds) → [`report`]. [`pipeline`] runs them in order
-//! (with the working-set rounds), [`multi`] splits multi-output problems, [`audit`] is
-//! `cvxnn certify`, [`bench`] is `cvxnn bench`, [`cbf`] is `cvxnn export`, [`cli`] the command
-//! line.
+//! The folders are the pipeline, each importing only the ones listed before it:
+//!
+//! - [`numeric`]: exact integer arithmetic, rigorous rounding bounds, a portable generator;
+//! - [`input`]: the spec, CSV tables and the dataset;
+//! - [`model`]: the network, its files, held-out figures and non-convex training;
+//! - [`geometry`]: the arrangement's cells (stored or streamed), the activation's slopes on a
+//!   cell, cone supports and each pattern's dual constraint;
+//! - [`certify`]: the certificate and the verdict (it never calls the solver);
+//! - [`convex`]: the program, Clarabel, the working-set loop and the pipeline spec → certified
+//!   network;
+//! - [`commands`]: the command line, the reports and every command.
+//!
+//! The modules are also re-exported by their short names (`cvxnn::spec`, `cvxnn::pipeline`, …).
 //!
 //! ```no_run
 //! use cvxnn::{pipeline::{solve_spec, Silent}, spec::Spec};
@@ -17,44 +23,26 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod arrangement;
-pub mod audit;
-pub mod bench;
-pub mod cbf;
-pub mod cells;
-pub mod certificate;
-pub mod cli;
-pub mod compare;
-pub mod cone;
-pub mod data;
+pub mod certify;
+pub mod commands;
+pub mod convex;
 pub mod error;
-pub mod exact;
-pub mod explain;
-pub mod heldout;
-pub mod listing;
-pub mod multi;
-pub mod network;
-pub mod path;
-pub mod pipeline;
-pub mod plot;
-pub mod polish;
-pub mod predict;
-pub mod pricing;
-pub mod program;
-pub mod progress;
-pub mod report;
-pub mod restricted;
-pub mod rounding;
-pub mod solve;
-pub mod spec;
-pub mod sweep;
-pub mod swept;
-pub mod table;
-pub mod tensors;
-pub mod train;
-pub mod train_report;
-pub mod unpenalized;
-pub mod verdict;
-pub mod working_set;
+pub mod geometry;
+pub mod input;
+pub mod model;
+pub mod numeric;
+
+// The modules by their short names (the public paths of earlier versions).
+pub use certify::{certificate, verdict};
+pub use commands::{
+    audit, bench, cbf, cli, compare, explain, listing, path, plot, predict, report, train_report,
+};
+pub use convex::{
+    multi, pipeline, polish, pricing, program, progress, restricted, solve, working_set,
+};
+pub use geometry::{arrangement, cells, cone, sweep, swept, unpenalized};
+pub use input::{data, spec, table};
+pub use model::{heldout, network, tensors, train};
+pub use numeric::{exact, rounding};
 
 pub use error::{Error, InputError};

@@ -1,0 +1,6 @@
+//! The certificate: the duality gap of a network from its weights and the data alone, with
+//! rigorous floating-point bounds ([`certificate`]), and the verdict and proven intervals
+//! ([`verdict`]). Never imports convex/: a certificate does not trust the solver.
+
+pub mod certificate;
+pub mod verdict;

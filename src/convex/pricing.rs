@@ -1,0 +1,522 @@
+//! Pricing: which patterns outside the working set violate their dual constraint at the current
+//! dual point, and which of them enter the set.
+//!
+//! A pattern outside the set is checked at the current dual point λ: it is violated when the
+//! floating-point value of the bound ‖c + Gᵀμ‖ on max_{u ∈ K_i, ‖u‖ ≤ 1} |λᵀ S_i X u| exceeds
+//! β (1 + slack). The rounding allowance of the certificate is left out here on purpose: many
+//! cells share the optimum's maximizer at ρ_i = β, and an allowance of ~1e-11 relative would
+//! bring them in and out of the set forever; the final certificate checks every pattern with the
+//! rigorous bound. When no pattern
+//! outside the set is violated, the restricted program's solution (extended by zeros) is optimal
+//! for the full program.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+
+use crate::convex::program::{Layout, Side};
+use crate::geometry::arrangement::Pattern;
+use crate::geometry::cone::{multipliers, multipliers_3d};
+use crate::geometry::dual::{dual_candidate, dual_vector, logistic_dual, PatternCheck};
+use crate::geometry::swept::{Cell, PerThread, Swept};
+use crate::input::data::{norm, Dataset};
+use crate::input::spec::{Loss, Spec};
+
+/// Relative violation ρ_i > β (1 + WORKING_SET_SLACK_FACTOR · tol) that brings a pattern into
+/// the working set (tol is the solver tolerance).
+pub const WORKING_SET_SLACK_FACTOR: f64 = 10.0;
+
+/// Violating neurons closer than this (max-norm of unit directions) count as one candidate, up
+/// to n = 200 samples; see [`diversity_tol`].
+pub const DIVERSITY_TOL: f64 = 0.15;
+
+/// The diversity tolerance for `count` = max(n, 20) patterns per round: [`DIVERSITY_TOL`], shrunk
+/// by √(200 / n) above n = 200. The optimum has more neurons for more samples (wave2d: 113 at
+/// n = 200, 231 at 400, 349 at 1000), packed closer in direction space, and coarse boxes admit
+/// only a few of them per round (wave2d_n1000 58.8 s in 17 rounds with 0.15, 48.2 s in 11 with 0.1).
+pub fn diversity_tol(count: usize) -> f64 {
+    DIVERSITY_TOL * (200.0 / count.max(200) as f64).sqrt()
+}
+
+/// The pattern sides outside `in_set` whose dual constraint at λ exceeds `threshold`, most
+/// violated first, with their violation (per pattern, its worst side not in the set).
+pub(crate) fn violated(
+    data: &Dataset,
+    spec: &Spec,
+    patterns: &[Pattern],
+    in_set: &[[bool; 2]],
+    lambda: &[f64],
+    threshold: f64,
+) -> Vec<Violation> {
+    let mut out: Vec<Violation> = patterns
+        .par_iter()
+        .enumerate()
+        .filter(|(i, _)| in_set[*i] != [true, true])
+        .filter_map(|(i, p)| price_pattern(data, spec, p, lambda, threshold, i, in_set[i]))
+        .collect();
+    out.sort_by(|a, b| b.value.total_cmp(&a.value));
+    out
+}
+
+/// Pattern `index`'s violation at λ when its floating-point value max_{u ∈ K, ‖u‖ ≤ 1}
+/// |λᵀ S X u| exceeds `threshold`: ‖c‖ first, then ‖c + Gᵀμ‖ for each sign with the
+/// multipliers of the projection onto the cone ([`multipliers_3d`] in three dimensions,
+/// Lawson–Hanson otherwise). No rounding allowance and no proof of the maximizer's feasibility:
+/// pricing only guides the working set, the certificate checks rigorously.
+fn price_pattern(
+    data: &Dataset,
+    spec: &Spec,
+    pattern: &Pattern,
+    lambda: &[f64],
+    threshold: f64,
+    index: usize,
+    skip: [bool; 2],
+) -> Option<Violation> {
+    let (c, _) = dual_vector(data, &spec.model, pattern, lambda);
+    if norm(&c) <= threshold {
+        return None;
+    }
+    let signed = pattern.cone_rows(&data.x);
+    let g: Vec<&[f64]> = signed.iter().map(Vec::as_slice).collect();
+    let mut best: Option<Violation> = None;
+    for (s, sign) in [1.0, -1.0].into_iter().enumerate() {
+        if skip[s] {
+            continue;
+        }
+        let side: Vec<f64> = c.iter().map(|v| sign * v).collect();
+        let mu = if side.len() == 3 {
+            multipliers_3d(&side, &g)
+        } else {
+            multipliers(&side, &g)
+        };
+        let mut u = side.clone();
+        for (row, &m) in g.iter().zip(&mu) {
+            if m > 0.0 {
+                u.iter_mut()
+                    .zip(row.iter())
+                    .for_each(|(ui, gi)| *ui += m * gi);
+            }
+        }
+        let value = norm(&u);
+        if value > threshold && best.as_ref().is_none_or(|b| value > b.value) {
+            best = Some(Violation {
+                pattern: index,
+                value,
+                sign,
+                interior: mu.iter().all(|&m| m == 0.0),
+                direction: u.iter().map(|v| v / value).collect(),
+            });
+        }
+    }
+    best
+}
+
+/// A pattern whose dual constraint is violated.
+pub(crate) struct Violation {
+    pub(crate) pattern: usize,
+    pub(crate) value: f64,
+    /// Output sign of the violating neuron.
+    pub(crate) sign: f64,
+    /// Unit direction of the violating neuron (zeros when the cone work was screened off).
+    pub(crate) direction: Vec<f64>,
+    /// Whether that direction is interior to the pattern's cone (the neuron's own pattern),
+    /// not a projection onto a face shared with neighbouring cells.
+    pub(crate) interior: bool,
+}
+
+/// Up to `count` violations, most violated first, skipping those whose violating neuron points
+/// (within [`diversity_tol`]) where an already chosen one points: one pattern per candidate
+/// neuron is enough, and choosing diverse ones needs fewer rounds.
+pub(crate) fn choose(violations: &[Violation], count: usize) -> Vec<(usize, Side)> {
+    let tol = diversity_tol(count);
+    let mut chosen: Vec<&Violation> = Vec::new();
+    for v in violations {
+        let twin = chosen.iter().position(|c| {
+            c.sign == v.sign
+                && c.direction
+                    .iter()
+                    .zip(&v.direction)
+                    .all(|(a, b)| (a - b).abs() <= tol)
+        });
+        match twin {
+            // Cells that share a face often share its maximizer: the cell that contains the
+            // violating direction in its interior is the neuron's own pattern, so it replaces
+            // a twin whose maximizer lies on a face.
+            Some(t) if v.interior && !chosen[t].interior => chosen[t] = v,
+            Some(_) => {}
+            None if chosen.len() < count => chosen.push(v),
+            None => {}
+        }
+    }
+    chosen
+        .iter()
+        .map(|v| (v.pattern, side_of(v.sign)))
+        .collect()
+}
+
+/// The block side of an output sign.
+pub(crate) fn side_of(sign: f64) -> Side {
+    if sign >= 0.0 {
+        Side::Positive
+    } else {
+        Side::Negative
+    }
+}
+
+/// Index of a side in per-pattern pairs [positive, negative].
+pub(crate) fn side_index(side: Side) -> usize {
+    usize::from(side == Side::Negative)
+}
+
+/// The dual point used to screen patterns: λ = y − f (squared) or y ⊙ t with the solver's hinge
+/// multipliers t (the duals of the fit rows, clipped to [0, 1]).
+pub(crate) fn screening_dual(
+    data: &Dataset,
+    spec: &Spec,
+    f: &[f64],
+    z: &[f64],
+    layout: &Layout,
+) -> Vec<f64> {
+    match spec.model.loss {
+        Loss::Squared => dual_candidate(f, &data.y),
+        Loss::Logistic => logistic_dual(f, &data.y),
+        Loss::Hinge => z[layout.fit_rows.clone()]
+            .iter()
+            .zip(&data.y)
+            .map(|(t, y)| t.clamp(0.0, 1.0) * y)
+            .collect(),
+    }
+}
+
+/// The blocks of `working` (in block order, as in the layout) that carry more than `drop` times
+/// the largest block's norm.
+pub(crate) fn carrying_weight(
+    weights: &[Vec<f64>],
+    working: &[(usize, Side)],
+    drop: f64,
+) -> Vec<(usize, Side)> {
+    let largest = weights.iter().map(|u| norm(u)).fold(0.0, f64::max);
+    working
+        .iter()
+        .zip(weights)
+        .filter(|(_, u)| norm(u) > drop * largest)
+        .map(|(&b, _)| b)
+        .collect()
+}
+
+/// A streamed cell that stands for its direction box: its pattern, its check, the violated
+/// side's value and which side (+ for v, − for w).
+struct Candidate {
+    pattern: Pattern,
+    check: PatternCheck,
+    value: f64,
+    positive: bool,
+}
+
+impl Candidate {
+    /// Whether the maximizer of the candidate's side lies inside its cone.
+    fn interior(&self) -> bool {
+        if self.positive {
+            self.check.positive.interior
+        } else {
+            self.check.negative.interior
+        }
+    }
+
+    /// Whether this candidate takes `old`'s box: [`rank`], then the smaller gate.
+    fn replaces(&self, old: &Candidate) -> bool {
+        match rank(self.interior(), self.value, old) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Less => false,
+            std::cmp::Ordering::Equal => self.pattern.gate < old.pattern.gate,
+        }
+    }
+}
+
+/// How a side (interior maximizer, value) compares with a box's candidate: interior
+/// maximizers first (the neuron's own cell), then the larger violation.
+fn rank(interior: bool, value: f64, old: &Candidate) -> std::cmp::Ordering {
+    interior
+        .cmp(&old.interior())
+        .then(value.total_cmp(&old.value))
+}
+
+/// What one pricing pass found.
+pub struct Priced {
+    /// The blocks chosen to enter (pattern index, side).
+    pub chosen: Vec<(usize, Side)>,
+    /// How many patterns were found violated (stored: outside the set; streamed: cells with a
+    /// side above the threshold, members included).
+    pub violated: usize,
+    /// The largest value found above the threshold (0 if none).
+    pub worst: f64,
+}
+
+/// Where pricing finds the patterns outside the working set.
+#[derive(Clone, Copy)]
+pub enum Pool<'a> {
+    /// Every pattern in memory.
+    Stored(&'a [Pattern]),
+    /// The cells walked by the sweep each round; a violated cell becomes a pattern only when
+    /// it is chosen.
+    Streamed(&'a Swept),
+}
+
+/// The patterns the working-set loop can refer to by index: the stored ones, or those the
+/// walks have found so far.
+pub struct Known<'a> {
+    pool: Pool<'a>,
+    found: Vec<Pattern>,
+    index: HashMap<Vec<bool>, usize>,
+}
+
+impl<'a> Known<'a> {
+    /// Nothing found yet.
+    pub fn new(pool: Pool<'a>) -> Known<'a> {
+        Known {
+            pool,
+            found: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+
+    /// Patterns that can be referred to.
+    pub fn len(&self) -> usize {
+        match self.pool {
+            Pool::Stored(all) => all.len(),
+            Pool::Streamed(_) => self.found.len(),
+        }
+    }
+
+    /// The patterns (stored) or cells (streamed) that pricing visits.
+    pub fn pool_size(&self) -> usize {
+        match self.pool {
+            Pool::Stored(all) => all.len(),
+            Pool::Streamed(swept) => swept.patterns,
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Pattern `i`.
+    pub fn get(&self, i: usize) -> &Pattern {
+        match self.pool {
+            Pool::Stored(all) => &all[i],
+            Pool::Streamed(_) => &self.found[i],
+        }
+    }
+
+    /// Every pattern, by index (the stored pool only; `None` when streamed).
+    pub fn all(&self) -> Option<&'a [Pattern]> {
+        match self.pool {
+            Pool::Stored(all) => Some(all),
+            Pool::Streamed(_) => None,
+        }
+    }
+
+    /// Price every pattern outside `in_set` (indices into this list) at λ and choose up to
+    /// `count` of the violated ones ([`choose`]); returns their indices, how many patterns
+    /// were found violated (for a streamed pool: cells with a side above the threshold,
+    /// members included) and the largest value found above the threshold (0 if none).
+    pub fn price(
+        &mut self,
+        data: &Dataset,
+        spec: &Spec,
+        in_set: &[[bool; 2]],
+        lambda: &[f64],
+        threshold: f64,
+        count: usize,
+    ) -> Result<Priced, String> {
+        let swept = match self.pool {
+            Pool::Stored(all) => {
+                let v = violated(data, spec, all, in_set, lambda, threshold);
+                return Ok(Priced {
+                    chosen: choose(&v, count),
+                    violated: v.len(),
+                    worst: v.first().map_or(0.0, |v| v.value),
+                });
+            }
+            Pool::Streamed(swept) => swept,
+        };
+        // One candidate per box of side diversity_tol in the violating neuron's direction (and
+        // output sign): the one `choose` would keep among near-twins (interior maximizers
+        // first, then the larger violation, then the smaller gate, so that the result does not
+        // depend on the threads). Memory is bounded by the number of boxes. A cell is
+        // materialized only when it could take a box, and skipped when it is in the set.
+        let boxes: PerThread<HashMap<(bool, Vec<i64>), Candidate>> = PerThread::new();
+        let above = std::sync::atomic::AtomicUsize::new(0);
+        let worst = std::sync::atomic::AtomicU64::new(0);
+        let failure = Mutex::new(None);
+        let index = &self.index;
+        let box_side = diversity_tol(count);
+        let visit = |cell: Cell, check: PatternCheck| {
+            let value = check.estimate();
+            if value <= threshold {
+                return;
+            }
+            above.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // Non-negative floats order like their bits.
+            worst.fetch_max(value.to_bits(), std::sync::atomic::Ordering::Relaxed);
+            // Sides by violation, the worse first; a side already in the set is passed over.
+            let mut sides = [
+                (true, check.positive.estimate),
+                (false, check.negative.estimate),
+            ];
+            if sides[1].1 > sides[0].1 {
+                sides.swap(0, 1);
+            }
+            let mut materialized: Option<Pattern> = None;
+            for (positive, side_value) in sides {
+                if side_value <= threshold {
+                    break;
+                }
+                let side = if positive {
+                    &check.positive
+                } else {
+                    &check.negative
+                };
+                let key: (bool, Vec<i64>) = (
+                    positive,
+                    side.direction
+                        .iter()
+                        .map(|v| (v / box_side).floor() as i64)
+                        .collect(),
+                );
+                let outranked = |old: &Candidate| {
+                    rank(side.interior, side_value, old) == std::cmp::Ordering::Less
+                };
+                if boxes.with(|b| b.get(&key).is_some_and(outranked)) {
+                    continue;
+                }
+                if materialized.is_none() {
+                    match swept.materialize(&cell.point, &cell.facets) {
+                        Ok(p) => materialized = Some(p),
+                        Err(e) => {
+                            *failure.lock().unwrap() = Some(e);
+                            return;
+                        }
+                    }
+                }
+                let p = materialized.as_ref().expect("just materialized");
+                let s = side_index(side_of(if positive { 1.0 } else { -1.0 }));
+                if index
+                    .get(&p.active)
+                    .is_some_and(|&i| in_set.get(i).is_some_and(|pair| pair[s]))
+                {
+                    continue;
+                }
+                let candidate = Candidate {
+                    pattern: p.clone(),
+                    check: check.clone(),
+                    value: side_value,
+                    positive,
+                };
+                boxes.with(|b| {
+                    if b.get(&key).is_none_or(|old| candidate.replaces(old)) {
+                        b.insert(key, candidate);
+                    }
+                });
+                break;
+            }
+        };
+        swept.walk_checks(data, &spec.model, lambda, threshold, &visit)?;
+        if let Some(e) = failure.into_inner().unwrap() {
+            return Err(e);
+        }
+        // Merge the threads' boxes with the same rule.
+        let mut merged: HashMap<(bool, Vec<i64>), Candidate> = HashMap::new();
+        for (key, candidate) in boxes.into_inner().into_iter().flatten() {
+            if merged.get(&key).is_none_or(|old| candidate.replaces(old)) {
+                merged.insert(key, candidate);
+            }
+        }
+        let mut candidates: Vec<Candidate> = merged.into_values().collect();
+        // Most violated first; ties by the gate, so the choice is deterministic.
+        candidates.sort_by(|a, b| {
+            b.value.total_cmp(&a.value).then_with(|| {
+                a.pattern
+                    .gate
+                    .partial_cmp(&b.pattern.gate)
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
+        });
+        let mut patterns = Vec::new();
+        let mut violations = Vec::new();
+        for Candidate {
+            pattern: p,
+            check,
+            value,
+            positive,
+        } in candidates
+        {
+            let (sign, side) = if positive {
+                (1.0, check.positive)
+            } else {
+                (-1.0, check.negative)
+            };
+            violations.push(Violation {
+                pattern: patterns.len(),
+                value,
+                sign,
+                interior: side.interior,
+                direction: side.direction,
+            });
+            patterns.push(p);
+        }
+        // The same cell may stand in two boxes (one per side); `insert` gives it one index.
+        let chosen = choose(&violations, count)
+            .into_iter()
+            .map(|(c, side)| (self.insert(std::mem::take(&mut patterns[c])), side))
+            .collect();
+        let worst = f64::from_bits(worst.into_inner());
+        Ok(Priced {
+            chosen,
+            violated: above.into_inner(),
+            worst,
+        })
+    }
+
+    /// The indices of these blocks' patterns (with their sides, each block once, in order):
+    /// stored pools by sign vector, passing over patterns they do not hold; streamed pools
+    /// remember the patterns as found (they must be cells of the pool's arrangement).
+    pub fn locate(&mut self, blocks: &[(Pattern, Side)]) -> Vec<(usize, Side)> {
+        let located: Vec<Option<(usize, Side)>> = match self.pool {
+            Pool::Stored(all) => {
+                let by_signs: HashMap<&[bool], usize> = all
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (p.active.as_slice(), i))
+                    .collect();
+                blocks
+                    .iter()
+                    .map(|(p, side)| by_signs.get(p.active.as_slice()).map(|&i| (i, *side)))
+                    .collect()
+            }
+            Pool::Streamed(_) => blocks
+                .iter()
+                .map(|(p, side)| Some((self.insert(p.clone()), *side)))
+                .collect(),
+        };
+        let mut seen = std::collections::HashSet::new();
+        located
+            .into_iter()
+            .flatten()
+            .filter(|&(i, side)| seen.insert((i, side_index(side))))
+            .collect()
+    }
+
+    /// The index of this pattern, adding it when new.
+    fn insert(&mut self, p: Pattern) -> usize {
+        if let Some(&i) = self.index.get(&p.active) {
+            return i;
+        }
+        let i = self.found.len();
+        self.index.insert(p.active.clone(), i);
+        self.found.push(p);
+        i
+    }
+}

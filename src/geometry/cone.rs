@@ -1,0 +1,421 @@
+//! Support of a polyhedral cone's unit ball: max{cᵀu : ‖u‖ ≤ 1, G u ≥ 0}.
+//!
+//! By conic duality, for every multiplier μ ≥ 0 and every feasible u,
+//! cᵀu ≤ cᵀu + μᵀG u = (c + Gᵀμ)ᵀu ≤ ‖c + Gᵀμ‖, so ‖c + Gᵀμ‖ is an upper bound whatever μ ≥ 0 is;
+//! it is tight at the μ that solves the non-negative least-squares problem min_{μ≥0} ‖c + Gᵀμ‖
+//! (then c + Gᵀμ is the projection of c onto the cone). Any feasible unit u gives a lower bound.
+//! We find μ by Lawson–Hanson; the bound is recomputed from μ with a rigorous floating-point
+//! error bound ([`crate::numeric::rounding`]), so it holds in exact arithmetic for any μ.
+
+use crate::input::data::{dot, norm};
+use crate::numeric::rounding::{dot_radius, norm_upper, Bounds, UNIT_ROUNDOFF};
+
+/// Lower and upper bounds on max{cᵀu : ‖u‖ ≤ 1, G u ≥ 0} and a feasible maximizer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Support {
+    /// A proven lower bound: cᵀu for `direction`, which is checked (in exact arithmetic, via
+    /// error bounds) to lie in the cone with ‖u‖ ≤ 1; 0 when no such direction was found.
+    pub lower: f64,
+    /// An upper bound on ‖c + Gᵀμ‖ in exact arithmetic for the multipliers found.
+    pub upper: f64,
+    /// ‖c + Gᵀμ‖ as computed in floating point, without the rounding allowance: what the
+    /// working set compares with β (an allowance there would flag patterns whose violation is
+    /// below the rounding noise; the certificate uses `upper`).
+    pub estimate: f64,
+    /// A feasible u with ‖u‖ ≤ 1 attaining `lower` (all zeros when the support is 0).
+    pub direction: Vec<f64>,
+    /// Whether the maximizer is c/‖c‖ itself (no multiplier needed: it lies inside the cone),
+    /// rather than a projection onto one of its faces.
+    pub interior: bool,
+}
+
+/// A bound, valid in exact arithmetic, on ‖c + Gᵀμ‖ for the exact vector c that the computed
+/// `c` approximates entrywise within `c_radius` (|c_j − ĉ_j| ≤ c_radius_j), and for any
+/// multipliers; negative or non-finite entries of μ are taken as 0 (so garbage in cannot
+/// produce an invalid bound). Each entry r_j = ĉ_j + Σ_l μ_l g_lj is a dot product of length
+/// 1 + (rows used), bounded by [`dot_radius`]; then ‖r‖ ≤ ‖ |r̂| + e ‖ ≤ [`norm_upper`].
+pub fn upper_bound(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], mu: &[f64]) -> f64 {
+    bound_and_estimate(c, c_radius, g_rows, mu).0
+}
+
+/// [`upper_bound`] and the plain floating-point value of ‖ĉ + Gᵀμ‖.
+fn bound_and_estimate(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], mu: &[f64]) -> (f64, f64) {
+    let mut r = c.to_vec();
+    let mut abs: Vec<f64> = c.iter().map(|v| v.abs()).collect();
+    let mut terms = 1;
+    for (row, &m) in g_rows.iter().zip(mu) {
+        let m = if m.is_finite() { m.max(0.0) } else { 0.0 };
+        if m == 0.0 {
+            continue;
+        }
+        terms += 1;
+        for ((ri, ai), gi) in r.iter_mut().zip(abs.iter_mut()).zip(row.iter()) {
+            let p = m * gi;
+            *ri += p;
+            *ai += p.abs();
+        }
+    }
+    let z: Vec<f64> = r
+        .iter()
+        .zip(&abs)
+        .zip(c_radius)
+        .map(|((ri, ai), ci)| (ri.abs() + (ci + dot_radius(terms, *ai)).next_up()).next_up())
+        .collect();
+    (norm_upper(&z), norm(&r))
+}
+
+/// Multipliers μ ≥ 0 minimizing ‖c + Gᵀμ‖ (Lawson–Hanson active set). Works on the Gram
+/// matrix G Gᵀ and G c, computed once: the gradient G (c + Gᵀμ) and every least-squares
+/// subproblem are then read from them, and the buffers are reused across steps.
+pub fn multipliers(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
+    let m = g_rows.len();
+    let d = c.len();
+    let mut mu = vec![0.0; m];
+    if m == 0 {
+        return mu;
+    }
+    let mut gram = vec![0.0; m * m];
+    for a in 0..m {
+        for b in a..m {
+            let v = dot(g_rows[a], g_rows[b]);
+            gram[a * m + b] = v;
+            gram[b * m + a] = v;
+        }
+    }
+    let gc: Vec<f64> = g_rows.iter().map(|g| dot(g, c)).collect();
+    let scale = norm(c).max(1e-300);
+    let largest_row = (0..m).map(|a| gram[a * m + a].sqrt()).fold(0.0, f64::max);
+    let tol = 1e-13 * scale * largest_row.max(1.0);
+    let mut passive = vec![false; m];
+    let mut set: Vec<usize> = Vec::with_capacity(m);
+    let mut normal = vec![0.0; m * m];
+    let mut solution = vec![0.0; m];
+    for _outer in 0..(3 * m + 3 * d + 10) {
+        // Gradient of ½‖c + Gᵀμ‖² is G c + G Gᵀ μ; candidates have a negative entry.
+        let mut best = None;
+        let mut best_w = tol;
+        for j in 0..m {
+            if !passive[j] {
+                let w = -(gc[j] + (0..m).map(|k| gram[j * m + k] * mu[k]).sum::<f64>());
+                if w > best_w {
+                    best_w = w;
+                    best = Some(j);
+                }
+            }
+        }
+        let Some(j) = best else { break };
+        passive[j] = true;
+        for _inner in 0..(m + 1) {
+            set.clear();
+            set.extend((0..m).filter(|&k| passive[k]));
+            let s = gram_least_squares(&gram, &gc, m, &set, &mut normal, &mut solution);
+            if s.iter().all(|&v| v > 0.0) {
+                for (&k, &v) in set.iter().zip(s.iter()) {
+                    mu[k] = v;
+                }
+                break;
+            }
+            let mut alpha = 1.0f64;
+            for (&k, &v) in set.iter().zip(s.iter()) {
+                if v <= 0.0 {
+                    let denom = mu[k] - v;
+                    if denom > 0.0 {
+                        alpha = alpha.min(mu[k] / denom);
+                    } else {
+                        alpha = 0.0;
+                    }
+                }
+            }
+            for (&k, &v) in set.iter().zip(s.iter()) {
+                mu[k] += alpha * (v - mu[k]);
+                if mu[k] <= 1e-15 * scale {
+                    mu[k] = 0.0;
+                    passive[k] = false;
+                }
+            }
+            if set.iter().all(|&k| !passive[k]) {
+                break;
+            }
+        }
+    }
+    mu
+}
+
+/// Unconstrained least squares min ‖c + Σ_{k∈set} s_k g_k‖ by the normal equations (from the
+/// Gram matrix) with a tiny ridge (the set is small; dependent columns only make the bound
+/// weaker, never wrong). Returns the solution as a prefix of `solution`.
+fn gram_least_squares<'a>(
+    gram: &[f64],
+    gc: &[f64],
+    m: usize,
+    set: &[usize],
+    normal: &mut [f64],
+    solution: &'a mut [f64],
+) -> &'a [f64] {
+    let p = set.len();
+    for (i, &ki) in set.iter().enumerate() {
+        solution[i] = -gc[ki];
+        for (j, &kj) in set.iter().enumerate() {
+            normal[i * p + j] = gram[ki * m + kj];
+        }
+    }
+    let trace: f64 = (0..p).map(|i| normal[i * p + i]).sum();
+    for i in 0..p {
+        normal[i * p + i] += 1e-13 * trace.max(1e-300);
+    }
+    solve_dense(&mut normal[..p * p], &mut solution[..p], p);
+    &solution[..p]
+}
+
+/// Gaussian elimination with partial pivoting, in place; the solution lands in `b`.
+pub(crate) fn solve_dense(a: &mut [f64], b: &mut [f64], p: usize) {
+    for col in 0..p {
+        let piv = (col..p)
+            .max_by(|&i, &j| a[i * p + col].abs().total_cmp(&a[j * p + col].abs()))
+            .unwrap_or(col);
+        if a[piv * p + col] == 0.0 {
+            continue;
+        }
+        if piv != col {
+            for k in 0..p {
+                a.swap(col * p + k, piv * p + k);
+            }
+            b.swap(col, piv);
+        }
+        for row in col + 1..p {
+            let f = a[row * p + col] / a[col * p + col];
+            if f != 0.0 {
+                for k in col..p {
+                    a[row * p + k] -= f * a[col * p + k];
+                }
+                b[row] -= f * b[col];
+            }
+        }
+    }
+    for col in (0..p).rev() {
+        let mut v = b[col];
+        for k in col + 1..p {
+            v -= a[col * p + k] * b[k];
+        }
+        b[col] = if a[col * p + col] != 0.0 {
+            v / a[col * p + col]
+        } else {
+            0.0
+        };
+    }
+}
+
+/// Bounds on max{cᵀu : ‖u‖ ≤ 1, G u ≥ 0} for the exact c within `c_radius` of the computed `c`
+/// (see [`upper_bound`]). `interior` is a point with G g > 0 (a cell's gate), used to repair a
+/// maximizer that rounding left slightly outside the cone.
+pub fn support(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], interior: &[f64]) -> Support {
+    let mu = multipliers(c, g_rows);
+    let (upper, estimate) = bound_and_estimate(c, c_radius, g_rows, &mu);
+    // Candidate maximizer: the projection c + Gᵀμ.
+    let mut u = c.to_vec();
+    for (row, &m) in g_rows.iter().zip(&mu) {
+        for (ui, gi) in u.iter_mut().zip(row.iter()) {
+            *ui += m * gi;
+        }
+    }
+    let unprojected = mu.iter().all(|&m| m == 0.0);
+    let zero = Support {
+        lower: 0.0,
+        upper,
+        estimate,
+        direction: vec![0.0; c.len()],
+        interior: unprojected,
+    };
+    if norm(&u) == 0.0 {
+        return zero;
+    }
+    // Make u feasible: add the smallest multiple of the interior point that fixes every row.
+    // Rows within rounding of the boundary are pushed inside by a relative margin of 1e-12,
+    // larger than the rounding error of the dot products that check them.
+    let size = norm(&u);
+    let mut tau = 0.0f64;
+    for row in g_rows {
+        let gu = dot(row, &u);
+        let gg = dot(row, interior);
+        let margin = 1e-12 * norm(row) * size;
+        if gu < margin && gg > 0.0 {
+            tau = tau.max((margin - gu) / gg);
+        }
+    }
+    for (ui, gi) in u.iter_mut().zip(interior) {
+        *ui += tau * gi;
+    }
+    // The lower end must be proven: every row's product certainly ≥ 0 (its enclosure), ‖dir‖ ≤ 1
+    // (shrunk by a few ulps until the rigorous norm bound says so), and cᵀdir bounded below with
+    // c's own error radius.
+    let size = norm(&u);
+    let mut dir: Vec<f64> = u
+        .iter()
+        .map(|v| v / size * (1.0 - 4.0 * UNIT_ROUNDOFF))
+        .collect();
+    for _ in 0..8 {
+        if norm_upper(&dir) <= 1.0 {
+            break;
+        }
+        dir.iter_mut().for_each(|v| *v *= 1.0 - 4.0 * UNIT_ROUNDOFF);
+    }
+    if !(size.is_finite() && norm_upper(&dir) <= 1.0) {
+        return zero;
+    }
+    let feasible = g_rows.iter().all(|row| {
+        let e = crate::numeric::rounding::dot(row, &dir);
+        e.value - e.radius >= 0.0
+    });
+    if !feasible {
+        return zero;
+    }
+    let slack: f64 = c_radius.iter().zip(&dir).map(|(r, d)| r * d.abs()).sum();
+    let value = crate::numeric::rounding::dot(c, &dir)
+        .bounds()
+        .minus(Bounds::point(slack.next_up()))
+        .lower();
+    if value > 0.0 {
+        Support {
+            lower: value,
+            upper,
+            estimate,
+            direction: dir,
+            interior: unprojected,
+        }
+    } else {
+        zero
+    }
+}
+
+/// Multipliers μ ≥ 0 with c + Gᵀμ ≈ Π_K c for a cone K = {u : G u ≥ 0} in three dimensions,
+/// found by its faces instead of an active-set method: the projection is c itself, c's
+/// projection onto one facet's plane, c's projection onto one edge's ray, or 0 — whichever of
+/// those is feasible and longest (each candidate p satisfies cᵀp = ‖p‖², so ‖p‖ is a value of
+/// the support, and the projection is among them). Floating point only: the result is meant for
+/// [`upper_bound`], which is rigorous whatever μ is, and as an estimate.
+pub fn multipliers_3d(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
+    let m = g_rows.len();
+    let mut mu = vec![0.0; m];
+    let cc = dot(c, c);
+    if cc == 0.0 || c.len() != 3 {
+        return mu;
+    }
+    if m > 16 {
+        return multipliers(c, g_rows);
+    }
+    // Row norms, G c and G Gᵀ, once: every candidate's feasibility is read from them.
+    let mut gn = [0.0f64; 16];
+    let mut gc = [0.0f64; 16];
+    let mut gram = [[0.0f64; 16]; 16];
+    for a in 0..m {
+        gc[a] = dot(g_rows[a], c);
+        for b in a..m {
+            let v = dot(g_rows[a], g_rows[b]);
+            gram[a][b] = v;
+            gram[b][a] = v;
+        }
+        gn[a] = gram[a][a].sqrt();
+    }
+    let feasible = |values: &mut dyn Iterator<Item = f64>, size: f64| {
+        values.zip(&gn[..m]).all(|(v, n)| v >= -1e-12 * n * size)
+    };
+    if feasible(&mut gc[..m].iter().copied(), cc.sqrt()) {
+        return mu;
+    }
+    let mut best = 0.0f64;
+    // Facets: p = c + t g_j with t = −g_j·c / ‖g_j‖², ‖p‖² = ‖c‖² − (g_j·c)² / ‖g_j‖².
+    for j in 0..m {
+        let gg = gram[j][j];
+        if gc[j] >= 0.0 || gg == 0.0 {
+            continue;
+        }
+        let t = -gc[j] / gg;
+        let size = (cc - gc[j] * gc[j] / gg).max(0.0).sqrt();
+        if size > best && feasible(&mut (0..m).map(|l| gc[l] + t * gram[l][j]), size) {
+            best = size;
+            mu.iter_mut().for_each(|v| *v = 0.0);
+            mu[j] = t;
+        }
+    }
+    // Edges: the ray along ±(g_j × g_k), where c − (c·r) r lies in span(g_j, g_k).
+    for j in 0..m {
+        for k in j + 1..m {
+            let (a, b) = (g_rows[j], g_rows[k]);
+            let r = [
+                a[1] * b[2] - a[2] * b[1],
+                a[2] * b[0] - a[0] * b[2],
+                a[0] * b[1] - a[1] * b[0],
+            ];
+            let rr = norm(&r);
+            if rr == 0.0 {
+                continue;
+            }
+            let along = dot(c, &r) / rr;
+            let (sign, along) = if along >= 0.0 {
+                (1.0, along)
+            } else {
+                (-1.0, -along)
+            };
+            if along <= best {
+                continue;
+            }
+            let ray = [sign * r[0] / rr, sign * r[1] / rr, sign * r[2] / rr];
+            if !feasible(&mut g_rows.iter().map(|g| dot(g, &ray)), 1.0) {
+                continue;
+            }
+            // (along·ray − c) = μ_j a + μ_k b: the normal equations in span(a, b).
+            let (aa, ab, bb) = (gram[j][j], gram[j][k], gram[k][k]);
+            let (wa, wb) = (along * dot(&ray, a) - gc[j], along * dot(&ray, b) - gc[k]);
+            let det = aa * bb - ab * ab;
+            if det <= 0.0 {
+                continue;
+            }
+            let (mj, mk) = ((wa * bb - wb * ab) / det, (wb * aa - wa * ab) / det);
+            if mj >= 0.0 && mk >= 0.0 {
+                best = along;
+                mu.iter_mut().for_each(|v| *v = 0.0);
+                mu[j] = mj;
+                mu[k] = mk;
+            }
+        }
+    }
+    if best == 0.0 {
+        // The projection is 0: c lies in the polar cone, generated by the −g_j, so (Carathéodory)
+        // c = −Σ μ_j g_j over at most three of them; failing that, the active-set method.
+        return polar_combination(c, g_rows).unwrap_or_else(|| multipliers(c, g_rows));
+    }
+    mu
+}
+
+/// μ ≥ 0 supported on three rows with c + Σ μ_j g_j = 0 (Cramer's rule), if one is found.
+fn polar_combination(c: &[f64], g_rows: &[&[f64]]) -> Option<Vec<f64>> {
+    let m = g_rows.len();
+    let det3 = |a: &[f64], b: &[f64], d: &[f64]| {
+        a[0] * (b[1] * d[2] - b[2] * d[1]) - a[1] * (b[0] * d[2] - b[2] * d[0])
+            + a[2] * (b[0] * d[1] - b[1] * d[0])
+    };
+    let target: Vec<f64> = c.iter().map(|v| -v).collect();
+    for j in 0..m {
+        for k in j + 1..m {
+            for l in k + 1..m {
+                let (a, b, d) = (g_rows[j], g_rows[k], g_rows[l]);
+                let det = det3(a, b, d);
+                if det.abs() <= 1e-14 * norm(a) * norm(b) * norm(d) {
+                    continue;
+                }
+                // Columns a, b, d: solve [a b d] μ = −c.
+                let mj = det3(&target, b, d) / det;
+                let mk = det3(a, &target, d) / det;
+                let ml = det3(a, b, &target) / det;
+                if mj >= 0.0 && mk >= 0.0 && ml >= 0.0 {
+                    let mut mu = vec![0.0; m];
+                    mu[j] = mj;
+                    mu[k] = mk;
+                    mu[l] = ml;
+                    return Some(mu);
+                }
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,479 @@
+//! The exact arrangement of three-column data (two features and the bias) walked by the sweep
+//! ([`crate::geometry::sweep`]) each time it is needed, instead of stored: pricing and the certificate's
+//! check visit every cell in O(m) memory.
+//!
+//! # Incremental dual vectors
+//! The dual vector of a cell, c = Σ_k slope_k λ_k x_k (slope_k = σ's slope on row k: 1 on an
+//! active row, 0 / κ / −1 on an inactive one for ReLU / leaky ReLU / absolute value), changes
+//! across hyperplane j by ± δ (A_j − B_j), where A_j (B_j) sums λ_k x_k over the rows that are
+//! positive (negative) multiples of the hyperplane's normal and δ = on − off. The antipodal
+//! cell has c' = (on + off) T − c with T = Σ_k λ_k x_k. Each update is O(d) instead of O(n d).
+//! Each value carries a bound `err` on the rounding error of every entry (the tables' own
+//! error from the dot-product lemma, plus one rounding per addition), so ‖ |ĉ| + err ‖ ≤ τ
+//! proves ‖c‖ ≤ τ. A cell that does not pass has its cone checked from its facets with that ĉ
+//! and its error bound, as a stored pattern is checked
+//! ([`crate::certify::certificate::check_pattern`]); only the cells that are kept are materialized
+//! (their exact sign vector from the interior point).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crate::geometry::arrangement::{ArrangementError, Hyperplanes, Pattern};
+use crate::geometry::cells::get_bit;
+use crate::geometry::cone::{multipliers_3d, support, upper_bound};
+use crate::geometry::dual::PatternCheck;
+use crate::geometry::sweep::{signs_at, sweep_cells, CellValue, SweptCell};
+use crate::input::data::Dataset;
+use crate::input::spec::{Activation, Model};
+use crate::numeric::exact::{rank, sign_dot, IntVec};
+use crate::numeric::rounding::{gamma, UNDERFLOW, UNIT_ROUNDOFF};
+
+/// The arrangement of a dataset with d = 3, ready to be walked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Swept {
+    planes: Hyperplanes,
+    /// Exact rank of X.
+    pub rank: usize,
+    /// Full-dimensional cells.
+    pub cells: usize,
+    /// Cells that give a block of the program (ReLU drops the all-zero pattern; absolute
+    /// value keeps one cell of each complementary pair).
+    pub patterns: usize,
+    activation: Activation,
+}
+
+/// A cell's count of active non-zero rows, kept along the walk (to recognise the all-zero
+/// ReLU pattern and the representative of an absolute-value pair).
+#[derive(Clone)]
+struct Census<'a> {
+    table: &'a [i64],
+    total: i64,
+    active: i64,
+    first: bool,
+    first_group: (usize, bool),
+}
+
+impl CellValue for Census<'_> {
+    fn flip(&mut self, j: usize, to_positive: bool) {
+        let s = if to_positive { 1 } else { -1 };
+        self.active += s * self.table[j];
+        if j == self.first_group.0 {
+            self.first = to_positive == self.first_group.1;
+        }
+    }
+    fn antipode(&self) -> Self {
+        Census {
+            active: self.total - self.active,
+            first: !self.first,
+            ..self.clone()
+        }
+    }
+}
+
+impl Swept {
+    /// The swept arrangement of `data` when it has three columns, `None` otherwise. Walks the
+    /// cells once to count them.
+    pub fn new(data: &Dataset, activation: Activation) -> Result<Option<Swept>, ArrangementError> {
+        if data.x.cols() != 3 {
+            return Ok(None);
+        }
+        let planes = Hyperplanes::of(&data.x);
+        let mut swept = Swept {
+            rank: rank(&planes.groups.reps),
+            planes,
+            cells: 0,
+            patterns: 0,
+            activation,
+        };
+        let kept = AtomicUsize::new(0);
+        let census = swept.census_table();
+        let cells = sweep_cells(
+            swept.reps(),
+            &|signs| swept.census(&census, signs),
+            &|cell: SweptCell<Census>| {
+                if swept.keeps(&cell.value) {
+                    kept.fetch_add(1, Ordering::Relaxed);
+                }
+            },
+        )
+        .map_err(ArrangementError::Numerical)?;
+        swept.cells = cells;
+        swept.patterns = kept.into_inner();
+        Ok(Some(swept))
+    }
+
+    /// The distinct hyperplanes' normals.
+    fn reps(&self) -> &[IntVec] {
+        &self.planes.groups.reps
+    }
+
+    /// Each non-zero row's hyperplane and orientation.
+    fn member(&self) -> &[(usize, bool)] {
+        &self.planes.groups.member
+    }
+
+    /// Per hyperplane: (rows pointing like it) − (rows pointing against it).
+    fn census_table(&self) -> Vec<i64> {
+        let mut t = vec![0i64; self.reps().len()];
+        for &(g, same) in self.member() {
+            t[g] += if same { 1 } else { -1 };
+        }
+        t
+    }
+
+    fn census<'a>(&self, table: &'a [i64], signs: &[u64]) -> Census<'a> {
+        let member = self.member();
+        let active = member
+            .iter()
+            .filter(|&&(g, same)| get_bit(signs, g) == same)
+            .count() as i64;
+        let first_group = member.first().copied().unwrap_or((0, true));
+        Census {
+            table,
+            total: member.len() as i64,
+            active,
+            first: member.is_empty() || get_bit(signs, first_group.0) == first_group.1,
+            first_group,
+        }
+    }
+
+    fn keeps(&self, c: &Census) -> bool {
+        match self.activation {
+            Activation::Relu => c.active > 0 || self.planes.zero_rows() > 0,
+            Activation::LeakyRelu { .. } => true,
+            // One cell of each pair {C, −C}: the one where the first non-zero row is active.
+            Activation::Absolute => c.first,
+        }
+    }
+
+    /// The pattern of the cell with this interior point and these facets (hyperplane indices).
+    pub fn materialize(&self, point: &IntVec, facets: &[usize]) -> Result<Pattern, String> {
+        let signs = signs_at(self.reps(), point)?;
+        Ok(Pattern {
+            active: self.planes.active(&signs),
+            gate: point.direction(),
+            facet_rows: Some(self.planes.facet_rows(facets)),
+        })
+    }
+
+    /// Visit every kept cell whose dual vector at λ might exceed `screen` in norm (the others
+    /// are proven below it) with its check: both sides' bounds on max |λᵀ S X u| over the
+    /// cell's cone, from the incremental c (with its error bound) and the cell's facet rows,
+    /// as [`check_pattern`] computes them for a stored pattern. `visit` is called from several
+    /// threads, in no fixed order. Returns the number of kept cells walked.
+    pub fn walk_checks(
+        &self,
+        data: &Dataset,
+        model: &Model,
+        lambda: &[f64],
+        screen: f64,
+        visit: &(dyn Fn(Cell, PatternCheck) + Sync),
+    ) -> Result<usize, String> {
+        self.walk_kept(data, model, lambda, &|cell, dual| {
+            if dual.norm_upper() <= screen {
+                return;
+            }
+            let rows = self.facet_rows(data, &cell.point, &cell.facets);
+            if self.proven_below(dual, &rows, screen) {
+                return;
+            }
+            let check = self.check_cell(dual, &cell.point, &rows);
+            visit(cell, check);
+        })
+    }
+
+    /// Visit every kept cell with its incrementally updated dual vector ĉ at λ and the bound
+    /// `err` on |ĉ_j − c_j| for every entry (for tests and diagnostics; from several threads).
+    pub fn walk_dual_vectors(
+        &self,
+        data: &Dataset,
+        model: &Model,
+        lambda: &[f64],
+        visit: &(dyn Fn(Cell, [f64; 3], f64) + Sync),
+    ) -> Result<usize, String> {
+        self.walk_kept(data, model, lambda, &|cell, dual| {
+            visit(cell, dual.c, dual.err)
+        })
+    }
+
+    /// Walk every cell with its dual vector at λ and pass the kept ones to `visit`; returns
+    /// how many were kept.
+    fn walk_kept(
+        &self,
+        data: &Dataset,
+        model: &Model,
+        lambda: &[f64],
+        visit: &(dyn Fn(Cell, &Dual) + Sync),
+    ) -> Result<usize, String> {
+        if model.activation != self.activation {
+            return Err("the model's activation is not the arrangement's".into());
+        }
+        let table = DualTable::new(self, data, lambda);
+        let census = self.census_table();
+        let kept = AtomicUsize::new(0);
+        sweep_cells(
+            self.reps(),
+            &|signs| (self.census(&census, signs), table.value(self, signs)),
+            &|cell: SweptCell<(Census, Dual)>| {
+                let (count, dual) = &cell.value;
+                if self.keeps(count) {
+                    kept.fetch_add(1, Ordering::Relaxed);
+                    let found = Cell {
+                        point: cell.point,
+                        facets: cell.facets,
+                    };
+                    visit(found, dual);
+                }
+            },
+        )?;
+        Ok(kept.into_inner())
+    }
+
+    /// The cell's cone rows sign_j x_{rep(j)} for its facets j.
+    fn facet_rows(&self, data: &Dataset, point: &IntVec, facets: &[usize]) -> Vec<Vec<f64>> {
+        facets
+            .iter()
+            .map(|&j| {
+                let s = match sign_dot(&self.reps()[j], point) {
+                    std::cmp::Ordering::Less => -1.0,
+                    _ => 1.0,
+                };
+                data.x
+                    .row(self.planes.rep_row[j])
+                    .iter()
+                    .map(|v| s * v)
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Whether both sides' supports are proven ≤ `screen` by the rigorous bound ‖c + Gᵀμ‖ at
+    /// the multipliers found from the cone's faces ([`multipliers_3d`]), before any active-set
+    /// work.
+    fn proven_below(&self, dual: &Dual, rows: &[Vec<f64>], screen: f64) -> bool {
+        let g: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
+        let radius = [dual.err; 3];
+        let neg: Vec<f64> = dual.c.iter().map(|v| -v).collect();
+        [dual.c.to_vec(), neg].iter().all(|c| {
+            let mu = multipliers_3d(c, &g);
+            upper_bound(c, &radius, &g, &mu) <= screen
+        })
+    }
+
+    /// The cone check of one cell from its dual vector and facet rows.
+    fn check_cell(&self, dual: &Dual, point: &IntVec, rows: &[Vec<f64>]) -> PatternCheck {
+        let g: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
+        let radius = [dual.err; 3];
+        let gate = point.direction();
+        let neg: Vec<f64> = dual.c.iter().map(|v| -v).collect();
+        PatternCheck {
+            positive: support(&dual.c, &radius, &g, &gate),
+            negative: support(&neg, &radius, &g, &gate),
+        }
+    }
+}
+
+/// A cell found by a walk: enough to materialize its pattern ([`Swept::materialize`]).
+#[derive(Debug, Clone)]
+pub struct Cell {
+    /// An exact interior point.
+    pub point: IntVec,
+    /// Its facet hyperplanes.
+    pub facets: Vec<usize>,
+}
+
+/// The flip steps of the dual vector for one λ (see the module documentation).
+struct DualTable {
+    step: Vec<[f64; 3]>,
+    step_err: Vec<f64>,
+    total: [f64; 3],
+    total_err: f64,
+    on_plus_off: f64,
+}
+
+/// A cell's dual vector ĉ and a bound on |ĉ_j − c_j| for every entry.
+#[derive(Clone)]
+struct Dual<'a> {
+    table: &'a DualTable,
+    c: [f64; 3],
+    err: f64,
+}
+
+impl CellValue for (Census<'_>, Dual<'_>) {
+    fn flip(&mut self, j: usize, to_positive: bool) {
+        self.0.flip(j, to_positive);
+        self.1.flip(j, to_positive);
+    }
+    fn antipode(&self) -> Self {
+        (self.0.antipode(), self.1.antipode())
+    }
+}
+
+impl Dual<'_> {
+    fn flip(&mut self, j: usize, to_positive: bool) {
+        let s = if to_positive { 1.0 } else { -1.0 };
+        let step = &self.table.step[j];
+        for (c, d) in self.c.iter_mut().zip(step) {
+            *c += s * d;
+        }
+        self.err = rounded_sum(self.err, self.table.step_err[j], &self.c);
+    }
+
+    fn antipode(&self) -> Self {
+        let t = self.table;
+        let mut c = [0.0; 3];
+        for (k, ck) in c.iter_mut().enumerate() {
+            *ck = t.on_plus_off * t.total[k] - self.c[k];
+        }
+        // The product (on + off) T_k is one more rounding, and (on + off) itself may be rounded
+        // (1 + κ): two u |(on + off) T_k|; the subtraction is rounded_sum's.
+        let scaled = t.on_plus_off.abs() * t.total.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        let added = (t.on_plus_off.abs() * t.total_err + 2.0 * UNIT_ROUNDOFF * scaled)
+            * (1.0 + 2.0 * UNIT_ROUNDOFF);
+        let err = rounded_sum(self.err, added, &c);
+        Dual { table: t, c, err }
+    }
+
+    /// An upper bound on the exact ‖c‖.
+    fn norm_upper(&self) -> f64 {
+        let widened: Vec<f64> = self
+            .c
+            .iter()
+            .map(|v| (v.abs() + self.err).next_up())
+            .collect();
+        crate::numeric::rounding::norm_upper(&widened)
+    }
+}
+
+/// err + added + one rounding of each entry of the new sum, rounded up.
+fn rounded_sum(err: f64, added: f64, c: &[f64; 3]) -> f64 {
+    let largest = c.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    ((err + added + UNIT_ROUNDOFF * largest) * (1.0 + 4.0 * UNIT_ROUNDOFF)).next_up()
+}
+
+impl DualTable {
+    fn new(swept: &Swept, data: &Dataset, lambda: &[f64]) -> DualTable {
+        let (on, off) = (
+            swept.activation.cell_slope(true),
+            swept.activation.cell_slope(false),
+        );
+        let m = swept.reps().len();
+        let mut plus = vec![[0.0; 3]; m];
+        let mut abs = vec![0.0f64; m];
+        let mut count = vec![0usize; m];
+        let mut total = [0.0; 3];
+        let mut total_abs = 0.0;
+        for (i, &(g, same)) in swept.member().iter().enumerate() {
+            let k = swept.planes.nonzero[i];
+            let l = lambda[data.sample_of[k]];
+            let s = if same { 1.0 } else { -1.0 };
+            for (c, &x) in data.x.row(k).iter().enumerate() {
+                plus[g][c] += s * l * x;
+                total[c] += l * x;
+            }
+            let size: f64 = data
+                .x
+                .row(k)
+                .iter()
+                .map(|x| (l * x).abs())
+                .fold(0.0, f64::max);
+            abs[g] += size;
+            total_abs += size;
+            count[g] += 1;
+        }
+        let delta = on - off;
+        let step = plus
+            .iter()
+            .map(|p| [delta * p[0], delta * p[1], delta * p[2]])
+            .collect();
+        // |Σ (±λ_k x_k)| for k in the group: at most γ_{count+1} Σ |λ_k x_k| off, then the
+        // multiplication by δ (one more rounding).
+        let step_err = abs
+            .iter()
+            .zip(&count)
+            .map(|(a, &k)| {
+                // Products that underflow lose up to UNDERFLOW each, which γ does not cover.
+                let tiny = (k + 1) as f64 * UNDERFLOW;
+                ((delta.abs() * gamma(k + 2) * a + tiny) * (1.0 + 2.0 * UNIT_ROUNDOFF)).next_up()
+            })
+            .collect();
+        let rows = swept.member().len();
+        let total_err = (gamma(rows + 2) * total_abs + (rows + 1) as f64 * UNDERFLOW).next_up();
+        DualTable {
+            step,
+            step_err,
+            total,
+            total_err,
+            on_plus_off: on + off,
+        }
+    }
+
+    /// The dual vector of the cell with these signs, summed directly: with hyperplane j on
+    /// its positive side its rows give on·A_j + off·B_j, otherwise off·A_j + on·B_j, so
+    /// c = ½ (on + off) T + ½ Σ_j ± step_j.
+    fn value<'a>(&'a self, swept: &Swept, signs: &[u64]) -> Dual<'a> {
+        let largest = |v: &[f64; 3]| v.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+        let mut c = [0.0; 3];
+        for (k, ck) in c.iter_mut().enumerate() {
+            *ck = 0.5 * self.on_plus_off * self.total[k];
+        }
+        let mut magnitude = 0.5 * self.on_plus_off.abs() * largest(&self.total);
+        let mut inherited = 0.5 * self.on_plus_off.abs() * self.total_err;
+        for (j, step) in self.step.iter().enumerate() {
+            let s = if get_bit(signs, j) { 0.5 } else { -0.5 };
+            for (ck, d) in c.iter_mut().zip(step) {
+                *ck += s * d;
+            }
+            magnitude += 0.5 * largest(step);
+            inherited += 0.5 * self.step_err[j];
+        }
+        // m + 1 terms, each with at most one rounding of its own (the product by ½(on + off)).
+        let m = swept.reps().len();
+        // Halving a subnormal step may round: one UNDERFLOW per term.
+        let tiny = (m + 2) as f64 * UNDERFLOW;
+        let err =
+            ((gamma(m + 3) * magnitude + inherited + tiny) * (1.0 + 4.0 * UNIT_ROUNDOFF)).next_up();
+        Dual {
+            table: self,
+            c,
+            err,
+        }
+    }
+}
+
+/// One slot per rayon worker (and one for any other thread), so that visitors called from
+/// several threads accumulate without contending for one lock.
+pub struct PerThread<T> {
+    slots: Vec<Mutex<T>>,
+}
+
+impl<T: Default> PerThread<T> {
+    /// Empty slots for the current rayon pool.
+    pub fn new() -> PerThread<T> {
+        PerThread {
+            slots: (0..=rayon::current_num_threads())
+                .map(|_| Mutex::default())
+                .collect(),
+        }
+    }
+
+    /// Run `f` on the calling thread's slot.
+    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let i = rayon::current_thread_index().map_or(0, |i| (i + 1).min(self.slots.len() - 1));
+        f(&mut self.slots[i].lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The slots' contents.
+    pub fn into_inner(self) -> Vec<T> {
+        self.slots
+            .into_iter()
+            .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .collect()
+    }
+}
+
+impl<T: Default> Default for PerThread<T> {
+    fn default() -> Self {
+        PerThread::new()
+    }
+}
