@@ -560,7 +560,8 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
                 }
                 None => None,
             };
-            let listing = crate::commands::listing::list(&spec, limit, net.as_ref())?;
+            let listing =
+                crate::commands::listing::list(&spec, limit, net.as_ref(), &Spinner::new())?;
             emit(
                 report::to_json(&listing),
                 || crate::commands::listing::summary(&listing),
@@ -576,7 +577,7 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
             let spec = Spec::from_file(&spec)?;
             print!(
                 "{}",
-                crate::commands::explain::explain(&spec, format, solve)?
+                crate::commands::explain::explain(&spec, format, solve, &Spinner::new())?
             );
             Ok(0)
         }

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::convex::pipeline::{arrangement_error, solve_spec, Silent};
+use crate::convex::pipeline::{arrangement_error, solve_spec, Progress};
 use crate::error::Error;
 use crate::geometry::arrangement::patterns_for;
 use crate::input::data::{norm, Dataset};
@@ -71,10 +71,18 @@ fn f(unicode: &str, latex: &str) -> Formula {
 }
 
 /// The explanation of a spec's convex program; with `solve`, also its solution.
-pub fn explain(spec: &Spec, format: Format, solve: bool) -> Result<String, Error> {
+pub fn explain(
+    spec: &Spec,
+    format: Format,
+    solve: bool,
+    progress: &dyn Progress,
+) -> Result<String, Error> {
     let data = Dataset::load_outputs(spec)?.remove(0);
+    progress.start("enumerate");
     let arrangement = patterns_for(&data, spec.model.activation, &spec.arrangements)
-        .map_err(|e| arrangement_error(spec, e))?;
+        .map_err(|e| arrangement_error(spec, e));
+    progress.finish();
+    let arrangement = arrangement?;
     let model = &spec.model;
     let (n, d, rows) = (data.n(), data.d(), data.x.rows());
     let patterns = arrangement
@@ -246,13 +254,13 @@ pub fn explain(spec: &Spec, format: Format, solve: bool) -> Result<String, Error
         spec.certificate.tol
     ));
     if solve {
-        explain_solution(spec, &mut doc)?;
+        explain_solution(spec, &mut doc, progress)?;
     }
     Ok(doc.out)
 }
 
-fn explain_solution(spec: &Spec, doc: &mut Doc) -> Result<(), Error> {
-    let solved = solve_spec(spec, false, &Silent)?;
+fn explain_solution(spec: &Spec, doc: &mut Doc, progress: &dyn Progress) -> Result<(), Error> {
+    let solved = solve_spec(spec, false, progress)?;
     doc.heading("The solution");
     let r = &solved.report;
     let active: Vec<(usize, &Vec<f64>)> = solved

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::convex::pipeline::arrangement_error;
+use crate::convex::pipeline::{arrangement_error, Progress};
 use crate::error::Error;
 use crate::geometry::arrangement::{cell_bound, patterns_for, Arrangement, Hyperplanes, Pattern};
 use crate::input::data::Dataset;
@@ -98,10 +98,18 @@ fn pattern_string(active: &[bool]) -> String {
 }
 
 /// The listing of a spec's arrangement; `limit` bounds the patterns listed.
-pub fn list(spec: &Spec, limit: usize, network: Option<&Network>) -> Result<Listing, Error> {
+pub fn list(
+    spec: &Spec,
+    limit: usize,
+    network: Option<&Network>,
+    progress: &dyn Progress,
+) -> Result<Listing, Error> {
     let data = Dataset::load_outputs(spec)?.remove(0);
+    progress.start("enumerate");
     let arrangement = patterns_for(&data, spec.model.activation, &spec.arrangements)
-        .map_err(|e| arrangement_error(spec, e))?;
+        .map_err(|e| arrangement_error(spec, e));
+    progress.finish();
+    let arrangement = arrangement?;
     let planes = Hyperplanes::of(&data.x);
     let zero_rows: Vec<usize> = (0..data.x.rows())
         .filter(|k| !planes.nonzero.contains(k))
