@@ -6,7 +6,7 @@
 //! [`network`] (reconstruction) → [`certificate`] (duality gap from the weights and the data,
 //! with [`cone`] for the per-pattern bounds) → [`report`]. [`pipeline`] runs them in order
 //! (with the working-set rounds), [`multi`] splits multi-output problems, [`audit`] is
-//! `cvxnn certify`, [`bench`] is `cvxnn bench`, [`cli`] the command line.
+//! `cvxnn certify`, [`bench`] is `cvxnn bench`, [`picture`] is `cvxnn plot`, [`cli`] the command line.
 //!
 //! ```no_run
 //! use cvxnn::{pipeline::{solve_spec, Silent}, spec::Spec};
@@ -31,6 +31,7 @@ pub mod heldout;
 pub mod multi;
 pub mod network;
 pub mod path;
+pub mod picture;
 pub mod pipeline;
 pub mod plot;
 pub mod polish;
