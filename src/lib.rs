@@ -35,7 +35,8 @@ pub mod numeric;
 // The modules by their short names (the public paths of earlier versions).
 pub use certify::{certificate, verdict};
 pub use commands::{
-    audit, bench, cbf, cli, compare, explain, listing, path, plot, predict, report, train_report,
+    audit, bench, cbf, cli, compare, explain, listing, path, picture, plot, predict, report,
+    train_report,
 };
 pub use convex::{
     multi, pipeline, polish, pricing, program, progress, restricted, solve, working_set,

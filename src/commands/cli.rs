@@ -219,6 +219,26 @@ pub enum Command {
         #[arg(long)]
         working_set: bool,
     },
+    /// Draw a network on its training data: the fitted function, the data and each neuron's
+    /// kink or hyperplane (1-D and 2-D inputs) or the learned filters (conv1d).
+    Plot {
+        /// The problem spec (TOML).
+        spec: PathBuf,
+        /// Draw this network (read as `certify` reads it) instead of solving the spec first.
+        #[arg(long, value_name = "NET.json")]
+        network: Option<PathBuf>,
+        /// The picture: SVG or PNG by the extension.
+        #[arg(long, value_name = "FILE.svg|FILE.png")]
+        out: PathBuf,
+        /// Also draw the arrangement in gate space: each sample's line x_k·g = 0, the cells'
+        /// interior gates and the neurons' gates (sliced at bias gate 1 for two features).
+        #[arg(long)]
+        cells: bool,
+        /// Also draw the solve's working-set rounds: objective, estimated dual bound and
+        /// estimated gap per round (log scale). Needs the solve: not with --network.
+        #[arg(long, conflicts_with = "network")]
+        rounds: bool,
+    },
     /// Solve each spec in its own process and print per-phase times and peak memory.
     Bench {
         /// Specs to run.
@@ -367,7 +387,8 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         | Command::Path { spec, .. }
         | Command::Arrangements { spec, .. }
         | Command::Explain { spec, .. }
-        | Command::Export { spec, .. } => Some(spec.clone()),
+        | Command::Export { spec, .. }
+        | Command::Plot { spec, .. } => Some(spec.clone()),
         Command::Bench { .. } | Command::Predict { .. } => None,
     };
     run_command(cli).map_err(|e| match (e, spec_path) {
@@ -606,6 +627,26 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
                 exported.patterns,
                 exported.blocks
             );
+            Ok(0)
+        }
+        Command::Plot {
+            spec,
+            network,
+            out,
+            cells,
+            rounds,
+        } => {
+            crate::commands::plot::plot_format_for(&out, "--out")?;
+            let spec = Spec::from_file(&spec)?;
+            let options = crate::commands::picture::PlotOptions {
+                network,
+                out,
+                cells,
+                rounds,
+            };
+            let summary = crate::commands::picture::plot(&spec, &options, &Spinner::new())?;
+            warn(summary.warning.clone());
+            print!("{}", crate::commands::picture::plot_summary(&summary));
             Ok(0)
         }
         Command::Predict { network, data, out } => {

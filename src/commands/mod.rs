@@ -11,6 +11,7 @@ pub mod compare;
 pub mod explain;
 pub mod listing;
 pub mod path;
+pub mod picture;
 pub mod plot;
 pub mod predict;
 pub mod report;

@@ -631,7 +631,9 @@ pub fn plot(report: &PathReport, path: &Path) -> Result<Option<String>, Error> {
 struct PathFigure<'a>(&'a PathReport);
 
 impl crate::commands::plot::Figure for PathFigure<'_> {
-    const SIZE: (u32, u32) = (960, 600);
+    fn size(&self) -> (u32, u32) {
+        (960, 600)
+    }
 
     fn draw<DB: plotters::prelude::DrawingBackend>(
         &self,

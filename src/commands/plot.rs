@@ -35,6 +35,11 @@ pub enum PlotFormat {
 /// The format of a plot path by its extension (case-insensitive); an error names `--plot`
 /// otherwise. Commands call this before any solve.
 pub fn plot_format(path: &Path) -> Result<PlotFormat, InputError> {
+    plot_format_for(path, "--plot")
+}
+
+/// [`plot_format`] for a file given by `flag` (`cvxnn plot --out`): errors name that flag.
+pub fn plot_format_for(path: &Path, flag: &str) -> Result<PlotFormat, InputError> {
     match path
         .extension()
         .and_then(|e| e.to_str())
@@ -45,7 +50,7 @@ pub fn plot_format(path: &Path) -> Result<PlotFormat, InputError> {
         Some("png") => Ok(PlotFormat::Png),
         other => Err(InputError::new(
             path,
-            "--plot",
+            flag,
             format!(
                 "unsupported extension {}: the file name must end in .svg or .png (the format)",
                 other.map_or_else(|| "(none)".to_string(), |e| format!("`.{e}`"))
@@ -119,7 +124,7 @@ fn register_font(file: &Path) -> Result<(), String> {
 /// A picture `write_plot` draws, on the SVG or the bitmap backend.
 pub(crate) trait Figure {
     /// Width and height in pixels.
-    const SIZE: (u32, u32);
+    fn size(&self) -> (u32, u32);
 
     /// Draw on `root`; with `text` false (no font) draw no text at all: plotters cannot lay
     /// out text without a font.
@@ -147,16 +152,26 @@ pub(crate) fn frame<DB: DrawingBackend, CT: CoordTranslate>(
 /// written whole or not at all. Returns the warning for stderr when no font was found (the
 /// plot then has no text). Errors name `--plot`.
 pub(crate) fn write_plot<F: Figure>(path: &Path, figure: &F) -> Result<Option<String>, InputError> {
-    let format = plot_format(path)?;
+    write_figure(path, "--plot", figure)
+}
+
+/// [`write_plot`] for a file given by `flag`: errors name that flag.
+pub(crate) fn write_figure<F: Figure>(
+    path: &Path,
+    flag: &str,
+    figure: &F,
+) -> Result<Option<String>, InputError> {
+    let format = plot_format_for(path, flag)?;
     let font = font();
     let text = font.is_ok();
-    let fail = |e: String| InputError::new(path, "--plot", format!("cannot draw the plot: {e}"));
-    let (width, height) = F::SIZE;
+    let fail = |e: String| InputError::new(path, flag, format!("cannot draw the plot: {e}"));
+    let size = figure.size();
+    let (width, height) = size;
     let bytes = match format {
         PlotFormat::Svg => {
             let mut svg = String::new();
             {
-                let root = SVGBackend::with_string(&mut svg, F::SIZE).into_drawing_area();
+                let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
                 figure.draw(&root, text).map_err(fail)?;
                 root.present().map_err(|e| fail(e.to_string()))?;
             }
@@ -165,7 +180,7 @@ pub(crate) fn write_plot<F: Figure>(path: &Path, figure: &F) -> Result<Option<St
         PlotFormat::Png => {
             let mut rgb = vec![0u8; width as usize * height as usize * 3];
             {
-                let root = BitMapBackend::with_buffer(&mut rgb, F::SIZE).into_drawing_area();
+                let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
                 figure.draw(&root, text).map_err(fail)?;
                 root.present().map_err(|e| fail(e.to_string()))?;
             }
@@ -181,7 +196,7 @@ pub(crate) fn write_plot<F: Figure>(path: &Path, figure: &F) -> Result<Option<St
             png
         }
     };
-    crate::commands::report::write_whole(path, &bytes, "--plot")?;
+    crate::commands::report::write_whole(path, &bytes, flag)?;
     Ok(font.err().map(str::to_string))
 }
 
@@ -207,7 +222,9 @@ pub fn plot_curves(path: &Path, c: &Comparison) -> Result<Option<String>, InputE
 struct Curves<'a>(&'a Comparison);
 
 impl Figure for Curves<'_> {
-    const SIZE: (u32, u32) = (960, 640);
+    fn size(&self) -> (u32, u32) {
+        (960, 640)
+    }
 
     fn draw<DB: DrawingBackend>(
         &self,
