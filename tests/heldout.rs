@@ -517,3 +517,39 @@ fn a_trained_network_keeps_the_standardization_and_an_output_bias() {
         loss + penalty
     );
 }
+
+#[test]
+fn compare_reports_held_out_figures_per_output() {
+    let spec = common::root().join("problems/two_outputs.toml");
+    let text = std::fs::read_to_string(&spec).unwrap().replace(
+        "[model]",
+        "test_x = [[0.1, 0.2], [-0.3, 0.4]]\ntest_y = [[0.1, 0.2], [0.3, -0.4]]\n[model]",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "two.toml", &text);
+    let c = json_of(cvxnn().arg("compare").arg(&path).args([
+        "--steps",
+        "100",
+        "--seeds",
+        "1",
+        "--optimizers",
+        "adam",
+        "--lrs",
+        "0.01",
+        "--json",
+    ]));
+    // The optimum's per-output figures are solve's (checked against a forward pass above).
+    let s = json_of(cvxnn().arg("solve").arg(&path).arg("--json"));
+    let per = c["optimum"]["test_per_output"].as_array().unwrap();
+    let solved = s["test"].as_array().unwrap();
+    assert_eq!(per.len(), 2);
+    let mut total = 0.0;
+    for (a, b) in per.iter().zip(solved) {
+        let (a, b) = (a["loss"].as_f64().unwrap(), b["loss"].as_f64().unwrap());
+        assert!((a - b).abs() <= 1e-9 * b.max(1.0), "{a} vs {b}");
+        total += a;
+    }
+    let combined = c["optimum"]["test"]["loss"].as_f64().unwrap();
+    assert!((combined - total).abs() <= 1e-12 * total.max(1.0));
+    assert_eq!(c["runs"][0]["test_per_output"].as_array().unwrap().len(), 2);
+}

@@ -86,6 +86,9 @@ pub struct OptimumSummary {
     /// outputs, accuracy averaged), when it names some.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test: Option<crate::model::heldout::HeldOut>,
+    /// With several outputs, the held-out figures of each output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_per_output: Option<Vec<HeldOut>>,
 }
 
 /// What became of one run.
@@ -142,6 +145,9 @@ pub struct RunResult {
     /// averaged), when it names some and the run did not diverge.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test: Option<crate::model::heldout::HeldOut>,
+    /// With several outputs, the held-out figures of each output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_per_output: Option<Vec<HeldOut>>,
     /// Why a run could not be judged (e.g. weights too large to evaluate), when it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -218,7 +224,7 @@ pub fn compare(
     let seconds_solve = total.elapsed().as_secs_f64();
     let mut optimum = optimum_summary(&references);
     let optimal: Vec<Network> = references.iter().map(|r| r.network.clone()).collect();
-    optimum.test = held_out(spec, &optimal)?;
+    (optimum.test, optimum.test_per_output) = held_out(spec, &optimal)?;
 
     let mut grid = Vec::new();
     for &optimizer in &settings.optimizers {
@@ -276,6 +282,7 @@ fn optimum_summary(references: &[Reference]) -> OptimumSummary {
         neurons: references.iter().map(|r| r.summary.neurons).sum(),
         per_output: references.iter().map(|r| r.summary.clone()).collect(),
         test: None,
+        test_per_output: None,
     }
 }
 
@@ -302,6 +309,7 @@ fn run_one(
         relative_suboptimality: None,
         stationary: None,
         test: None,
+        test_per_output: None,
         note: None,
         seconds: trained.seconds,
         curve: trained.curve.clone(),
@@ -338,17 +346,21 @@ fn run_one(
     result.suboptimality = Some(verdict.suboptimality);
     result.relative_suboptimality = Some(verdict.relative_suboptimality);
     result.stationary = Some(stationary);
-    result.test = held_out(spec, &trained.networks)?;
+    (result.test, result.test_per_output) = held_out(spec, &trained.networks)?;
     Ok(result)
 }
 
-/// The held-out figures of one network per output, combined: losses summed, accuracy averaged.
-fn held_out(spec: &Spec, networks: &[Network]) -> Result<Option<HeldOut>, Error> {
+/// The held-out figures of one network per output, combined (losses summed, accuracy
+/// averaged), and with several outputs each output's.
+type HeldOutFigures = (Option<HeldOut>, Option<Vec<HeldOut>>);
+
+fn held_out(spec: &Spec, networks: &[Network]) -> Result<HeldOutFigures, Error> {
     let parts = match networks {
         [one] => crate::model::heldout::evaluate(spec, one)?.map(|h| vec![h]),
         many => crate::model::heldout::evaluate_multi(spec, &MultiNetwork::stack(many))?,
     };
-    Ok(parts.map(|parts| {
+    let per_output = parts.clone().filter(|p| p.len() > 1);
+    let combined = parts.map(|parts| {
         let samples = parts.first().map_or(0, |h| h.samples);
         let loss: f64 = parts.iter().map(|h| h.loss).sum();
         let accuracy = parts
@@ -362,7 +374,8 @@ fn held_out(spec: &Spec, networks: &[Network]) -> Result<Option<HeldOut>, Error>
             mean_loss: loss / samples.max(1) as f64,
             accuracy,
         }
-    }))
+    });
+    Ok((combined, per_output))
 }
 
 /// A relative quantity as a percentage with three significant digits (scientific when tiny).
