@@ -1141,7 +1141,7 @@ fn draw_gates<DB: DrawingBackend>(
         )
         .map_err(e)?;
     items.push((
-        String::from("a sample's line x_k·g = 0 (standardized x)"),
+        String::from("a sample's line x_k·g = 0 (x as the solver sees it)"),
         GREY,
     ));
     chart
