@@ -490,7 +490,21 @@ fn run_command(cli: Cli) -> Result<i32, Error> {
                 init,
                 curve_every: None,
             };
-            let (report, _) = crate::commands::train_report::train_spec(&spec, &settings)?;
+            // A bar on stderr (drawn only when it is a terminal): steps, objective, ETA.
+            let bar =
+                ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("train {bar:30} {pos}/{len} steps, {msg}, ETA {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            let observe = |p: crate::model::train::CurvePoint| {
+                bar.set_position(p.step as u64);
+                bar.set_message(format!("objective {:.8}", p.objective));
+            };
+            let trained =
+                crate::commands::train_report::train_spec_observed(&spec, &settings, &observe);
+            bar.finish_and_clear();
+            let (report, _) = trained?;
             if report.diverged {
                 return Err(Error::Solver {
                     status: "diverged".into(),

@@ -10,7 +10,7 @@ use crate::error::{Error, InputError};
 use crate::input::data::Dataset;
 use crate::input::spec::Spec;
 use crate::model::network::Network;
-use crate::model::train::{train, CurvePoint, TrainSettings, Trained};
+use crate::model::train::{CurvePoint, TrainSettings, Trained};
 
 /// A single-output network or a stacked one-vs-all network, as the spec has outputs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -75,14 +75,24 @@ pub struct TrainReport {
 /// Load the spec's data (every output) and train; an invalid setting is an input error naming
 /// its flag.
 pub fn train_spec(spec: &Spec, settings: &TrainSettings) -> Result<(TrainReport, Trained), Error> {
+    train_spec_observed(spec, settings, &|_| {})
+}
+
+/// [`train_spec`] with a progress callback (see [`crate::model::train::train_observed`]).
+pub fn train_spec_observed(
+    spec: &Spec,
+    settings: &TrainSettings,
+    observe: &dyn Fn(crate::model::train::CurvePoint),
+) -> Result<(TrainReport, Trained), Error> {
     let outputs = Dataset::load_outputs(spec)?;
-    let trained = train(&outputs, &spec.model, settings).map_err(|e| {
-        Error::Input(InputError::new(
-            &spec.path,
-            "",
-            format!("cannot train: {e}"),
-        ))
-    })?;
+    let trained = crate::model::train::train_observed(&outputs, &spec.model, settings, observe)
+        .map_err(|e| {
+            Error::Input(InputError::new(
+                &spec.path,
+                "",
+                format!("cannot train: {e}"),
+            ))
+        })?;
     let report = TrainReport {
         name: spec.name.clone(),
         outputs: outputs.len(),

@@ -533,6 +533,17 @@ pub fn train(
     model: &Model,
     settings: &TrainSettings,
 ) -> Result<Trained, SettingsError> {
+    train_observed(datasets, model, settings, &|_| {})
+}
+
+/// [`train`], calling `observe` with every point of the objective curve as it is recorded
+/// (for progress displays; it cannot change the run).
+pub fn train_observed(
+    datasets: &[Dataset],
+    model: &Model,
+    settings: &TrainSettings,
+    observe: &dyn Fn(CurvePoint),
+) -> Result<Trained, SettingsError> {
     settings.validate()?;
     let first = datasets.first().ok_or(SettingsError::NoData)?;
     let start = Instant::now();
@@ -566,10 +577,12 @@ pub fn train(
         }
         let finite = objective.is_finite() && runs.iter().all(|r| r.params.all_finite());
         if taken % every == 0 || taken == settings.steps || !finite {
-            curve.push(CurvePoint {
+            let point = CurvePoint {
                 step: taken,
                 objective,
-            });
+            };
+            observe(point);
+            curve.push(point);
         }
         if !finite {
             diverged = true;
