@@ -10,5 +10,7 @@ pub mod pricing;
 pub mod program;
 pub mod progress;
 pub mod restricted;
+pub mod scaling;
 pub mod solve;
+pub mod solve_report;
 pub mod working_set;

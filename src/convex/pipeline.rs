@@ -2,18 +2,18 @@
 
 use std::time::Instant;
 
-use serde::Serialize;
-
-use crate::certify::certificate::{certify, certify_swept, Certificate, Interval};
+use crate::certify::certificate::{certify, certify_swept, Certificate};
 use crate::certify::verdict::Verdict;
 use crate::convex::polish::rebalance;
 use crate::convex::pricing::Pool;
 pub use crate::convex::pricing::{DIVERSITY_TOL, WORKING_SET_SLACK_FACTOR};
 use crate::convex::program::{
-    both_sides, compile, convex_objective, convex_objective_blocks, Layout, Side,
+    both_sides, compile, convex_objective, convex_objective_blocks, Layout,
 };
 pub use crate::convex::progress::{Progress, Seconds, Silent};
 use crate::convex::restricted::{solve_restricted, Blocks};
+pub use crate::convex::scaling::MAX_COLUMN_SCALE_RATIO;
+use crate::convex::scaling::{refuse_hopeless_scales, Scaling};
 use crate::convex::working_set::{solve_working_set, LoopResult, Round, Start};
 pub use crate::convex::working_set::{
     RoundLog, EXPLORE_TOL, MAX_DROPPING_ROUNDS, MAX_ROUNDS, POLISH_TOL, WORKING_SET_DROP,
@@ -21,155 +21,11 @@ pub use crate::convex::working_set::{
 use crate::error::{Error, InputError};
 use crate::geometry::arrangement::{patterns_for, Arrangement, ArrangementError, Pattern};
 use crate::geometry::unpenalized::Unpenalized;
-use crate::input::data::{largest_magnitude, power_of_two_near, Dataset};
+use crate::input::data::Dataset;
 use crate::input::spec::{Loss, Spec};
 use crate::model::network::Network;
 
-/// What the solver reported besides the status.
-#[derive(Debug, Clone, Serialize)]
-pub struct SolverSummary {
-    /// Interior-point iterations.
-    pub iterations: u32,
-    /// Primal objective according to the solver.
-    pub primal_objective: f64,
-    /// Dual objective according to the solver.
-    pub dual_objective: f64,
-    /// Columns of the conic program.
-    pub variables: usize,
-    /// Rows of the conic program.
-    pub constraints: usize,
-    /// Sign rows kept (facets only for exact patterns).
-    pub sign_rows: usize,
-    /// Sign rows of the unreduced program, 2 · (patterns solved) · (non-zero rows).
-    pub sign_rows_full: usize,
-}
-
-/// Everything a solve produces, ready to be reported.
-#[derive(Debug, Clone, Serialize)]
-pub struct SolveReport {
-    /// Problem name.
-    pub name: String,
-    /// Solver status (`solved` or `almost_solved`).
-    pub status: &'static str,
-    /// Samples.
-    pub n: usize,
-    /// Weights per neuron (features + bias).
-    pub d: usize,
-    /// Numerical rank of X.
-    pub rank: usize,
-    /// `dense` or `conv1d`.
-    pub architecture: &'static str,
-    /// Rows of the gate matrix: n (dense) or n·K patches (conv1d).
-    pub rows: usize,
-    /// Activation.
-    pub activation: &'static str,
-    /// Loss.
-    pub loss: &'static str,
-    /// β.
-    pub beta: f64,
-    /// Full-dimensional cells (exact) or distinct sampled patterns, before dropping the
-    /// all-zero ReLU pattern.
-    pub cells: usize,
-    /// Patterns in the program.
-    pub patterns: usize,
-    /// `exact` or `sampled`.
-    pub pattern_method: &'static str,
-    /// `streamed` (cells walked each time, never all in memory) or `stored`.
-    pub cell_storage: &'static str,
-    /// `working_set` or `full`.
-    pub strategy: &'static str,
-    /// Patterns in the final conic program (all of them for `full`).
-    pub patterns_solved: usize,
-    /// Conic solves (working-set rounds, including the polishing solve).
-    pub rounds: usize,
-    /// Per round: stage, tolerance, patterns, iterations, solve and screening seconds.
-    pub round_log: Vec<RoundLog>,
-    /// Whether the final polishing solve at [`POLISH_TOL`] succeeded and its result is reported.
-    pub polished: bool,
-    /// Convex objective at the solver's point, recomputed from the block weights.
-    pub objective: f64,
-    /// Non-convex training objective of the reconstructed network, from its weights.
-    pub nonconvex_objective: f64,
-    /// Hidden neurons after pruning and merging.
-    pub neurons: usize,
-    /// The network.
-    pub network: Network,
-    /// The network's loss (and accuracy) on the spec's held-out samples, when it names some.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub test: Option<crate::model::heldout::HeldOut>,
-    /// Lower bound on the optimum from the certificate's dual point.
-    pub dual_objective: f64,
-    /// nonconvex_objective − dual_objective.
-    pub gap: f64,
-    /// gap / |nonconvex_objective|.
-    pub relative_gap: f64,
-    /// Bounds on ρ(λ) at λ = y − f.
-    pub rho: Interval,
-    /// The global optimum lies in [dual_objective, the network's objective (upper end)].
-    pub optimum: Interval,
-    /// The network's distance above the optimum lies here: [0, gap].
-    pub suboptimality: Interval,
-    /// The same relative to the optimum.
-    pub relative_suboptimality: Interval,
-    /// True only when every exact pattern was checked and relative_gap ≤ certificate tol.
-    pub certified: bool,
-    /// Certificate details.
-    pub certificate: CertificateSummary,
-    /// Solver details.
-    pub solver: SolverSummary,
-    /// Phase timings.
-    pub seconds: Seconds,
-    /// Peak resident memory of the process in MB (Linux; null elsewhere).
-    pub peak_memory_mb: Option<f64>,
-}
-
-/// Certificate details reported by `solve`.
-#[derive(Debug, Clone, Serialize)]
-pub struct CertificateSummary {
-    /// Patterns whose dual constraint was checked.
-    pub patterns_checked: usize,
-    /// The pattern with the largest dual-constraint bound (index into the pattern list).
-    pub worst_pattern: Option<usize>,
-    /// Whether the checked patterns are every cell of the arrangement.
-    pub exact_patterns: bool,
-    /// The network's objective in exact arithmetic lies here.
-    pub objective_bounds: Interval,
-    /// The relative-gap tolerance.
-    pub tol: f64,
-    /// Scale applied to λ = y − f to make it dual feasible.
-    pub dual_scale: f64,
-    /// Seconds spent.
-    pub seconds: f64,
-}
-
-/// Intermediate products a caller may want to keep (tests, certificates).
-pub struct Solved {
-    /// The report.
-    pub report: SolveReport,
-    /// The data used.
-    pub data: Dataset,
-    /// The patterns used.
-    pub arrangement: Arrangement,
-    /// The program layout (of the final working set).
-    pub layout: Layout,
-    /// The patterns of the final program, in block order.
-    pub working_set: Vec<Pattern>,
-    /// Block weights u_b (v_i at 2i, w_i at 2i+1).
-    pub weights: Vec<Vec<f64>>,
-}
-
-impl Solved {
-    /// The blocks of the final program: each pattern with the side (v or w) of its block, in
-    /// block order. A warm start for a solve of the same data at another β
-    /// ([`crate::convex::working_set::Start::Blocks`]).
-    pub fn final_blocks(&self) -> Vec<(Pattern, Side)> {
-        self.layout
-            .owners
-            .iter()
-            .map(|&(i, side)| (self.working_set[i].clone(), side))
-            .collect()
-    }
-}
+pub use crate::convex::solve_report::{CertificateSummary, SolveReport, Solved, SolverSummary};
 
 /// Relative gaps above this fraction of the certificate's tolerance try re-balanced amplitudes.
 pub const REBALANCE_ABOVE: f64 = 1e-3;
@@ -348,106 +204,6 @@ pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result
     Ok(solved)
 }
 
-/// The exact rescaling the solver sees: X / s and (squared loss) y / c with powers of two s, c,
-/// and β' = β / (s c). Then v = (c / s) v' maps the scaled program's blocks back and the
-/// objective is c² times the scaled one; exact, because powers of two scale floats exactly (see
-/// docs/models.md). Applied only when X or y is far from unit size.
-struct Scaling {
-    x: f64,
-    y: f64,
-}
-
-/// Entries whose largest magnitude lies in [1/64, 64] are not rescaled.
-const UNSCALED_RANGE: (f64, f64) = (1.0 / 64.0, 64.0);
-
-impl Scaling {
-    fn of(data: &Dataset, model: &crate::input::spec::Model) -> Scaling {
-        let keep = UNSCALED_RANGE.0..=UNSCALED_RANGE.1;
-        Scaling {
-            x: power_of_two_near(data.x.largest_magnitude(), keep.clone()),
-            y: if model.loss == Loss::Squared {
-                power_of_two_near(largest_magnitude(&data.y), keep)
-            } else {
-                1.0
-            },
-        }
-    }
-
-    fn is_identity(&self) -> bool {
-        self.x == 1.0 && self.y == 1.0
-    }
-
-    /// The data and spec the solver sees.
-    fn apply(&self, data: &Dataset, spec: &Spec) -> (Dataset, Spec) {
-        let scaled = Dataset {
-            x: data.x.map(|v| v / self.x),
-            y: data.y.iter().map(|v| v / self.y).collect(),
-            ..data.clone()
-        };
-        let mut spec = spec.clone();
-        spec.model.beta /= self.x * self.y;
-        (scaled, spec)
-    }
-
-    /// Block weights of the scaled program → of the original one.
-    fn weights_back(&self, weights: &mut [Vec<f64>]) {
-        let factor = self.y / self.x;
-        weights
-            .iter_mut()
-            .for_each(|u| u.iter_mut().for_each(|v| *v *= factor));
-    }
-}
-
-/// Column scales (largest |entry| per non-zero column, the bias column included) that differ by
-/// more than this cannot be solved in double precision: the weights of the small columns would
-/// have to be that much larger, beyond any solver tolerance. Uniform scaling is exact
-/// ([`Scaling`]), per-column scaling is not (every weight is penalized).
-pub const MAX_COLUMN_SCALE_RATIO: f64 = 1e30;
-
-fn refuse_hopeless_scales(spec: &Spec, data: &Dataset) -> Result<(), Error> {
-    let d = data.x.cols();
-    let mut largest = vec![0.0f64; d];
-    for row in data.x.row_iter() {
-        for (m, v) in largest.iter_mut().zip(row) {
-            *m = m.max(v.abs());
-        }
-    }
-    let nonzero: Vec<(usize, f64)> = largest
-        .iter()
-        .copied()
-        .enumerate()
-        .filter(|(_, v)| *v > 0.0)
-        .collect();
-    let (Some(&(hi_col, hi)), Some(&(lo_col, lo))) = (
-        nonzero.iter().max_by(|a, b| a.1.total_cmp(&b.1)),
-        nonzero.iter().min_by(|a, b| a.1.total_cmp(&b.1)),
-    ) else {
-        return Ok(());
-    };
-    if hi / lo <= MAX_COLUMN_SCALE_RATIO {
-        return Ok(());
-    }
-    let name = |c: usize| {
-        if data.bias && c + 1 == d {
-            "the bias column".to_string()
-        } else {
-            format!("column {}", c + 1)
-        }
-    };
-    Err(Error::Input(InputError::new(
-        &spec.path,
-        "data.x",
-        format!(
-            "column scales differ by a factor {:.1e} ({} up to {hi:e}, {} up to {lo:e}): double \
-             precision cannot solve this problem; rescale the features (the optimum depends on \
-             the scale, since every weight is penalized)",
-            hi / lo,
-            name(hi_col),
-            name(lo_col)
-        ),
-    )))
-}
-
 /// A network without neurons, shaped for the spec.
 fn zero_network(spec: &Spec, data: &Dataset) -> Network {
     let mut network = Network::from_blocks(spec.model.activation, data.bias, &[]);
@@ -501,144 +257,18 @@ pub(crate) fn solve_prepared_from(
         Some(swept) => Pool::Streamed(swept),
         None => Pool::Stored(all),
     };
-    let zero = zero_network(spec, &data);
-    // ρ(λ₀) ≤ β at the zero network's dual point (λ₀ = y, y, y/2 for squared, hinge, logistic)
-    // proves it optimal with d(λ₀) = L(0, y): no solve needed. The scan stops at the first
-    // pattern whose bound exceeds β (the usual case), so it costs almost nothing otherwise
-    // (a streamed arrangement is walked once).
-    let zero_dual = crate::certify::certificate::loss_dual(
-        &data,
-        &spec.model,
-        &zero,
-        &vec![0.0; data.n()],
-        None,
-    );
-    // With an output bias the zero network is not the candidate (its bias would have to be
-    // fitted first): the loop runs.
-    let zero_optimal = !spec.model.output_bias
-        && match pool {
-            Pool::Stored(all) => all.iter().all(|p| {
-                crate::certify::certificate::check_pattern(
-                    &data,
-                    &spec.model,
-                    p,
-                    &zero_dual,
-                    spec.model.beta,
-                )
-                .upper()
-                    <= spec.model.beta
-            }),
-            Pool::Streamed(swept) => {
-                let exceeded = std::sync::atomic::AtomicBool::new(false);
-                let visit = |_, check: crate::certify::certificate::PatternCheck| {
-                    if check.upper() > spec.model.beta {
-                        exceeded.store(true, std::sync::atomic::Ordering::Relaxed);
-                    }
-                };
-                swept
-                    .walk_checks(&data, &spec.model, &zero_dual, spec.model.beta, &visit)
-                    .map_err(|detail| Error::Solver {
-                        status: "enumeration_failed".into(),
-                        detail,
-                    })?;
-                !exceeded.into_inner()
-            }
-        };
-    let zero_cert = match zero_optimal {
-        true => Some(certify_against(
+    let looped = match zero_solution(spec, &data, &arrangement, pool)? {
+        Some(looped) => looped,
+        None => solve_loop(
             spec,
             &data,
-            &arrangement,
-            &zero,
-            &[],
-            None,
-        )?),
-        false => None,
-    };
-    let looped = if let Some(zero_cert) = zero_cert.filter(|c| c.rho.upper <= spec.model.beta) {
-        let (_, layout) = compile(&data, &spec.model, &[], false, None);
-        LoopResult {
-            round: Round {
-                layout,
-                outcome: crate::convex::solve::SolverOutcome {
-                    status: crate::convex::solve::SolveStatus::Solved,
-                    x: Vec::new(),
-                    z: vec![0.0; data.n()],
-                    primal_objective: zero_cert.nonconvex_objective,
-                    dual_objective: zero_cert.dual_objective,
-                    iterations: 0,
-                    seconds: 0.0,
-                },
-                weights: Vec::new(),
-                objective: zero_cert.nonconvex_objective,
-                working: Vec::new(),
-                bias: 0.0,
-            },
-            rounds: 0,
-            iterations: 0,
-            polished: true,
-            log: Vec::new(),
-            patterns: Vec::new(),
-        }
-    } else {
-        // Unpenalized hidden biases: the loop solves the ordinary program on X with its bias
-        // column scaled (crate::geometry::unpenalized), and the blocks map back below.
-        let unpenalized = Unpenalized::of(&spec.model, &data);
-        let (biased_data, biased_spec, biased_patterns);
-        let (data_l, spec_l, pool_l) = match &unpenalized {
-            Some(u) => {
-                biased_data = u.data(&data);
-                biased_spec = Spec {
-                    model: Unpenalized::model(&spec.model),
-                    ..spec.clone()
-                };
-                biased_patterns = u.patterns(all);
-                (&biased_data, &biased_spec, Pool::Stored(&biased_patterns))
-            }
-            None => (&data, spec, pool),
-        };
-        refuse_hopeless_scales(spec_l, data_l)?;
-        let scaling = Scaling::of(data_l, &spec_l.model);
-        let mut looped = if scaling.is_identity() {
-            solve_working_set(
-                spec_l,
-                data_l,
-                pool_l,
-                start,
-                &mut seconds,
-                verbose,
-                progress,
-            )?
-        } else {
-            let (scaled_data, scaled_spec) = scaling.apply(data_l, spec_l);
-            solve_working_set(
-                &scaled_spec,
-                &scaled_data,
-                pool_l,
-                start,
-                &mut seconds,
-                verbose,
-                progress,
-            )?
-        };
-        let round = &mut looped.round;
-        scaling.weights_back(&mut round.weights);
-        if let Some(u) = &unpenalized {
-            u.weights_back(&mut round.weights);
-        }
-        // Predictions scale with y, and the bias with them.
-        round.bias *= scaling.y;
-        let subset: Vec<&Pattern> = looped.patterns.iter().collect();
-        round.objective = convex_objective_blocks(
-            &data,
-            &spec.model,
-            &subset,
-            &round.layout.owners,
-            &round.weights,
-            round.bias,
-        )
-        .0;
-        looped
+            all,
+            pool,
+            start,
+            &mut seconds,
+            verbose,
+            progress,
+        )?,
     };
     let LoopResult {
         round,
@@ -664,29 +294,17 @@ pub(crate) fn solve_prepared_from(
     seconds.reconstruct = t.elapsed().as_secs_f64();
 
     progress.start("certify");
-    let certify_network =
-        |net: &Network| certify_against(spec, &data, &arrangement, net, &working, hint.as_deref());
-    let mut cert = certify_network(&network)?;
-    let mut network = network;
-    // Re-balanced amplitudes: kept only when they certify better (see crate::convex::polish); not
-    // tried when the gap is already far below the tolerance (a second certificate costs as
-    // much as the first).
-    let rebalanced = (cert.relative_gap > REBALANCE_ABOVE * spec.certificate.tol)
-        .then(|| rebalance(&network, &data, &spec.model))
-        .flatten();
-    if let Some(candidate) = rebalanced {
-        let other = certify_network(&candidate)?;
-        if other.gap < cert.gap {
-            cert.seconds += other.seconds;
-            cert = Certificate {
-                seconds: cert.seconds,
-                ..other
-            };
-            network = candidate;
-        }
-    }
-    let nonconvex_objective = cert.nonconvex_objective;
+    let certified = certify_solution(
+        spec,
+        &data,
+        &arrangement,
+        network,
+        &working,
+        hint.as_deref(),
+    );
     progress.finish();
+    let (network, cert) = certified?;
+    let nonconvex_objective = cert.nonconvex_objective;
     seconds.certify = cert.seconds;
     seconds.total = total.elapsed().as_secs_f64();
     let verdict = Verdict::new(&cert, None);
@@ -760,6 +378,191 @@ pub(crate) fn solve_prepared_from(
         working_set: working,
         weights,
     })
+}
+
+/// The zero network's certified solution when a closed form proves it optimal: ρ(λ₀) ≤ β at
+/// its dual point (λ₀ = y, y, y/2 for squared, hinge, logistic) proves it optimal with
+/// d(λ₀) = L(0, y), no solve needed. The scan stops at the first pattern whose bound exceeds β
+/// (the usual case), so it costs almost nothing otherwise (a streamed arrangement is walked
+/// once).
+fn zero_solution(
+    spec: &Spec,
+    data: &Dataset,
+    arrangement: &Arrangement,
+    pool: Pool,
+) -> Result<Option<LoopResult>, Error> {
+    let zero = zero_network(spec, data);
+    // ρ(λ₀) ≤ β at the zero network's dual point (λ₀ = y, y, y/2 for squared, hinge, logistic)
+    // proves it optimal with d(λ₀) = L(0, y): no solve needed. The scan stops at the first
+    // pattern whose bound exceeds β (the usual case), so it costs almost nothing otherwise
+    // (a streamed arrangement is walked once).
+    let zero_dual = crate::certify::certificate::loss_dual(
+        data,
+        &spec.model,
+        &zero,
+        &vec![0.0; data.n()],
+        None,
+    );
+    // With an output bias the zero network is not the candidate (its bias would have to be
+    // fitted first): the loop runs.
+    let zero_optimal = !spec.model.output_bias
+        && match pool {
+            Pool::Stored(all) => all.iter().all(|p| {
+                crate::certify::certificate::check_pattern(
+                    data,
+                    &spec.model,
+                    p,
+                    &zero_dual,
+                    spec.model.beta,
+                )
+                .upper()
+                    <= spec.model.beta
+            }),
+            Pool::Streamed(swept) => {
+                let exceeded = std::sync::atomic::AtomicBool::new(false);
+                let visit = |_, check: crate::certify::certificate::PatternCheck| {
+                    if check.upper() > spec.model.beta {
+                        exceeded.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                };
+                swept
+                    .walk_checks(data, &spec.model, &zero_dual, spec.model.beta, &visit)
+                    .map_err(|detail| Error::Solver {
+                        status: "enumeration_failed".into(),
+                        detail,
+                    })?;
+                !exceeded.into_inner()
+            }
+        };
+    let zero_cert = match zero_optimal {
+        true => Some(certify_against(spec, data, arrangement, &zero, &[], None)?),
+        false => None,
+    };
+    let Some(zero_cert) = zero_cert.filter(|c| c.rho.upper <= spec.model.beta) else {
+        return Ok(None);
+    };
+    let (_, layout) = compile(data, &spec.model, &[], false, None);
+    Ok(Some(LoopResult {
+        round: Round {
+            layout,
+            outcome: crate::convex::solve::SolverOutcome {
+                status: crate::convex::solve::SolveStatus::Solved,
+                x: Vec::new(),
+                z: vec![0.0; data.n()],
+                primal_objective: zero_cert.nonconvex_objective,
+                dual_objective: zero_cert.dual_objective,
+                iterations: 0,
+                seconds: 0.0,
+            },
+            weights: Vec::new(),
+            objective: zero_cert.nonconvex_objective,
+            working: Vec::new(),
+            bias: 0.0,
+        },
+        rounds: 0,
+        iterations: 0,
+        polished: true,
+        log: Vec::new(),
+        patterns: Vec::new(),
+    }))
+}
+
+/// The working-set loop on the solver's view of the data (bias column scaled for unpenalized
+/// hidden biases, powers of two for far-from-unit data), its blocks mapped back to the data's
+/// own units and the objective recomputed there.
+#[allow(clippy::too_many_arguments)]
+fn solve_loop(
+    spec: &Spec,
+    data: &Dataset,
+    all: &[Pattern],
+    pool: Pool,
+    start: Start,
+    seconds: &mut Seconds,
+    verbose: bool,
+    progress: &dyn Progress,
+) -> Result<LoopResult, Error> {
+    // Unpenalized hidden biases: the loop solves the ordinary program on X with its bias
+    // column scaled (crate::geometry::unpenalized), and the blocks map back below.
+    let unpenalized = Unpenalized::of(&spec.model, data);
+    let (biased_data, biased_spec, biased_patterns);
+    let (data_l, spec_l, pool_l) = match &unpenalized {
+        Some(u) => {
+            biased_data = u.data(data);
+            biased_spec = Spec {
+                model: Unpenalized::model(&spec.model),
+                ..spec.clone()
+            };
+            biased_patterns = u.patterns(all);
+            (&biased_data, &biased_spec, Pool::Stored(&biased_patterns))
+        }
+        None => (data, spec, pool),
+    };
+    refuse_hopeless_scales(spec_l, data_l)?;
+    let scaling = Scaling::of(data_l, &spec_l.model);
+    let mut looped = if scaling.is_identity() {
+        solve_working_set(spec_l, data_l, pool_l, start, seconds, verbose, progress)?
+    } else {
+        let (scaled_data, scaled_spec) = scaling.apply(data_l, spec_l);
+        solve_working_set(
+            &scaled_spec,
+            &scaled_data,
+            pool_l,
+            start,
+            seconds,
+            verbose,
+            progress,
+        )?
+    };
+    let round = &mut looped.round;
+    scaling.weights_back(&mut round.weights);
+    if let Some(u) = &unpenalized {
+        u.weights_back(&mut round.weights);
+    }
+    // Predictions scale with y, and the bias with them.
+    round.bias *= scaling.y;
+    let subset: Vec<&Pattern> = looped.patterns.iter().collect();
+    round.objective = convex_objective_blocks(
+        data,
+        &spec.model,
+        &subset,
+        &round.layout.owners,
+        &round.weights,
+        round.bias,
+    )
+    .0;
+    Ok(looped)
+}
+
+/// The certificate of the reconstructed network, and of its re-balanced amplitudes when the
+/// gap is not already far below the tolerance (see crate::convex::polish): whichever certifies
+/// better is kept (a second certificate costs as much as the first).
+fn certify_solution(
+    spec: &Spec,
+    data: &Dataset,
+    arrangement: &Arrangement,
+    network: Network,
+    working: &[Pattern],
+    hint: Option<&[f64]>,
+) -> Result<(Network, Certificate), Error> {
+    let certify_network =
+        |net: &Network| certify_against(spec, data, arrangement, net, working, hint);
+    let mut cert = certify_network(&network)?;
+    let mut network = network;
+    let rebalanced = (cert.relative_gap > REBALANCE_ABOVE * spec.certificate.tol)
+        .then(|| rebalance(&network, data, &spec.model))
+        .flatten();
+    if let Some(candidate) = rebalanced {
+        let other = certify_network(&candidate)?;
+        if other.gap < cert.gap {
+            cert.seconds += other.seconds;
+            cert = Certificate {
+                seconds: cert.seconds,
+                ..other
+            };
+            network = candidate;
+        }
+    }
+    Ok((network, cert))
 }
 
 /// The certificate of `network` against every pattern of the arrangement: stored patterns
