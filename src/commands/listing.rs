@@ -231,9 +231,14 @@ pub fn summary(l: &Listing) -> String {
         "gate matrix  {} rows × {} columns, rank {}; {} distinct hyperplanes x_kᵀg = 0",
         l.rows, l.d, l.rank, l.hyperplanes
     );
+    let what = if l.method == "sampled" {
+        "distinct patterns drawn by random gates (a subset of the cells)"
+    } else {
+        "full-dimensional cells"
+    };
     let _ = writeln!(
         s,
-        "cells        {} full-dimensional cells ({}, {}); at most 2 Σ_(k<{}) C({}, k) = {} for {} \
+        "cells        {} {what} ({}, {}); at most 2 Σ_(k<{}) C({}, k) = {} for {} \
          hyperplanes in general position",
         l.cells,
         l.method,
@@ -279,10 +284,10 @@ pub fn summary(l: &Listing) -> String {
         let facets = c
             .facets
             .as_ref()
-            .map_or("every non-zero row".to_string(), |f| list_rows(f));
+            .map_or("every non-zero row".to_string(), |f| format!("rows {}", list_rows(f)));
         let _ = writeln!(
             s,
-            "pattern {:<4} D = {}  gate [{}]  facets: rows {}",
+            "pattern {:<4} D = {}  gate [{}]  facets: {}",
             c.index,
             c.pattern,
             gate.join(", "),
