@@ -284,7 +284,9 @@ pub fn summary(l: &Listing) -> String {
         let facets = c
             .facets
             .as_ref()
-            .map_or("every non-zero row".to_string(), |f| format!("rows {}", list_rows(f)));
+            .map_or("every non-zero row".to_string(), |f| {
+                format!("rows {}", list_rows(f))
+            });
         let _ = writeln!(
             s,
             "pattern {:<4} D = {}  gate [{}]  facets: {}",
