@@ -16,11 +16,9 @@ use serde::Serialize;
 use crate::certify::certificate::{certify, certify_swept, Certificate, Interval, PatternCheck};
 use crate::certify::verdict::Verdict;
 use crate::convex::multi::MultiNetwork;
-use crate::convex::pipeline::{
-    arrangement_error, solve_patterns, solve_prepared, Progress, Seconds,
-};
+use crate::convex::pipeline::{solve_patterns, solve_prepared, Progress, Seconds};
 use crate::error::{Error, InputError};
-use crate::geometry::arrangement::{patterns_for, Arrangement, Pattern};
+use crate::geometry::arrangement::{Arrangement, Pattern};
 use crate::input::data::Dataset;
 use crate::input::spec::{Activation, Spec};
 use crate::model::network::Network;
@@ -429,8 +427,7 @@ pub fn audit(
     let data = Dataset::load(spec)?;
     let network = read_network(network_path)?;
     check_network(network_path, &network, spec, &data)?;
-    let arrangement = patterns_for(&data, spec.model.activation, &spec.arrangements)
-        .map_err(|e| arrangement_error(spec, e))?;
+    let arrangement = crate::convex::pipeline::enumerate(spec, &data, progress)?;
     let reference = match mode {
         Mode::Solved => Some(reference(spec, &data, &arrangement, progress)?),
         Mode::Quick => None,
@@ -490,8 +487,7 @@ pub fn audit_multi(
     for (data, network) in outputs.iter().zip(&parts) {
         check_network(network_path, network, spec, data)?;
     }
-    let arrangement = patterns_for(&outputs[0], spec.model.activation, &spec.arrangements)
-        .map_err(|e| arrangement_error(spec, e))?;
+    let arrangement = crate::convex::pipeline::enumerate(spec, &outputs[0], progress)?;
     let mut per_output = Vec::with_capacity(outputs.len());
     let mut references = Vec::new();
     for (data, network) in outputs.iter().zip(&parts) {

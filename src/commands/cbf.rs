@@ -26,10 +26,10 @@
 
 use std::path::Path;
 
-use crate::convex::pipeline::{arrangement_error, solve_spec, Progress};
+use crate::convex::pipeline::{solve_spec, Progress};
 use crate::convex::program::{compile, compile_blocks, Cone, ConicProgram, Layout};
 use crate::error::{Error, InputError};
-use crate::geometry::arrangement::{patterns_for, Pattern};
+use crate::geometry::arrangement::Pattern;
 use crate::input::data::Dataset;
 use crate::input::spec::{Loss, PatternMethod, Spec};
 
@@ -104,11 +104,7 @@ pub fn export_spec(
                 ));
             }
             let data = Dataset::load(spec)?;
-            progress.start("enumerate");
-            let arrangement = patterns_for(&data, spec.model.activation, &spec.arrangements)
-                .map_err(|e| arrangement_error(spec, e));
-            progress.finish();
-            let arrangement = arrangement?;
+            let arrangement = crate::convex::pipeline::enumerate(spec, &data, progress)?;
             if arrangement.swept.is_some() {
                 return Err(refuse(
                     "arrangements.cells",

@@ -19,9 +19,8 @@ use crate::commands::audit::{
     audit_network, check_network, reference, Reference, ReferenceSummary,
 };
 use crate::convex::multi::MultiNetwork;
-use crate::convex::pipeline::{arrangement_error, Progress};
+use crate::convex::pipeline::Progress;
 use crate::error::{Error, InputError};
-use crate::geometry::arrangement::patterns_for;
 use crate::input::data::Dataset;
 use crate::input::spec::Spec;
 use crate::model::heldout::HeldOut;
@@ -215,8 +214,7 @@ pub fn compare(
     validate(settings).map_err(|e| Error::Input(InputError::new(&spec.path, "", e)))?;
     let total = Instant::now();
     let outputs = Dataset::load_outputs(spec)?;
-    let arrangement = patterns_for(&outputs[0], spec.model.activation, &spec.arrangements)
-        .map_err(|e| arrangement_error(spec, e))?;
+    let arrangement = crate::convex::pipeline::enumerate(spec, &outputs[0], progress)?;
     let references: Vec<Reference> = outputs
         .iter()
         .map(|data| reference(spec, data, &arrangement, progress))

@@ -6,9 +6,8 @@
 
 use std::fmt::Write as _;
 
-use crate::convex::pipeline::{arrangement_error, solve_spec, Progress};
+use crate::convex::pipeline::{solve_spec, Progress};
 use crate::error::Error;
-use crate::geometry::arrangement::patterns_for;
 use crate::input::data::{norm, Dataset};
 use crate::input::spec::{Activation, Loss, PatternMethod, Spec};
 
@@ -78,11 +77,7 @@ pub fn explain(
     progress: &dyn Progress,
 ) -> Result<String, Error> {
     let data = Dataset::load_outputs(spec)?.remove(0);
-    progress.start("enumerate");
-    let arrangement = patterns_for(&data, spec.model.activation, &spec.arrangements)
-        .map_err(|e| arrangement_error(spec, e));
-    progress.finish();
-    let arrangement = arrangement?;
+    let arrangement = crate::convex::pipeline::enumerate(spec, &data, progress)?;
     let model = &spec.model;
     let (n, d, rows) = (data.n(), data.d(), data.x.rows());
     let patterns = arrangement

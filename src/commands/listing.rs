@@ -11,9 +11,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::convex::pipeline::{arrangement_error, Progress};
+use crate::convex::pipeline::Progress;
 use crate::error::Error;
-use crate::geometry::arrangement::{cell_bound, patterns_for, Arrangement, Hyperplanes, Pattern};
+use crate::geometry::arrangement::{cell_bound, Arrangement, Hyperplanes, Pattern};
 use crate::input::data::Dataset;
 use crate::input::spec::{PatternMethod, Spec};
 use crate::model::network::Network;
@@ -105,11 +105,7 @@ pub fn list(
     progress: &dyn Progress,
 ) -> Result<Listing, Error> {
     let data = Dataset::load_outputs(spec)?.remove(0);
-    progress.start("enumerate");
-    let arrangement = patterns_for(&data, spec.model.activation, &spec.arrangements)
-        .map_err(|e| arrangement_error(spec, e));
-    progress.finish();
-    let arrangement = arrangement?;
+    let arrangement = crate::convex::pipeline::enumerate(spec, &data, progress)?;
     let planes = Hyperplanes::of(&data.x);
     let zero_rows: Vec<usize> = (0..data.x.rows())
         .filter(|k| !planes.nonzero.contains(k))

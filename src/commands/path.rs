@@ -23,13 +23,11 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::convex::multi::{MultiNetwork, MultiReport};
-use crate::convex::pipeline::{
-    arrangement_error, solve_prepared_from, Progress, Seconds, SolveReport,
-};
+use crate::convex::pipeline::{solve_prepared_from, Progress, Seconds, SolveReport};
 use crate::convex::program::Side;
 use crate::convex::working_set::{RoundLog, Start};
 use crate::error::{Error, InputError};
-use crate::geometry::arrangement::{patterns_for, Arrangement, Pattern};
+use crate::geometry::arrangement::{Arrangement, Pattern};
 use crate::input::data::{Dataset, Matrix};
 use crate::input::spec::Spec;
 use crate::model::heldout::HeldOut;
@@ -234,7 +232,7 @@ pub fn run_path(
             ));
         }
     }
-    let arrangement = enumerate(spec, &outputs[0], progress)?;
+    let arrangement = crate::convex::pipeline::enumerate(spec, &outputs[0], progress)?;
     let enumerate_seconds = t.elapsed().as_secs_f64();
     let patterns = arrangement
         .swept
@@ -269,14 +267,6 @@ pub fn run_path(
         cv,
         seconds_total: total.elapsed().as_secs_f64(),
     })
-}
-
-fn enumerate(spec: &Spec, data: &Dataset, progress: &dyn Progress) -> Result<Arrangement, Error> {
-    progress.start("enumerate");
-    let arrangement = patterns_for(data, spec.model.activation, &spec.arrangements)
-        .map_err(|e| arrangement_error(spec, e));
-    progress.finish();
-    arrangement
 }
 
 /// One β's solves: one report per output, and the seconds they took.
@@ -453,7 +443,7 @@ fn cross_validate(
             .iter()
             .map(|d| subset(d, |i| i % folds == fold))
             .collect();
-        let arrangement = enumerate(spec, &train[0], progress)?;
+        let arrangement = crate::convex::pipeline::enumerate(spec, &train[0], progress)?;
         let steps = solve_chain(spec, &train, arrangement, options, progress)?;
         let samples = test[0].n();
         fold_samples.push(samples);

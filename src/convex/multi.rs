@@ -6,9 +6,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::convex::pipeline::{arrangement_error, solve_prepared, Progress, Seconds, SolveReport};
+use crate::convex::pipeline::{solve_prepared, Progress, Seconds, SolveReport};
 use crate::error::Error;
-use crate::geometry::arrangement::patterns_for;
 use crate::input::data::Dataset;
 use crate::input::spec::Spec;
 use crate::model::network::Network;
@@ -24,12 +23,8 @@ pub fn solve_multi(
     let t = Instant::now();
     let outputs = Dataset::load_outputs(spec)?;
     let load = t.elapsed().as_secs_f64();
-    progress.start("enumerate");
     let t = Instant::now();
-    let arrangement = patterns_for(&outputs[0], spec.model.activation, &spec.arrangements)
-        .map_err(|e| arrangement_error(spec, e));
-    progress.finish();
-    let arrangement = arrangement?;
+    let arrangement = crate::convex::pipeline::enumerate(spec, &outputs[0], progress)?;
     let enumerate = t.elapsed().as_secs_f64();
     let mut reports = Vec::with_capacity(outputs.len());
     for data in outputs {

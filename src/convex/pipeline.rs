@@ -30,6 +30,20 @@ pub use crate::convex::solve_report::{CertificateSummary, SolveReport, Solved, S
 /// Relative gaps above this fraction of the certificate's tolerance try re-balanced amplitudes.
 pub const REBALANCE_ABOVE: f64 = 1e-3;
 
+/// The spec's patterns for these data (exact cells or sampled), with the progress phase
+/// `enumerate` shown while they are found; a failure becomes an input error about the spec.
+pub fn enumerate(
+    spec: &Spec,
+    data: &Dataset,
+    progress: &dyn Progress,
+) -> Result<Arrangement, Error> {
+    progress.start("enumerate");
+    let arrangement = patterns_for(data, spec.model.activation, &spec.arrangements)
+        .map_err(|e| arrangement_error(spec, e));
+    progress.finish();
+    arrangement
+}
+
 /// Turn an arrangement failure into an input error about the spec.
 pub fn arrangement_error(spec: &Spec, e: ArrangementError) -> Error {
     match e {
@@ -192,12 +206,8 @@ pub fn solve_spec(spec: &Spec, verbose: bool, progress: &dyn Progress) -> Result
     let data = Dataset::load(spec)?;
     seconds.load = t.elapsed().as_secs_f64();
 
-    progress.start("enumerate");
     let t = Instant::now();
-    let arrangement = patterns_for(&data, spec.model.activation, &spec.arrangements)
-        .map_err(|e| arrangement_error(spec, e));
-    progress.finish();
-    let arrangement = arrangement?;
+    let arrangement = enumerate(spec, &data, progress)?;
     seconds.enumerate = t.elapsed().as_secs_f64();
     let mut solved = solve_prepared(spec, data, arrangement, seconds, total, verbose, progress)?;
     solved.report.test = crate::model::heldout::evaluate(spec, &solved.report.network)?;
