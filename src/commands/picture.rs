@@ -58,17 +58,6 @@ const MARGIN: RGBColor = RGBColor(110, 110, 110);
 /// Colours of the labels +1 and −1.
 const LABEL_PLUS: RGBColor = RGBColor(200, 30, 30);
 const LABEL_MINUS: RGBColor = RGBColor(30, 80, 200);
-/// Filter colours, in order.
-const FILTERS: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(23, 190, 207),
-];
 /// Vertices per side of the grid the 2-D function is evaluated on (the heat map has one less).
 const GRID: usize = 49;
 /// One panel's size in pixels.
@@ -1008,7 +997,8 @@ impl Picture {
             }
             Main::Filters { filters } => {
                 for (j, (w, alpha, bias)) in filters.iter().enumerate() {
-                    let colour = FILTERS[j % FILTERS.len()];
+                    let colour =
+                        crate::commands::plot::PALETTE[j % crate::commands::plot::PALETTE.len()];
                     let line: Vec<(f64, f64)> = w
                         .iter()
                         .enumerate()

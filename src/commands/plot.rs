@@ -200,8 +200,8 @@ pub(crate) fn write_figure<F: Figure>(
     Ok(font.err().map(str::to_string))
 }
 
-/// Colours for the learning rates, in order.
-const COLOURS: [RGBColor; 8] = [
+/// Line colours, in order (one per learning rate, filter, …).
+pub const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -295,7 +295,7 @@ fn draw<DB: DrawingBackend>(
     let mut labelled: Vec<(Optimizer, f64)> = Vec::new();
     for r in &c.runs {
         let k = lrs.iter().position(|&l| l == r.lr).unwrap_or(0);
-        let colour = COLOURS[k % COLOURS.len()];
+        let colour = PALETTE[k % PALETTE.len()];
         let style = ShapeStyle::from(&colour).stroke_width(2);
         let points: Vec<(f64, f64)> = r
             .curve

@@ -276,17 +276,7 @@ impl Dataset {
         let transform = transform_of(spec, &training);
         let table = match source {
             TestSource::Inline { x, y } => inline_table(spec, x, y, "data.test_y")?,
-            TestSource::Csv(path) => {
-                let (targets, features) = csv_columns(spec);
-                read_csv(
-                    path,
-                    Selection {
-                        targets: &targets,
-                        features: features.as_deref(),
-                        ignore: &[],
-                    },
-                )?
-            }
+            TestSource::Csv(path) => read_spec_csv(spec, path)?,
         };
         let d0 = training.x.first().map_or(0, Vec::len);
         if let Some(k) = table.x.iter().position(|r| r.len() != d0) {
@@ -370,18 +360,21 @@ impl Dataset {
 fn training_table(spec: &Spec) -> Result<Table, InputError> {
     match &spec.data {
         DataSource::Inline { x, y, .. } => inline_table(spec, x, y, "data.y"),
-        DataSource::Csv { path, .. } => {
-            let (targets, features) = csv_columns(spec);
-            read_csv(
-                path,
-                Selection {
-                    targets: &targets,
-                    features: features.as_deref(),
-                    ignore: &[],
-                },
-            )
-        }
+        DataSource::Csv { path, .. } => read_spec_csv(spec, path),
     }
+}
+
+/// A CSV file of the spec (training or test) with the spec's target and feature columns.
+fn read_spec_csv(spec: &Spec, path: &Path) -> Result<Table, InputError> {
+    let (targets, features) = csv_columns(spec);
+    read_csv(
+        path,
+        Selection {
+            targets: &targets,
+            features: features.as_deref(),
+            ignore: &[],
+        },
+    )
 }
 
 /// The target and feature column names a spec's CSV files use: for inline training data
