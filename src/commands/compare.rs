@@ -18,12 +18,11 @@ use crate::certify::verdict::Verdict;
 use crate::commands::audit::{
     audit_network, check_network, reference, Reference, ReferenceSummary,
 };
-use crate::convex::multi::MultiNetwork;
 use crate::convex::pipeline::Progress;
 use crate::error::{Error, InputError};
 use crate::input::data::Dataset;
 use crate::input::spec::Spec;
-use crate::model::heldout::HeldOut;
+use crate::model::heldout::{HeldOut, TestData};
 use crate::model::network::Network;
 use crate::model::train::{train, CurvePoint, Init, Optimizer, TrainSettings};
 
@@ -221,8 +220,9 @@ pub fn compare(
         .collect::<Result<_, _>>()?;
     let seconds_solve = total.elapsed().as_secs_f64();
     let mut optimum = optimum_summary(&references);
+    let tests = TestData::load(spec)?;
     let optimal: Vec<Network> = references.iter().map(|r| r.network.clone()).collect();
-    (optimum.test, optimum.test_per_output) = held_out(spec, &optimal)?;
+    (optimum.test, optimum.test_per_output) = held_out(spec, tests.as_ref(), &optimal);
 
     let mut grid = Vec::new();
     for &optimizer in &settings.optimizers {
@@ -243,7 +243,17 @@ pub fn compare(
     progress.start("train");
     let runs: Vec<Result<RunResult, Error>> = grid
         .par_iter()
-        .map(|s| run_one(spec, &outputs, &arrangement, &references, &optimum, s))
+        .map(|s| {
+            run_one(
+                spec,
+                &outputs,
+                &arrangement,
+                &references,
+                &optimum,
+                s,
+                tests.as_ref(),
+            )
+        })
         .collect();
     progress.finish();
     let runs: Vec<RunResult> = runs.into_iter().collect::<Result<_, _>>()?;
@@ -291,6 +301,7 @@ fn run_one(
     references: &[Reference],
     optimum: &OptimumSummary,
     settings: &TrainSettings,
+    tests: Option<&TestData>,
 ) -> Result<RunResult, Error> {
     let trained = train(outputs, &spec.model, settings)
         .map_err(|e| Error::Input(InputError::new(&spec.path, "", e.to_string())))?;
@@ -344,7 +355,7 @@ fn run_one(
     result.suboptimality = Some(verdict.suboptimality);
     result.relative_suboptimality = Some(verdict.relative_suboptimality);
     result.stationary = Some(stationary);
-    (result.test, result.test_per_output) = held_out(spec, &trained.networks)?;
+    (result.test, result.test_per_output) = held_out(spec, tests, &trained.networks);
     Ok(result)
 }
 
@@ -352,11 +363,8 @@ fn run_one(
 /// averaged), and with several outputs each output's.
 type HeldOutFigures = (Option<HeldOut>, Option<Vec<HeldOut>>);
 
-fn held_out(spec: &Spec, networks: &[Network]) -> Result<HeldOutFigures, Error> {
-    let parts = match networks {
-        [one] => crate::model::heldout::evaluate(spec, one)?.map(|h| vec![h]),
-        many => crate::model::heldout::evaluate_multi(spec, &MultiNetwork::stack(many))?,
-    };
+fn held_out(spec: &Spec, tests: Option<&TestData>, networks: &[Network]) -> HeldOutFigures {
+    let parts = tests.map(|t| t.score_each(spec, networks));
     let per_output = parts.clone().filter(|p| p.len() > 1);
     let combined = parts.map(|parts| {
         let samples = parts.first().map_or(0, |h| h.samples);
@@ -373,7 +381,7 @@ fn held_out(spec: &Spec, networks: &[Network]) -> Result<HeldOutFigures, Error> 
             accuracy,
         }
     });
-    Ok((combined, per_output))
+    (combined, per_output)
 }
 
 /// A relative quantity as a percentage with three significant digits (scientific when tiny).

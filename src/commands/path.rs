@@ -234,6 +234,7 @@ pub fn run_path(
     }
     let arrangement = crate::convex::pipeline::enumerate(spec, &outputs[0], progress)?;
     let enumerate_seconds = t.elapsed().as_secs_f64();
+    let tests = crate::model::heldout::TestData::load(spec)?;
     let patterns = arrangement
         .swept
         .as_ref()
@@ -247,7 +248,7 @@ pub fn run_path(
     let chain = solve_chain(spec, &outputs, arrangement, options, progress)?;
     let mut points = Vec::with_capacity(chain.len());
     for (beta, step) in options.betas.iter().zip(chain) {
-        points.push(point(spec, *beta, step)?);
+        points.push(point(spec, *beta, step, tests.as_ref())?);
     }
     let cv = match options.cv {
         Some(k) => Some(cross_validate(spec, &outputs, k, options, progress)?),
@@ -325,7 +326,12 @@ fn solve_chain(
 }
 
 /// The path point of one β's solves.
-fn point(spec: &Spec, beta: f64, step: Step) -> Result<PathPoint, Error> {
+fn point(
+    spec: &Spec,
+    beta: f64,
+    step: Step,
+    tests: Option<&crate::model::heldout::TestData>,
+) -> Result<PathPoint, Error> {
     let spec_b = at_beta(spec, beta);
     let Step { reports, seconds } = step;
     let sum = |f: &dyn Fn(&SolveReport) -> f64| reports.iter().map(f).fold(0.0, |a, b| a + b);
@@ -339,7 +345,7 @@ fn point(spec: &Spec, beta: f64, step: Step) -> Result<PathPoint, Error> {
     let convex_objective = sum(&|r| r.objective);
     let (network, held_out, dual_objective, relative_gap, certified) = if reports.len() == 1 {
         let r = &reports[0];
-        let held_out = crate::model::heldout::evaluate(&spec_b, &r.network)?;
+        let held_out = tests.map(|t| t.score(&spec_b, &r.network));
         (
             PathNetwork::Single(r.network.clone()),
             held_out,
@@ -349,7 +355,9 @@ fn point(spec: &Spec, beta: f64, step: Step) -> Result<PathPoint, Error> {
         )
     } else {
         let multi = MultiReport::combine(&spec_b, reports.clone(), seconds);
-        let held_out = crate::model::heldout::evaluate_multi(&spec_b, &multi.network)?
+        let held_out = tests
+            .map(|t| t.score_multi(&spec_b, &multi.network))
+            .transpose()?
             .map(|parts| sum_held_out(&parts));
         (
             PathNetwork::Multi(multi.network),

@@ -39,14 +39,54 @@ pub fn score(spec: &Spec, f: &[f64], y: &[f64]) -> HeldOut {
     }
 }
 
+/// A spec's held-out samples, loaded once (one dataset per output) and scored for any number
+/// of networks.
+#[derive(Debug, Clone)]
+pub struct TestData {
+    outputs: Vec<Dataset>,
+}
+
+impl TestData {
+    /// The spec's test samples, `None` when it names none.
+    pub fn load(spec: &Spec) -> Result<Option<TestData>, InputError> {
+        Ok(Dataset::load_test_outputs(spec)?.map(|outputs| TestData { outputs }))
+    }
+
+    /// A single-output network's figures.
+    pub fn score(&self, spec: &Spec, network: &Network) -> HeldOut {
+        let data = &self.outputs[0];
+        score(spec, &network.predict(spec.model.activation, data), &data.y)
+    }
+
+    /// Per output, for one network per output (one-vs-all).
+    pub fn score_each(&self, spec: &Spec, networks: &[Network]) -> Vec<HeldOut> {
+        networks
+            .iter()
+            .zip(&self.outputs)
+            .map(|(net, data)| score(spec, &net.predict(spec.model.activation, data), &data.y))
+            .collect()
+    }
+
+    /// Per output, for a stacked multi-output network.
+    pub fn score_multi(
+        &self,
+        spec: &Spec,
+        network: &MultiNetwork,
+    ) -> Result<Vec<HeldOut>, InputError> {
+        let parts = network.split(self.outputs.len()).map_err(|j| {
+            InputError::new(
+                &spec.path,
+                "",
+                format!("neuron {} of the network feeds more than one output", j + 1),
+            )
+        })?;
+        Ok(self.score_each(spec, &parts))
+    }
+}
+
 /// The network's figures on the spec's test data, `None` when the spec names none.
 pub fn evaluate(spec: &Spec, network: &Network) -> Result<Option<HeldOut>, InputError> {
-    let Some(tests) = Dataset::load_test_outputs(spec)? else {
-        return Ok(None);
-    };
-    let data = &tests[0];
-    let f = network.predict(spec.model.activation, data);
-    Ok(Some(score(spec, &f, &data.y)))
+    Ok(TestData::load(spec)?.map(|t| t.score(spec, network)))
 }
 
 /// Per output, for a multi-output network; `None` when the spec names no test data.
@@ -54,21 +94,7 @@ pub fn evaluate_multi(
     spec: &Spec,
     network: &MultiNetwork,
 ) -> Result<Option<Vec<HeldOut>>, InputError> {
-    let Some(tests) = Dataset::load_test_outputs(spec)? else {
-        return Ok(None);
-    };
-    let parts = network.split(tests.len()).map_err(|j| {
-        InputError::new(
-            &spec.path,
-            "",
-            format!("neuron {} of the network feeds more than one output", j + 1),
-        )
-    })?;
-    Ok(Some(
-        parts
-            .iter()
-            .zip(&tests)
-            .map(|(net, data)| score(spec, &net.predict(spec.model.activation, data), &data.y))
-            .collect(),
-    ))
+    TestData::load(spec)?
+        .map(|t| t.score_multi(spec, network))
+        .transpose()
 }
