@@ -201,6 +201,16 @@ pub struct MultiNetwork {
 }
 
 impl MultiNetwork {
+    /// Number of outputs c: the length of the output rows, or (no neurons) of the output bias,
+    /// or 1.
+    pub fn outputs(&self) -> usize {
+        self.output
+            .first()
+            .map(Vec::len)
+            .or(self.output_bias.as_ref().map(Vec::len))
+            .unwrap_or(1)
+    }
+
     /// Stack single-output networks, one per output.
     pub fn stack(parts: &[Network]) -> MultiNetwork {
         let c = parts.len();

@@ -52,13 +52,7 @@ pub fn to_safetensors(
     extra: &[(&str, String)],
 ) -> Result<Vec<u8>, String> {
     let m = network.hidden.len();
-    // Outputs: from the output rows, or (no neurons) from the output bias.
-    let c = network
-        .output
-        .first()
-        .map(Vec::len)
-        .or(network.output_bias.as_ref().map(Vec::len))
-        .unwrap_or(1);
+    let c = network.outputs();
     let bias = network.bias;
     let d0 = match network.hidden.first() {
         Some(row) => row.len().saturating_sub(usize::from(bias)),
