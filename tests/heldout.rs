@@ -553,3 +553,43 @@ fn compare_reports_held_out_figures_per_output() {
     assert!((combined - total).abs() <= 1e-12 * total.max(1.0));
     assert_eq!(c["runs"][0]["test_per_output"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn predict_reads_safetensors_like_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = dir.path().join("net.safetensors");
+    let js = dir.path().join("net.json");
+    for (out, format) in [(&st, "safetensors"), (&js, "json")] {
+        cvxnn()
+            .args([
+                "train",
+                "problems/bumps_split.toml",
+                "--steps",
+                "200",
+                "--out",
+            ])
+            .arg(out)
+            .args(["--format", format])
+            .assert()
+            .success();
+    }
+    let run = |net: &std::path::Path| {
+        String::from_utf8(
+            cvxnn()
+                .args(["predict", "--network"])
+                .arg(net)
+                .args(["--data", "problems/bumps_test.csv"])
+                .assert()
+                .success()
+                .get_output()
+                .stdout
+                .clone(),
+        )
+        .unwrap()
+    };
+    let (a, b) = (run(&st), run(&js));
+    assert!(a.lines().count() == 16, "{a}");
+    // The JSON's predictions are checked against the weights above; the safetensors file gives
+    // the same ones.
+    assert_eq!(a, b);
+}
