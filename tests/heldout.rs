@@ -593,3 +593,22 @@ fn predict_reads_safetensors_like_json() {
     // the same ones.
     assert_eq!(a, b);
 }
+
+#[test]
+fn bias_only_data_still_solve_to_the_soft_threshold_closed_form() {
+    // No features, bias on: f is a constant s with penalty β|s| (the neuron's α·relu(c), at
+    // its best scaling), so the optimum is s = mean(y) − β/n and ½Σ(s − y)² + β s.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write(
+        dir.path(),
+        "b.toml",
+        "[data]\nx = [[], [], []]\ny = [1.0, 2.0, 3.5]\n[model]\nbeta = 0.1\n",
+    );
+    let r = json_of(cvxnn().arg("solve").arg(&spec).arg("--json"));
+    let y = [1.0, 2.0, 3.5];
+    let s = y.iter().sum::<f64>() / 3.0 - 0.1 / 3.0;
+    let want = 0.5 * y.iter().map(|v| (s - v) * (s - v)).sum::<f64>() + 0.1 * s;
+    let got = r["nonconvex_objective"].as_f64().unwrap();
+    assert!((got - want).abs() <= 1e-9 * want, "{got} vs {want}");
+    assert_eq!(r["certified"], true);
+}

@@ -447,9 +447,12 @@ fn build_outputs(
             multi: table.columns.len() > 1,
         }
     };
-    // Shapes and finiteness are checked on the raw rows, before any transform.
-    for y in &table.columns {
-        Dataset::from_rows(&file, key, &table.x, y, false, y_key)?;
+    // With a transform, shapes and finiteness are checked on the raw rows first (so that a
+    // message quotes the value the user wrote); without one the datasets below check them.
+    if transform.is_some() {
+        for y in &table.columns {
+            Dataset::from_rows(&file, key, &table.x, y, spec.model.bias, y_key)?;
+        }
     }
     let x = match transform {
         Some(t) => t.apply_all(&table.x),
