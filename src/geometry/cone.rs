@@ -64,9 +64,11 @@ fn bound_and_estimate(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], mu: &[f64]
     (norm_upper(&z), norm(&r))
 }
 
-/// Multipliers μ ≥ 0 minimizing ‖c + Gᵀμ‖ (Lawson–Hanson active set). Works on the Gram
-/// matrix G Gᵀ and G c, computed once: the gradient G (c + Gᵀμ) and every least-squares
-/// subproblem are then read from them, and the buffers are reused across steps.
+/// Multipliers μ ≥ 0 minimizing ‖c + Gᵀμ‖ (Lawson–Hanson active set). The gradient
+/// G (c + Gᵀμ) is read from the residual r = c + Gᵀμ (O(m·d) per step), and each least-squares
+/// subproblem from the Gram matrix of the passive rows only (at most about d of them), so a call
+/// costs O(steps · m · d) instead of the O(m² d) of a full Gram matrix: cells described by every
+/// sign row (sampled patterns, m = n rows) stay cheap.
 pub fn multipliers(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
     let m = g_rows.len();
     let d = c.len();
@@ -74,29 +76,22 @@ pub fn multipliers(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
     if m == 0 {
         return mu;
     }
-    let mut gram = vec![0.0; m * m];
-    for a in 0..m {
-        for b in a..m {
-            let v = dot(g_rows[a], g_rows[b]);
-            gram[a * m + b] = v;
-            gram[b * m + a] = v;
-        }
-    }
-    let gc: Vec<f64> = g_rows.iter().map(|g| dot(g, c)).collect();
     let scale = norm(c).max(1e-300);
-    let largest_row = (0..m).map(|a| gram[a * m + a].sqrt()).fold(0.0, f64::max);
+    let largest_row = g_rows.iter().map(|g| norm(g)).fold(0.0, f64::max);
     let tol = 1e-13 * scale * largest_row.max(1.0);
     let mut passive = vec![false; m];
-    let mut set: Vec<usize> = Vec::with_capacity(m);
-    let mut normal = vec![0.0; m * m];
-    let mut solution = vec![0.0; m];
+    let mut set: Vec<usize> = Vec::with_capacity(d + 1);
+    let mut gram: Vec<f64> = Vec::new();
+    let mut gc: Vec<f64> = Vec::new();
+    let mut solution: Vec<f64> = Vec::new();
+    let mut r = c.to_vec();
     for _outer in 0..(3 * m + 3 * d + 10) {
-        // Gradient of ½‖c + Gᵀμ‖² is G c + G Gᵀ μ; candidates have a negative entry.
+        // Gradient of ½‖c + Gᵀμ‖² is G r; candidates have a negative entry.
         let mut best = None;
         let mut best_w = tol;
-        for j in 0..m {
+        for (j, g) in g_rows.iter().enumerate() {
             if !passive[j] {
-                let w = -(gc[j] + (0..m).map(|k| gram[j * m + k] * mu[k]).sum::<f64>());
+                let w = -dot(g, &r);
                 if w > best_w {
                     best_w = w;
                     best = Some(j);
@@ -108,7 +103,26 @@ pub fn multipliers(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
         for _inner in 0..(m + 1) {
             set.clear();
             set.extend((0..m).filter(|&k| passive[k]));
-            let s = gram_least_squares(&gram, &gc, m, &set, &mut normal, &mut solution);
+            let p = set.len();
+            gram.clear();
+            gram.resize(p * p, 0.0);
+            gc.clear();
+            for (a, &ka) in set.iter().enumerate() {
+                gc.push(dot(g_rows[ka], c));
+                for (b, &kb) in set.iter().enumerate().skip(a) {
+                    let v = dot(g_rows[ka], g_rows[kb]);
+                    gram[a * p + b] = v;
+                    gram[b * p + a] = v;
+                }
+            }
+            solution.clear();
+            solution.extend(gc.iter().map(|v| -v));
+            let trace: f64 = (0..p).map(|i| gram[i * p + i]).sum();
+            for i in 0..p {
+                gram[i * p + i] += 1e-13 * trace.max(1e-300);
+            }
+            solve_dense(&mut gram, &mut solution, p);
+            let s = &solution;
             if s.iter().all(|&v| v > 0.0) {
                 for (&k, &v) in set.iter().zip(s.iter()) {
                     mu[k] = v;
@@ -137,34 +151,17 @@ pub fn multipliers(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
                 break;
             }
         }
-    }
-    mu
-}
-
-/// Unconstrained least squares min ‖c + Σ_{k∈set} s_k g_k‖ by the normal equations (from the
-/// Gram matrix) with a tiny ridge (the set is small; dependent columns only make the bound
-/// weaker, never wrong). Returns the solution as a prefix of `solution`.
-fn gram_least_squares<'a>(
-    gram: &[f64],
-    gc: &[f64],
-    m: usize,
-    set: &[usize],
-    normal: &mut [f64],
-    solution: &'a mut [f64],
-) -> &'a [f64] {
-    let p = set.len();
-    for (i, &ki) in set.iter().enumerate() {
-        solution[i] = -gc[ki];
-        for (j, &kj) in set.iter().enumerate() {
-            normal[i * p + j] = gram[ki * m + kj];
+        // The residual of the new multipliers.
+        r.copy_from_slice(c);
+        for (k, g) in g_rows.iter().enumerate() {
+            if mu[k] > 0.0 {
+                r.iter_mut()
+                    .zip(g.iter())
+                    .for_each(|(ri, gi)| *ri += mu[k] * gi);
+            }
         }
     }
-    let trace: f64 = (0..p).map(|i| normal[i * p + i]).sum();
-    for i in 0..p {
-        normal[i * p + i] += 1e-13 * trace.max(1e-300);
-    }
-    solve_dense(&mut normal[..p * p], &mut solution[..p], p);
-    &solution[..p]
+    mu
 }
 
 /// Gaussian elimination with partial pivoting, in place; the solution lands in `b`.
