@@ -141,8 +141,8 @@ pub fn explain(
             "every cell of the hyperplane arrangement",
             "the program below is exact: its optimum is the global optimum of the training problem",
         ),
-        PatternMethod::Sampled { .. } => (
-            "the cells hit by random gate vectors",
+        PatternMethod::Sampled { .. } | PatternMethod::Search { .. } => (
+            "the cells hit by random gate vectors (a search adds more while it solves)",
             "the program below is a sub-sampled one: its optimum is an upper bound on the global optimum",
         ),
     };

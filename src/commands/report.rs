@@ -81,6 +81,14 @@ pub fn solve_summary(r: &SolveReport) -> String {
         "network      {:.10} (non-convex objective of the {} reconstructed neurons)",
         r.nonconvex_objective, r.neurons
     );
+    if let Some(c) = &r.search {
+        let _ = writeln!(
+            s,
+            "search       {} local searches in {} pricing steps added {} patterns; the last step's \
+             {} searches: {} found nothing violated",
+            c.searches, c.passes, c.found, c.last_searches, c.last_fruitless
+        );
+    }
     if r.pattern_method == "sampled" {
         let _ = writeln!(
             s,

@@ -22,7 +22,7 @@ use crate::error::{Error, InputError};
 use crate::geometry::arrangement::{patterns_for, Arrangement, ArrangementError, Pattern};
 use crate::geometry::unpenalized::Unpenalized;
 use crate::input::data::Dataset;
-use crate::input::spec::{Loss, Spec};
+use crate::input::spec::{Loss, PatternMethod, Spec};
 use crate::model::network::Network;
 
 pub use crate::convex::solve_report::{CertificateSummary, SolveReport, Solved, SolverSummary};
@@ -262,10 +262,11 @@ pub(crate) fn solve_prepared_from(
     verbose: bool,
     progress: &dyn Progress,
 ) -> Result<Solved, Error> {
-    let all = &arrangement.patterns;
-    let pool = match &arrangement.swept {
-        Some(swept) => Pool::Streamed(swept),
-        None => Pool::Stored(all),
+    let all = &arrangement.patterns[..];
+    let pool = match (&arrangement.swept, &spec.arrangements) {
+        (Some(swept), _) => Pool::Streamed(swept),
+        (None, PatternMethod::Search { plan, seed, .. }) => Pool::Searched(all, *plan, *seed),
+        (None, _) => Pool::Stored(all),
     };
     let looped = match zero_solution(spec, &data, &arrangement, pool)? {
         Some(looped) => looped,
@@ -287,6 +288,8 @@ pub(crate) fn solve_prepared_from(
         polished,
         log: round_log,
         patterns: working,
+        search,
+        found,
     } = looped;
     let Round {
         layout,
@@ -296,6 +299,9 @@ pub(crate) fn solve_prepared_from(
         bias,
         ..
     } = round;
+    // The searched program's patterns: the sampled ones and those the searches found.
+    let mut arrangement = arrangement;
+    arrangement.patterns.extend(found);
     let t = Instant::now();
     let network = network_from_weights(&layout, &weights, bias, spec, &data);
     // The solver's hinge multipliers: a hint for the certificate's dual point (any t in [0, 1]
@@ -334,8 +340,12 @@ pub(crate) fn solve_prepared_from(
         loss: spec.model.loss.name(),
         beta: spec.model.beta,
         cells: arrangement.cells,
-        patterns: arrangement.swept.as_ref().map_or(all.len(), |s| s.patterns),
+        patterns: arrangement
+            .swept
+            .as_ref()
+            .map_or(arrangement.patterns.len(), |s| s.patterns),
         pattern_method: spec.arrangements.name(),
+        search,
         cell_storage: if arrangement.swept.is_some() {
             "streamed"
         } else {
@@ -428,6 +438,8 @@ fn zero_solution(
                 .upper()
                     <= spec.model.beta
             }),
+            // The searched program grows while it is solved: the loop decides.
+            Pool::Searched(..) => false,
             Pool::Streamed(swept) => {
                 let exceeded = std::sync::atomic::AtomicBool::new(false);
                 let visit = |_, check: crate::certify::certificate::PatternCheck| {
@@ -474,6 +486,8 @@ fn zero_solution(
         polished: true,
         log: Vec::new(),
         patterns: Vec::new(),
+        search: None,
+        found: Vec::new(),
     }))
 }
 

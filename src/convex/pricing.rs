@@ -15,13 +15,16 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
+use serde::Serialize;
+
 use crate::convex::program::{Layout, Side};
 use crate::geometry::arrangement::Pattern;
 use crate::geometry::cone::{multipliers, multipliers_3d};
 use crate::geometry::dual::{dual_candidate, dual_vector, logistic_dual, PatternCheck};
+use crate::geometry::search::{ascend, starts, Found};
 use crate::geometry::swept::{Cell, PerThread, Swept};
 use crate::input::data::{norm, Dataset};
-use crate::input::spec::{Loss, Spec};
+use crate::input::spec::{Loss, SearchPlan, Spec};
 
 /// Relative violation ρ_i > β (1 + WORKING_SET_SLACK_FACTOR · tol) that brings a pattern into
 /// the working set (tol is the solver tolerance).
@@ -39,8 +42,19 @@ pub fn diversity_tol(count: usize) -> f64 {
     DIVERSITY_TOL * (200.0 / count.max(200) as f64).sqrt()
 }
 
+/// Per pattern and side, the multipliers μ ≥ 0 (row, value) of its last cone projection, or
+/// empty. Any μ ≥ 0 bounds the support from above (crate::geometry::cone), and λ moves little
+/// from round to round, so ‖c + Gᵀμ_old‖ ≤ threshold proves a side unviolated without a new
+/// projection.
+pub(crate) type MuCache = Vec<[Vec<(u32, f64)>; 2]>;
+
+/// New multipliers for the two sides of one pattern (`None`: not recomputed).
+type FreshMu = [Option<Vec<(u32, f64)>>; 2];
+
 /// The pattern sides outside `in_set` whose dual constraint at λ exceeds `threshold`, most
-/// violated first, with their violation (per pattern, its worst side not in the set).
+/// violated first, with their violation (per pattern, its worst side not in the set). `cache`
+/// holds the patterns' last multipliers (see [`MuCache`]); it is grown to the patterns' count
+/// and updated.
 pub(crate) fn violated(
     data: &Dataset,
     spec: &Spec,
@@ -48,22 +62,51 @@ pub(crate) fn violated(
     in_set: &[[bool; 2]],
     lambda: &[f64],
     threshold: f64,
+    cache: &mut MuCache,
 ) -> Vec<Violation> {
-    let mut out: Vec<Violation> = patterns
+    cache.resize_with(patterns.len().max(cache.len()), Default::default);
+    let priced: Vec<(usize, Option<Violation>, FreshMu)> = patterns
         .par_iter()
         .enumerate()
         .filter(|(i, _)| in_set[*i] != [true, true])
-        .filter_map(|(i, p)| price_pattern(data, spec, p, lambda, threshold, i, in_set[i]))
+        .map(|(i, p)| {
+            let (v, mu) = price_pattern(data, spec, p, lambda, threshold, i, in_set[i], &cache[i]);
+            (i, v, mu)
+        })
         .collect();
+    let mut out = Vec::new();
+    for (i, v, mu) in priced {
+        for (s, m) in mu.into_iter().enumerate() {
+            if let Some(m) = m {
+                cache[i][s] = m;
+            }
+        }
+        out.extend(v);
+    }
     out.sort_by(|a, b| b.value.total_cmp(&a.value));
     out
 }
 
+/// ‖c + Σ μ_k s_k x_k‖ for cached multipliers of a pattern's sign rows (floating point).
+fn cached_bound(data: &Dataset, pattern: &Pattern, c: &[f64], mu: &[(u32, f64)]) -> f64 {
+    let mut r = c.to_vec();
+    for &(k, m) in mu {
+        let k = k as usize;
+        let s = pattern.sign(k) * m;
+        r.iter_mut()
+            .zip(data.x.row(k))
+            .for_each(|(ri, xi)| *ri += s * xi);
+    }
+    norm(&r)
+}
+
 /// Pattern `index`'s violation at λ when its floating-point value max_{u ∈ K, ‖u‖ ≤ 1}
-/// |λᵀ S X u| exceeds `threshold`: ‖c‖ first, then ‖c + Gᵀμ‖ for each sign with the
-/// multipliers of the projection onto the cone ([`multipliers_3d`] in three dimensions,
-/// Lawson–Hanson otherwise). No rounding allowance and no proof of the maximizer's feasibility:
-/// pricing only guides the working set, the certificate checks rigorously.
+/// |λᵀ S X u| exceeds `threshold`: ‖c‖ first, then the cached multipliers' bound, then
+/// ‖c + Gᵀμ‖ for each sign with the multipliers of the projection onto the cone
+/// ([`multipliers_3d`] in three dimensions, Lawson–Hanson otherwise), which are returned for
+/// the cache. No rounding allowance and no proof of the maximizer's feasibility: pricing only
+/// guides the working set, the certificate checks rigorously.
+#[allow(clippy::too_many_arguments)]
 fn price_pattern(
     data: &Dataset,
     spec: &Spec,
@@ -72,11 +115,14 @@ fn price_pattern(
     threshold: f64,
     index: usize,
     skip: [bool; 2],
-) -> Option<Violation> {
+    cached: &[Vec<(u32, f64)>; 2],
+) -> (Option<Violation>, FreshMu) {
+    let mut fresh = [None, None];
     let (c, _) = dual_vector(data, &spec.model, pattern, lambda);
     if norm(&c) <= threshold {
-        return None;
+        return (None, fresh);
     }
+    let rows = pattern.constraint_rows(&data.x);
     let signed = pattern.cone_rows(&data.x);
     let g: Vec<&[f64]> = signed.iter().map(Vec::as_slice).collect();
     let mut best: Option<Violation> = None;
@@ -85,11 +131,21 @@ fn price_pattern(
             continue;
         }
         let side: Vec<f64> = c.iter().map(|v| sign * v).collect();
+        if !cached[s].is_empty() && cached_bound(data, pattern, &side, &cached[s]) <= threshold {
+            continue;
+        }
         let mu = if side.len() == 3 {
             multipliers_3d(&side, &g)
         } else {
             multipliers(&side, &g)
         };
+        fresh[s] = Some(
+            rows.iter()
+                .zip(&mu)
+                .filter(|(_, &m)| m > 0.0)
+                .map(|(&k, &m)| (k as u32, m))
+                .collect(),
+        );
         let mut u = side.clone();
         for (row, &m) in g.iter().zip(&mu) {
             if m > 0.0 {
@@ -109,7 +165,7 @@ fn price_pattern(
             });
         }
     }
-    best
+    (best, fresh)
 }
 
 /// A pattern whose dual constraint is violated.
@@ -261,6 +317,26 @@ pub enum Pool<'a> {
     /// The cells walked by the sweep each round; a violated cell becomes a pattern only when
     /// it is chosen.
     Streamed(&'a Swept),
+    /// Stored (sampled) patterns, and cells found by local search at each pricing step
+    /// (crate::geometry::search) with this effort and seed.
+    Searched(&'a [Pattern], SearchPlan, u64),
+}
+
+/// What the searches of a `Searched` pool did over the whole loop.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct SearchCounts {
+    /// Pricing steps that searched.
+    pub passes: usize,
+    /// Local searches run (each from one start, for one output sign).
+    pub searches: usize,
+    /// Searches that ended below the pricing threshold (found nothing violated).
+    pub fruitless: usize,
+    /// Distinct patterns the searches added to the pool.
+    pub found: usize,
+    /// Local searches of the last pricing step, and how many of them found nothing.
+    pub last_searches: usize,
+    /// See `last_searches`.
+    pub last_fruitless: usize,
 }
 
 /// The patterns the working-set loop can refer to by index: the stored ones, or those the
@@ -269,15 +345,29 @@ pub struct Known<'a> {
     pool: Pool<'a>,
     found: Vec<Pattern>,
     index: HashMap<Vec<bool>, usize>,
+    /// What the searches did (a `Searched` pool only).
+    pub counts: SearchCounts,
+    /// The patterns' last cone multipliers, by index (stored and searched pools).
+    mu: MuCache,
 }
 
 impl<'a> Known<'a> {
     /// Nothing found yet.
     pub fn new(pool: Pool<'a>) -> Known<'a> {
+        let index = match pool {
+            Pool::Searched(base, ..) => base
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.active.clone(), i))
+                .collect(),
+            Pool::Stored(_) | Pool::Streamed(_) => HashMap::new(),
+        };
         Known {
             pool,
             found: Vec::new(),
-            index: HashMap::new(),
+            index,
+            counts: SearchCounts::default(),
+            mu: MuCache::new(),
         }
     }
 
@@ -286,6 +376,7 @@ impl<'a> Known<'a> {
         match self.pool {
             Pool::Stored(all) => all.len(),
             Pool::Streamed(_) => self.found.len(),
+            Pool::Searched(base, ..) => base.len() + self.found.len(),
         }
     }
 
@@ -294,6 +385,7 @@ impl<'a> Known<'a> {
         match self.pool {
             Pool::Stored(all) => all.len(),
             Pool::Streamed(swept) => swept.patterns,
+            Pool::Searched(..) => self.len(),
         }
     }
 
@@ -307,14 +399,24 @@ impl<'a> Known<'a> {
         match self.pool {
             Pool::Stored(all) => &all[i],
             Pool::Streamed(_) => &self.found[i],
+            Pool::Searched(base, ..) if i < base.len() => &base[i],
+            Pool::Searched(base, ..) => &self.found[i - base.len()],
         }
     }
 
-    /// Every pattern, by index (the stored pool only; `None` when streamed).
+    /// Every pattern, by index (the stored pool only; `None` when streamed or searched).
     pub fn all(&self) -> Option<&'a [Pattern]> {
         match self.pool {
             Pool::Stored(all) => Some(all),
-            Pool::Streamed(_) => None,
+            Pool::Streamed(_) | Pool::Searched(..) => None,
+        }
+    }
+
+    /// The patterns found by search (empty for other pools).
+    pub fn found(&self) -> &[Pattern] {
+        match self.pool {
+            Pool::Searched(..) => &self.found,
+            Pool::Stored(_) | Pool::Streamed(_) => &[],
         }
     }
 
@@ -333,12 +435,17 @@ impl<'a> Known<'a> {
     ) -> Result<Priced, String> {
         let swept = match self.pool {
             Pool::Stored(all) => {
-                let v = violated(data, spec, all, in_set, lambda, threshold);
+                let v = violated(data, spec, all, in_set, lambda, threshold, &mut self.mu);
                 return Ok(Priced {
                     chosen: choose(&v, count),
                     violated: v.len(),
                     worst: v.first().map_or(0.0, |v| v.value),
                 });
+            }
+            Pool::Searched(base, plan, seed) => {
+                return Ok(self.price_searched(
+                    data, spec, base, plan, seed, in_set, lambda, threshold, count,
+                ))
             }
             Pool::Streamed(swept) => swept,
         };
@@ -480,6 +587,144 @@ impl<'a> Known<'a> {
         })
     }
 
+    /// Pricing of a `Searched` pool: every known pattern (sampled and found) by its cone
+    /// support, then local searches from fresh starts (Gaussian and vertex gates, and the
+    /// maximizers of the violated known patterns) in batches, until a batch brings `count`
+    /// violated patterns, `plan.searches` searches ran or `plan.seconds` passed. The cells the
+    /// searches end in are priced like the known ones and join the pool.
+    #[allow(clippy::too_many_arguments)]
+    fn price_searched(
+        &mut self,
+        data: &Dataset,
+        spec: &Spec,
+        base: &[Pattern],
+        plan: SearchPlan,
+        seed: u64,
+        in_set: &[[bool; 2]],
+        lambda: &[f64],
+        threshold: f64,
+        count: usize,
+    ) -> Priced {
+        // One cache over base and found patterns: the found ones' entries follow the base's.
+        let mut cache = std::mem::take(&mut self.mu);
+        cache.resize_with(base.len().max(cache.len()), Default::default);
+        let mut found_cache = cache.split_off(base.len());
+        let mut v = violated(
+            data,
+            spec,
+            base,
+            &in_set[..base.len()],
+            lambda,
+            threshold,
+            &mut cache,
+        );
+        let mut more = violated(
+            data,
+            spec,
+            &self.found,
+            &in_set[base.len()..],
+            lambda,
+            threshold,
+            &mut found_cache,
+        );
+        cache.append(&mut found_cache);
+        self.mu = cache;
+        more.iter_mut().for_each(|x| x.pattern += base.len());
+        v.append(&mut more);
+        let pass = self.counts.passes as u64;
+        self.counts.passes += 1;
+        // Starts: the maximizers of the violated known patterns first, then fresh gates.
+        let mut seeds: Vec<(Vec<f64>, f64)> = v
+            .iter()
+            .take(count)
+            .filter(|x| x.direction.iter().any(|&d| d != 0.0))
+            .map(|x| (x.direction.clone(), x.sign))
+            .collect();
+        let fresh = starts(
+            data,
+            plan.searches.div_ceil(4),
+            plan.searches.div_ceil(4),
+            seed ^ (pass + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        for g in fresh {
+            seeds.push((g.clone(), 1.0));
+            seeds.push((g, -1.0));
+        }
+        seeds.truncate(plan.searches.max(1));
+        let mut searches = 0;
+        let mut fruitless = 0;
+        let mut found_now: Vec<Found> = Vec::new();
+        let batch = 64usize;
+        // The searches' own clock: the pricing of the known patterns above does not count.
+        let start = std::time::Instant::now();
+        for chunk in seeds.chunks(batch) {
+            let ends: Vec<Option<Found>> = chunk
+                .par_iter()
+                .map(|(u, sign)| ascend(data, &spec.model, lambda, u, *sign))
+                .collect();
+            searches += ends.len();
+            for end in ends {
+                match end {
+                    Some(f) if f.value > threshold => found_now.push(f),
+                    _ => fruitless += 1,
+                }
+            }
+            // Enough for a round, or the budget is spent. (Stopping at the first find, or
+            // once the search took as long as the last solve, made the rounds many and small:
+            // diabetes with 1,000 sampled gates, 97 rounds and 422 s against 42 and 263 s.)
+            if found_now.len() + v.len() >= count || start.elapsed().as_secs_f64() >= plan.seconds {
+                break;
+            }
+        }
+        self.counts.searches += searches;
+        self.counts.fruitless += fruitless;
+        self.counts.last_searches = searches;
+        self.counts.last_fruitless = fruitless;
+        // The cells found, each once, priced by their cone support like the known ones.
+        let mut fresh_patterns: Vec<Pattern> = Vec::new();
+        let mut seen: std::collections::HashSet<Vec<bool>> = std::collections::HashSet::new();
+        for f in found_now {
+            let s = side_index(side_of(f.sign));
+            let known = self.index.get(&f.pattern.active).copied();
+            if known.is_some_and(|i| in_set.get(i).is_some_and(|pair| pair[s])) {
+                continue;
+            }
+            if known.is_none() && seen.insert(f.pattern.active.clone()) {
+                fresh_patterns.push(f.pattern);
+            }
+        }
+        let skip = vec![[false; 2]; fresh_patterns.len()];
+        let mut fresh_cache = MuCache::new();
+        let priced_fresh = violated(
+            data,
+            spec,
+            &fresh_patterns,
+            &skip,
+            lambda,
+            threshold,
+            &mut fresh_cache,
+        );
+        let offset = self.len();
+        let added = fresh_patterns.len();
+        for p in fresh_patterns {
+            self.insert(p);
+        }
+        self.mu.truncate(offset);
+        self.mu.resize_with(offset, Default::default);
+        self.mu.append(&mut fresh_cache);
+        self.counts.found += added;
+        v.extend(priced_fresh.into_iter().map(|mut x| {
+            x.pattern += offset;
+            x
+        }));
+        v.sort_by(|a, b| b.value.total_cmp(&a.value));
+        Priced {
+            chosen: choose(&v, count),
+            violated: v.len(),
+            worst: v.first().map_or(0.0, |v| v.value),
+        }
+    }
+
     /// The indices of these blocks' patterns (with their sides, each block once, in order):
     /// stored pools by sign vector, passing over patterns they do not hold; streamed pools
     /// remember the patterns as found (they must be cells of the pool's arrangement).
@@ -496,7 +741,7 @@ impl<'a> Known<'a> {
                     .map(|(p, side)| by_signs.get(p.active.as_slice()).map(|&i| (i, *side)))
                     .collect()
             }
-            Pool::Streamed(_) => blocks
+            Pool::Streamed(_) | Pool::Searched(..) => blocks
                 .iter()
                 .map(|(p, side)| Some((self.insert(p.clone()), *side)))
                 .collect(),
@@ -514,7 +759,11 @@ impl<'a> Known<'a> {
         if let Some(&i) = self.index.get(&p.active) {
             return i;
         }
-        let i = self.found.len();
+        let base = match self.pool {
+            Pool::Searched(base, ..) => base.len(),
+            Pool::Stored(_) | Pool::Streamed(_) => 0,
+        };
+        let i = base + self.found.len();
         self.index.insert(p.active.clone(), i);
         self.found.push(p);
         i

@@ -58,8 +58,12 @@ pub struct SolveReport {
     pub cells: usize,
     /// Patterns in the program.
     pub patterns: usize,
-    /// `exact` or `sampled`.
+    /// `exact`, `sampled` or `search`.
     pub pattern_method: &'static str,
+    /// For `search`: the local searches of the pricing steps (the last step's fruitless
+    /// searches are the ones that ended the loop).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search: Option<crate::convex::pricing::SearchCounts>,
     /// `streamed` (cells walked each time, never all in memory) or `stored`.
     pub cell_storage: &'static str,
     /// `working_set` or `full`.

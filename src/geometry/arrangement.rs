@@ -521,7 +521,7 @@ pub fn patterns_for(
                 swept: Some(swept),
             })
         }
-        PatternMethod::Sampled { samples, seed } => {
+        PatternMethod::Sampled { samples, seed } | PatternMethod::Search { samples, seed, .. } => {
             Ok(sample_patterns(data, activation, samples, seed))
         }
     }

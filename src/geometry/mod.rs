@@ -1,12 +1,13 @@
 //! Geometry of the hyperplane arrangement: the exact cells ([`arrangement`], [`cells`], the
 //! streamed sweep [`sweep`] and walk [`swept`]), the activation's slopes on a cell
 //! ([`slopes`]), the support of a cone's unit ball ([`cone`]), each pattern's dual constraint
-//! ([`dual`]), and the seminorm reduction for unpenalized biases ([`unpenalized`]).
+//! ([`dual`]), the local search for violated cells ([`search`]), and the seminorm reduction for unpenalized biases ([`unpenalized`]).
 
 pub mod arrangement;
 pub mod cells;
 pub mod cone;
 pub mod dual;
+pub mod search;
 pub mod slopes;
 pub mod sweep;
 pub mod swept;

@@ -292,7 +292,38 @@ pub enum PatternMethod {
         /// Seed of the generator (the same patterns on every platform).
         seed: u64,
     },
+    /// The sampled patterns, then cells found by local search for violated dual constraints at
+    /// every pricing step of the working set (crate::geometry::search): a larger sub-program,
+    /// never worse than the sampled one with the same gates.
+    Search {
+        /// Number of gate vectors drawn for the starting patterns.
+        samples: usize,
+        /// Seed of the generator (the same patterns and searches on every platform).
+        seed: u64,
+        /// How hard each pricing step searches.
+        plan: SearchPlan,
+    },
 }
+
+/// The effort of one pricing step of `method = "search"`: it stops at the first batch that
+/// brings enough violated patterns for a round, or when `searches` local searches or
+/// `seconds` have been spent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SearchPlan {
+    /// Local searches per pricing step (`[arrangements] searches`).
+    pub searches: usize,
+    /// Wall-clock seconds per pricing step (`[arrangements] search_budget`).
+    pub seconds: f64,
+}
+
+/// Default local searches per pricing step of `method = "search"`.
+pub const DEFAULT_SEARCHES: usize = 2000;
+
+/// Default seconds per pricing step of `method = "search"`.
+pub const DEFAULT_SEARCH_SECONDS: f64 = 5.0;
+
+/// Default seconds of the branch and bound that proves a global bound for `method = "search"`.
+pub const DEFAULT_GLOBAL_SECONDS: f64 = 10.0;
 
 /// How the cells of an exact arrangement are kept (`[arrangements] cells`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -310,11 +341,12 @@ pub enum CellStorage {
 pub const STREAM_ABOVE: f64 = 5_000.0;
 
 impl PatternMethod {
-    /// `"exact"` or `"sampled"`.
+    /// `"exact"`, `"sampled"` or `"search"`.
     pub fn name(&self) -> &'static str {
         match self {
             PatternMethod::Exact { .. } => "exact",
             PatternMethod::Sampled { .. } => "sampled",
+            PatternMethod::Search { .. } => "search",
         }
     }
 }
@@ -356,6 +388,10 @@ pub struct SolverSettings {
 pub struct CertificateSettings {
     /// A network is certified when every exact pattern was checked and (p − d) / |p| ≤ tol.
     pub tol: f64,
+    /// Seconds of branch and bound over all of u-space that prove a global lower bound when the
+    /// patterns are not the exact arrangement (`[certificate] global_seconds`): the default is
+    /// [`DEFAULT_GLOBAL_SECONDS`] for `method = "search"` and none (0) for `"sampled"`.
+    pub global_seconds: f64,
 }
 
 #[derive(Deserialize)]
@@ -426,6 +462,8 @@ struct RawArrangements {
     seed: Option<i64>,
     max_patterns: Option<i64>,
     cells: Option<String>,
+    searches: Option<i64>,
+    search_budget: Option<f64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -440,6 +478,7 @@ struct RawSolver {
 #[serde(deny_unknown_fields)]
 struct RawCertificate {
     tol: Option<f64>,
+    global_seconds: Option<f64>,
 }
 
 /// toml/serde messages in the user's words: no names of our internal types.
@@ -785,7 +824,7 @@ impl Spec {
                     cells,
                 }
             }
-            "sampled" => {
+            method @ ("sampled" | "search") => {
                 let samples = match a.samples {
                     None => DEFAULT_SAMPLES,
                     Some(s) if (1..=MAX_SAMPLES as i64).contains(&s) => s as usize,
@@ -803,12 +842,51 @@ impl Spec {
                         return Err(err("arrangements.seed", format!("must be >= 0, got {s}")))
                     }
                 };
-                PatternMethod::Sampled { samples, seed }
+                if method == "sampled" {
+                    for (key, given) in [
+                        ("searches", a.searches.is_some()),
+                        ("search_budget", a.search_budget.is_some()),
+                    ] {
+                        if given {
+                            return Err(err(
+                                &format!("arrangements.{key}"),
+                                "only used by method = \"search\"".into(),
+                            ));
+                        }
+                    }
+                    PatternMethod::Sampled { samples, seed }
+                } else {
+                    let searches = match a.searches {
+                        None => DEFAULT_SEARCHES,
+                        Some(s) if (1..=MAX_SAMPLES as i64).contains(&s) => s as usize,
+                        Some(s) => {
+                            return Err(err(
+                                "arrangements.searches",
+                                format!("must be between 1 and {MAX_SAMPLES}, got {s}"),
+                            ))
+                        }
+                    };
+                    let seconds = match a.search_budget {
+                        None => DEFAULT_SEARCH_SECONDS,
+                        Some(t) if t.is_finite() && t > 0.0 => t,
+                        Some(t) => {
+                            return Err(err(
+                                "arrangements.search_budget",
+                                format!("must be a positive number of seconds, got {t}"),
+                            ))
+                        }
+                    };
+                    PatternMethod::Search {
+                        samples,
+                        seed,
+                        plan: SearchPlan { searches, seconds },
+                    }
+                }
             }
             other => {
                 return Err(err(
                     "arrangements.method",
-                    format!("unknown method `{other}` (supported: exact, sampled)"),
+                    format!("unknown method `{other}` (supported: exact, sampled, search)"),
                 ))
             }
         };
@@ -847,6 +925,25 @@ impl Spec {
             ));
         }
 
+        let global_seconds = match raw.certificate.global_seconds {
+            None if matches!(arrangements, PatternMethod::Search { .. }) => DEFAULT_GLOBAL_SECONDS,
+            None => 0.0,
+            Some(t) if t.is_finite() && t >= 0.0 => t,
+            Some(t) => {
+                return Err(err(
+                    "certificate.global_seconds",
+                    format!("must be a number of seconds >= 0, got {t}"),
+                ))
+            }
+        };
+        if strategy == Strategy::Full && matches!(arrangements, PatternMethod::Search { .. }) {
+            return Err(err(
+                "solver.strategy",
+                "\"full\" solves a fixed set of patterns; method = \"search\" needs the \
+                 working set (its pricing is where the search runs)"
+                    .into(),
+            ));
+        }
         Ok(Spec {
             path: path.to_path_buf(),
             name,
@@ -861,7 +958,10 @@ impl Spec {
                 tol,
                 max_iter,
             },
-            certificate: CertificateSettings { tol: cert_tol },
+            certificate: CertificateSettings {
+                tol: cert_tol,
+                global_seconds,
+            },
         })
     }
 }
