@@ -70,9 +70,8 @@ fn bound_and_estimate(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], mu: &[f64]
 pub fn multipliers(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
     let m = g_rows.len();
     let d = c.len();
-    let mut mu = vec![0.0; m];
     if m == 0 {
-        return mu;
+        return Vec::new();
     }
     let mut gram = vec![0.0; m * m];
     for a in 0..m {
@@ -83,7 +82,19 @@ pub fn multipliers(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
         }
     }
     let gc: Vec<f64> = g_rows.iter().map(|g| dot(g, c)).collect();
-    let scale = norm(c).max(1e-300);
+    multipliers_from_gram(&gram, &gc, norm(c), d)
+}
+
+/// [`multipliers`] from the Gram matrix G Gᵀ (row-major, m × m), the products G c and ‖c‖ in
+/// dimension d: for callers that bound many vectors c over one cone and compute the Gram
+/// matrix once.
+pub fn multipliers_from_gram(gram: &[f64], gc: &[f64], c_norm: f64, d: usize) -> Vec<f64> {
+    let m = gc.len();
+    let mut mu = vec![0.0; m];
+    if m == 0 {
+        return mu;
+    }
+    let scale = c_norm.max(1e-300);
     let largest_row = (0..m).map(|a| gram[a * m + a].sqrt()).fold(0.0, f64::max);
     let tol = 1e-13 * scale * largest_row.max(1.0);
     let mut passive = vec![false; m];
@@ -108,7 +119,7 @@ pub fn multipliers(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
         for _inner in 0..(m + 1) {
             set.clear();
             set.extend((0..m).filter(|&k| passive[k]));
-            let s = gram_least_squares(&gram, &gc, m, &set, &mut normal, &mut solution);
+            let s = gram_least_squares(gram, gc, m, &set, &mut normal, &mut solution);
             if s.iter().all(|&v| v > 0.0) {
                 for (&k, &v) in set.iter().zip(s.iter()) {
                     mu[k] = v;
