@@ -73,7 +73,11 @@ fn check_against_exact(label: &str, data: &Dataset, model: &Model, lambda: &[f64
     for nodes in [0, 1, 2, 3, 5, 8, 20] {
         let b = rho_bound(data, model, lambda, &truncated(nodes));
         assert!(b.upper >= lo, "{label}, {nodes} nodes: {} < {lo}", b.upper);
-        assert!(b.lower <= hi * (1.0 + 1e-12), "{label}: lower {} > {hi}", b.lower);
+        assert!(
+            b.lower <= hi * (1.0 + 1e-12),
+            "{label}: lower {} > {hi}",
+            b.lower
+        );
     }
     let b = rho_bound(data, model, lambda, &ample());
     assert!(b.complete, "{label}: not complete after {} nodes", b.nodes);
@@ -84,7 +88,11 @@ fn check_against_exact(label: &str, data: &Dataset, model: &Model, lambda: &[f64
         "{label}: upper {} vs exact [{lo}, {hi}]",
         b.upper
     );
-    assert!(b.lower <= hi * (1.0 + 1e-12), "{label}: lower {} > {hi}", b.lower);
+    assert!(
+        b.lower <= hi * (1.0 + 1e-12),
+        "{label}: lower {} > {hi}",
+        b.lower
+    );
     assert!(
         b.lower >= lo * (1.0 - 1e-9),
         "{label}: lower {} vs exact [{lo}, {hi}]",
@@ -103,7 +111,10 @@ fn check_against_exact(label: &str, data: &Dataset, model: &Model, lambda: &[f64
                 lambda[i] * model.activation.apply(t)
             })
             .sum();
-        assert!((b.sign * g - b.lower).abs() <= 1e-12 * b.lower.max(1.0), "{label}");
+        assert!(
+            (b.sign * g - b.lower).abs() <= 1e-12 * b.lower.max(1.0),
+            "{label}"
+        );
     }
     b
 }
@@ -154,7 +165,9 @@ fn degenerate_data_duplicate_zero_and_collinear_rows() {
         ),
         (
             "collinear points with bias",
-            (0..8).map(|k| vec![k as f64 * 0.5 - 1.5, 1.0 - k as f64]).collect(),
+            (0..8)
+                .map(|k| vec![k as f64 * 0.5 - 1.5, 1.0 - k as f64])
+                .collect(),
             true,
         ),
         (
@@ -204,7 +217,10 @@ fn zero_dual_and_uncovered_models() {
     assert_eq!(b.upper, f64::INFINITY);
     assert!(!b.complete);
     // A λ of the wrong length or with a NaN likewise.
-    assert_eq!(rho_bound(&data, &m, &lambda[..6], &ample()).upper, f64::INFINITY);
+    assert_eq!(
+        rho_bound(&data, &m, &lambda[..6], &ample()).upper,
+        f64::INFINITY
+    );
     let mut nan = lambda.clone();
     nan[3] = f64::NAN;
     assert_eq!(rho_bound(&data, &m, &nan, &ample()).upper, f64::INFINITY);
