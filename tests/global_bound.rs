@@ -79,6 +79,13 @@ fn check_against_exact(label: &str, data: &Dataset, model: &Model, lambda: &[f64
             b.lower
         );
     }
+    // No time at all: the two roots are still evaluated.
+    let none = BoundBudget {
+        seconds: 0.0,
+        ..ample()
+    };
+    let b = rho_bound(data, model, lambda, &none);
+    assert!(b.upper >= lo && b.nodes == 2, "{label}, no time: {b:?}");
     let b = rho_bound(data, model, lambda, &ample());
     assert!(b.complete, "{label}: not complete after {} nodes", b.nodes);
     assert_eq!(b.open, 0, "{label}");
@@ -195,6 +202,22 @@ fn degenerate_data_duplicate_zero_and_collinear_rows() {
             let label = format!("{name} {}", activation.name());
             check_against_exact(&label, &data, &model(activation, bias), &lambda);
         }
+    }
+}
+
+#[test]
+fn several_rows_per_sample() {
+    // Rows 0..6 and 6..12 belong to samples 0..6 (as the patches of a convolutional network):
+    // g sums λ of the row's sample over every row.
+    let mut rng = Xoshiro::new(21);
+    let rows = gaussian_rows(&mut rng, 12, 2);
+    let mut data = dataset(&rows, true);
+    data.sample_of = (0..12).map(|r| r % 6).collect();
+    data.y.truncate(6);
+    for activation in ACTIVATIONS {
+        let lambda = gaussian(&mut rng, 6);
+        let label = format!("shared samples {}", activation.name());
+        check_against_exact(&label, &data, &model(activation, true), &lambda);
     }
 }
 
