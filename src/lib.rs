@@ -33,7 +33,7 @@ pub mod model;
 pub mod numeric;
 
 // The modules by their short names (the public paths of earlier versions).
-pub use certify::{certificate, verdict};
+pub use certify::{certificate, global_bound, verdict};
 pub use commands::{
     audit, bench, cbf, cli, compare, explain, listing, path, picture, plot, predict, report,
     train_report,

@@ -164,6 +164,99 @@ pub fn multipliers(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
     mu
 }
 
+/// [`multipliers`] from the Gram matrix G Gᵀ (row-major, m × m), the products G c and ‖c‖ in
+/// dimension d: for callers that bound many vectors c over one cone and compute the Gram
+/// matrix once.
+pub fn multipliers_from_gram(gram: &[f64], gc: &[f64], c_norm: f64, d: usize) -> Vec<f64> {
+    let m = gc.len();
+    let mut mu = vec![0.0; m];
+    if m == 0 {
+        return mu;
+    }
+    let scale = c_norm.max(1e-300);
+    let largest_row = (0..m).map(|a| gram[a * m + a].sqrt()).fold(0.0, f64::max);
+    let tol = 1e-13 * scale * largest_row.max(1.0);
+    let mut passive = vec![false; m];
+    let mut set: Vec<usize> = Vec::with_capacity(m);
+    let mut normal = vec![0.0; m * m];
+    let mut solution = vec![0.0; m];
+    for _outer in 0..(3 * m + 3 * d + 10) {
+        // Gradient of ½‖c + Gᵀμ‖² is G c + G Gᵀ μ; candidates have a negative entry.
+        let mut best = None;
+        let mut best_w = tol;
+        for j in 0..m {
+            if !passive[j] {
+                let w = -(gc[j] + (0..m).map(|k| gram[j * m + k] * mu[k]).sum::<f64>());
+                if w > best_w {
+                    best_w = w;
+                    best = Some(j);
+                }
+            }
+        }
+        let Some(j) = best else { break };
+        passive[j] = true;
+        for _inner in 0..(m + 1) {
+            set.clear();
+            set.extend((0..m).filter(|&k| passive[k]));
+            let s = gram_least_squares(gram, gc, m, &set, &mut normal, &mut solution);
+            if s.iter().all(|&v| v > 0.0) {
+                for (&k, &v) in set.iter().zip(s.iter()) {
+                    mu[k] = v;
+                }
+                break;
+            }
+            let mut alpha = 1.0f64;
+            for (&k, &v) in set.iter().zip(s.iter()) {
+                if v <= 0.0 {
+                    let denom = mu[k] - v;
+                    if denom > 0.0 {
+                        alpha = alpha.min(mu[k] / denom);
+                    } else {
+                        alpha = 0.0;
+                    }
+                }
+            }
+            for (&k, &v) in set.iter().zip(s.iter()) {
+                mu[k] += alpha * (v - mu[k]);
+                if mu[k] <= 1e-15 * scale {
+                    mu[k] = 0.0;
+                    passive[k] = false;
+                }
+            }
+            if set.iter().all(|&k| !passive[k]) {
+                break;
+            }
+        }
+    }
+    mu
+}
+
+/// Unconstrained least squares min ‖c + Σ_{k∈set} s_k g_k‖ by the normal equations (from the
+/// Gram matrix) with a tiny ridge (the set is small; dependent columns only make the bound
+/// weaker, never wrong). Returns the solution as a prefix of `solution`.
+fn gram_least_squares<'a>(
+    gram: &[f64],
+    gc: &[f64],
+    m: usize,
+    set: &[usize],
+    normal: &mut [f64],
+    solution: &'a mut [f64],
+) -> &'a [f64] {
+    let p = set.len();
+    for (i, &ki) in set.iter().enumerate() {
+        solution[i] = -gc[ki];
+        for (j, &kj) in set.iter().enumerate() {
+            normal[i * p + j] = gram[ki * m + kj];
+        }
+    }
+    let trace: f64 = (0..p).map(|i| normal[i * p + i]).sum();
+    for i in 0..p {
+        normal[i * p + i] += 1e-13 * trace.max(1e-300);
+    }
+    solve_dense(&mut normal[..p * p], &mut solution[..p], p);
+    &solution[..p]
+}
+
 /// Gaussian elimination with partial pivoting, in place; the solution lands in `b`.
 pub(crate) fn solve_dense(a: &mut [f64], b: &mut [f64], p: usize) {
     for col in 0..p {
