@@ -622,3 +622,50 @@ fn certify_with(
         seconds: start.elapsed().as_secs_f64(),
     }
 }
+
+/// The certificate of `network` against every u of the ball at once: ρ(λ) bounded by the
+/// branch and bound of [`crate::certify::global_bound`] instead of a list of patterns, so that
+/// its dual bound holds for the exact (global) program whatever patterns produced the network.
+/// The search stops once ρ is proven below β(1 + tol/2) or the budget is spent; the bound is
+/// valid either way. `exact_patterns` is true in the result (the bound covers every cell);
+/// the branch and bound's own account is returned with it.
+pub fn certify_global(
+    data: &Dataset,
+    model: &Model,
+    network: &Network,
+    tol: f64,
+    hint: Option<&[f64]>,
+    seconds: f64,
+) -> (Certificate, crate::certify::global_bound::RhoBound) {
+    use crate::certify::global_bound::{rho_bound, BoundBudget};
+    let mut account = None;
+    let own_scale = data.x.largest_magnitude();
+    let certificate = certify_with(data, model, network, true, tol, hint, &mut |d, lambda| {
+        // certify_with may hand over X scaled by a power of two (ρ scales with it).
+        let ratio = if own_scale > 0.0 {
+            d.x.largest_magnitude() / own_scale
+        } else {
+            1.0
+        };
+        let budget = BoundBudget {
+            seconds,
+            max_nodes: usize::MAX,
+            target: model.beta * ratio * (1.0 + 0.5 * tol),
+        };
+        let bound = rho_bound(d, model, lambda, &budget);
+        let rho = Rho {
+            upper: if bound.upper.is_nan() {
+                f64::INFINITY
+            } else {
+                bound.upper
+            },
+            lower: bound.lower,
+            worst: None,
+            checked: bound.nodes,
+        };
+        account = Some(bound);
+        rho
+    });
+    let account = account.expect("certify_with asks for rho once");
+    (certificate, account)
+}

@@ -89,7 +89,15 @@ pub fn solve_summary(r: &SolveReport) -> String {
             c.searches, c.passes, c.found, c.last_searches, c.last_fruitless
         );
     }
-    if r.pattern_method == "sampled" {
+    if let Some(g) = r.global.as_ref().filter(|g| g.global_rounds > 0) {
+        let _ = writeln!(
+            s,
+            "             the branch and bound found {} violated cells that no search reached; \
+             each joined the program and it was solved again",
+            g.global_rounds
+        );
+    }
+    if r.pattern_method == "sampled" && r.global.is_none() {
         let _ = writeln!(
             s,
             "note         sampled patterns: this is the optimum of a sub-sampled program, an upper \
@@ -114,26 +122,42 @@ pub fn solve_summary(r: &SolveReport) -> String {
         compact(r.beta)
     );
     let (lo, hi) = outward_decimals(r.optimum.lower, r.optimum.upper, 10);
-    let scope = if r.certificate.exact_patterns {
-        ""
-    } else {
-        " of the sub-sampled program only"
+    let scope = match (r.certificate.exact_patterns, r.pattern_method) {
+        (true, _) => "",
+        (false, "search") => " of the searched program only",
+        (false, _) => " of the sub-sampled program only",
     };
     let _ = writeln!(
         s,
         "optimum      in [{lo}, {hi}]{scope} (proven: the dual bound and this network's objective)"
     );
-    let _ = writeln!(
-        s,
-        "verdict      {}",
-        verdict(
+    if let Some(g) = &r.global {
+        let (glo, ghi) = outward_decimals(g.lower, r.certificate.objective_bounds.upper, 10);
+        let _ = writeln!(
+            s,
+            "global       optimum in [{glo}, {ghi}] over every two-layer network (branch and bound \
+             over all of u-space: {} nodes, {}, rho <= {:.6e}, {:.2} s)",
+            g.nodes,
+            if g.complete {
+                "tree exhausted".to_string()
+            } else {
+                format!("{} open", g.open)
+            },
+            g.rho.upper,
+            g.seconds
+        );
+    }
+    let line = match &r.global {
+        Some(g) if !r.certificate.exact_patterns => global_verdict(g, r.certificate.tol),
+        _ => verdict(
             r.certified,
             r.certificate.exact_patterns,
             r.relative_gap,
             r.certificate.tol,
-            1
-        )
-    );
+            1,
+        ),
+    };
+    let _ = writeln!(s, "verdict      {line}");
     if let Some(test) = &r.test {
         write_test(&mut s, "test", test);
     }
@@ -192,6 +216,24 @@ fn verdict(certified: bool, exact: bool, relative_gap: f64, tol: f64, outputs: u
         format!(
             "NOT CERTIFIED: relative gap {relative_gap:.1e} exceeds tol {tol:.0e}; the network may \
              be suboptimal by up to the gap"
+        )
+    }
+}
+
+/// What a branch-and-bound global bound proved about a searched or sampled solve.
+fn global_verdict(g: &crate::convex::pipeline::GlobalSummary, tol: f64) -> String {
+    if g.certified {
+        format!(
+            "CERTIFIED globally optimal by branch and bound: no two-layer network of any width has \
+             an objective lower than the global bound; relative gap {:.1e} <= tol {tol:.0e}",
+            g.relative_gap
+        )
+    } else {
+        format!(
+            "NOT CERTIFIED globally: proven within a relative gap of {:.3e} of the global optimum \
+             (the patterns do not cover every cell, and the branch and bound's bound is that far \
+             below this network)",
+            g.relative_gap
         )
     }
 }

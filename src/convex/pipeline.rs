@@ -25,7 +25,9 @@ use crate::input::data::Dataset;
 use crate::input::spec::{Loss, PatternMethod, Spec};
 use crate::model::network::Network;
 
-pub use crate::convex::solve_report::{CertificateSummary, SolveReport, Solved, SolverSummary};
+pub use crate::convex::solve_report::{
+    CertificateSummary, GlobalSummary, SolveReport, Solved, SolverSummary,
+};
 
 /// Relative gaps above this fraction of the certificate's tolerance try re-balanced amplitudes.
 pub const REBALANCE_ABOVE: f64 = 1e-3;
@@ -249,10 +251,97 @@ pub(crate) fn solve_prepared(
     )
 }
 
+/// Most re-solves of a searched program after its branch and bound found a violated cell.
+pub const MAX_GLOBAL_ROUNDS: usize = 40;
+
 /// [`solve_prepared`] with the working-set loop's first working set from `start` (a warm start
 /// from a neighbouring solve: [`Solved::final_blocks`]). Same final pricing, same certificate.
+///
+/// For `method = "search"`, when the branch and bound of the global bound finds a u whose
+/// value exceeds β(1 + 10·tol) (a cell no search reached), that cell joins the pool and the
+/// loop runs again from the final blocks, up to [`MAX_GLOBAL_ROUNDS`] times.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn solve_prepared_from(
+    spec: &Spec,
+    data: Dataset,
+    arrangement: Arrangement,
+    start: Start,
+    seconds: Seconds,
+    total: Instant,
+    verbose: bool,
+    progress: &dyn Progress,
+) -> Result<Solved, Error> {
+    let mut solved = solve_once(
+        spec,
+        data,
+        arrangement,
+        start,
+        seconds,
+        total,
+        verbose,
+        progress,
+    )?;
+    if !matches!(spec.arrangements, PatternMethod::Search { .. }) {
+        return Ok(solved);
+    }
+    let (mut rounds, mut iterations) = (0, 0);
+    let mut searched = crate::convex::pricing::SearchCounts::default();
+    for extra in 1..=MAX_GLOBAL_ROUNDS {
+        let Some(g) = &solved.report.global else {
+            break;
+        };
+        let threshold = spec.model.beta * (1.0 + WORKING_SET_SLACK_FACTOR * spec.solver.tol);
+        if g.certified || g.rho.lower <= threshold {
+            break;
+        }
+        let Some(cell) = crate::geometry::search::cell_at(&solved.data, &g.worst_direction) else {
+            break;
+        };
+        if solved.arrangement.patterns.iter().any(|p| p.active == cell.active) {
+            break;
+        }
+        let side = crate::convex::pricing::side_of(g.worst_sign);
+        let mut blocks = solved.final_blocks();
+        blocks.push((cell.clone(), side));
+        rounds += solved.report.rounds;
+        iterations += solved.report.solver.iterations;
+        if let Some(c) = solved.report.search {
+            searched.passes += c.passes;
+            searched.searches += c.searches;
+            searched.fruitless += c.fruitless;
+            searched.found += c.found;
+        }
+        let mut arrangement = solved.arrangement;
+        arrangement.patterns.push(cell);
+        let seconds = solved.report.seconds.clone();
+        solved = solve_once(
+            spec,
+            solved.data,
+            arrangement,
+            Start::Blocks(&blocks),
+            seconds,
+            total,
+            verbose,
+            progress,
+        )?;
+        if let Some(g) = solved.report.global.as_mut() {
+            g.global_rounds = extra;
+        }
+    }
+    solved.report.rounds += rounds;
+    solved.report.solver.iterations += iterations;
+    if let Some(c) = solved.report.search.as_mut() {
+        c.passes += searched.passes;
+        c.searches += searched.searches;
+        c.fruitless += searched.fruitless;
+        c.found += searched.found;
+    }
+    Ok(solved)
+}
+
+/// One working-set loop, reconstruction, certificate and (for non-exact patterns) global bound.
+#[allow(clippy::too_many_arguments)]
+fn solve_once(
     spec: &Spec,
     data: Dataset,
     arrangement: Arrangement,
@@ -320,8 +409,14 @@ pub(crate) fn solve_prepared_from(
     );
     progress.finish();
     let (network, cert) = certified?;
+    let global = (!arrangement.exact && spec.certificate.global_seconds > 0.0).then(|| {
+        progress.start("global bound");
+        let summary = global_summary(spec, &data, &network, hint.as_deref());
+        progress.finish();
+        summary
+    });
     let nonconvex_objective = cert.nonconvex_objective;
-    seconds.certify = cert.seconds;
+    seconds.certify = cert.seconds + global.as_ref().map_or(0.0, |g| g.seconds);
     seconds.total = total.elapsed().as_secs_f64();
     let verdict = Verdict::new(&cert, None);
 
@@ -368,7 +463,18 @@ pub(crate) fn solve_prepared_from(
         optimum: verdict.optimum,
         suboptimality: verdict.suboptimality,
         relative_suboptimality: verdict.relative_suboptimality,
-        certified: cert.certified,
+        certified: cert.certified || global.as_ref().is_some_and(|g| g.certified),
+        global_bound: match (&global, arrangement.exact) {
+            (_, true) => Some(cert.dual_objective),
+            (Some(g), false) => Some(g.lower),
+            (None, false) => None,
+        },
+        bound_method: match (&global, arrangement.exact) {
+            (_, true) => "exact_enumeration",
+            (Some(_), false) => "branch_and_bound",
+            (None, false) => "none",
+        },
+        global,
         certificate: CertificateSummary {
             patterns_checked: cert.patterns_checked,
             worst_pattern: cert.worst_pattern,
@@ -398,6 +504,38 @@ pub(crate) fn solve_prepared_from(
         working_set: working,
         weights,
     })
+}
+
+/// The branch and bound's global bound for a network of a non-exact solve.
+fn global_summary(
+    spec: &Spec,
+    data: &Dataset,
+    network: &Network,
+    hint: Option<&[f64]>,
+) -> GlobalSummary {
+    let (cert, bound) = crate::certify::certificate::certify_global(
+        data,
+        &spec.model,
+        network,
+        spec.certificate.tol,
+        hint,
+        spec.certificate.global_seconds,
+    );
+    GlobalSummary {
+        worst_direction: bound.direction,
+        worst_sign: bound.sign,
+        global_rounds: 0,
+        lower: cert.dual_objective,
+        gap: cert.gap,
+        relative_gap: cert.relative_gap,
+        certified: cert.certified,
+        rho: cert.rho,
+        dual_scale: cert.dual_scale,
+        nodes: bound.nodes,
+        open: bound.open,
+        complete: bound.complete,
+        seconds: cert.seconds,
+    }
 }
 
 /// The zero network's certified solution when a closed form proves it optimal: ρ(λ₀) ≤ β at

@@ -101,8 +101,20 @@ pub struct SolveReport {
     pub suboptimality: Interval,
     /// The same relative to the optimum.
     pub relative_suboptimality: Interval,
-    /// True only when every exact pattern was checked and relative_gap ≤ certificate tol.
+    /// True only when the optimum was proven within the certificate's tol globally: every
+    /// exact pattern checked and relative_gap ≤ tol, or the branch and bound's global relative
+    /// gap ≤ tol.
     pub certified: bool,
+    /// A proven lower bound on the global optimum (the exact program over every cell, i.e.
+    /// every two-layer network of any width): the dual bound when the patterns are the exact
+    /// arrangement, the branch and bound's (see `global`) otherwise; null when nothing global
+    /// was proven (sampled patterns without a branch and bound).
+    pub global_bound: Option<f64>,
+    /// How `global_bound` was proven: `exact_enumeration`, `branch_and_bound` or `none`.
+    pub bound_method: &'static str,
+    /// The branch and bound over u-space, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub global: Option<GlobalSummary>,
     /// Certificate details.
     pub certificate: CertificateSummary,
     /// Solver details.
@@ -111,6 +123,40 @@ pub struct SolveReport {
     pub seconds: Seconds,
     /// Peak resident memory of the process in MB (Linux; null elsewhere).
     pub peak_memory_mb: Option<f64>,
+}
+
+/// The global bound of a non-exact solve: the network's dual point checked against every u of
+/// the ball by branch and bound (crate::certify::global_bound), not only the patterns used.
+#[derive(Debug, Clone, Serialize)]
+pub struct GlobalSummary {
+    /// Proven lower bound on the global optimum.
+    pub lower: f64,
+    /// The network's objective (upper end) − lower, rounded up.
+    pub gap: f64,
+    /// gap / |objective|.
+    pub relative_gap: f64,
+    /// Whether relative_gap ≤ the certificate's tol (then the network is proven globally
+    /// optimal to that tolerance).
+    pub certified: bool,
+    /// Bounds on ρ(λ) over all of u-space (upper proven; lower a floating-point value attained).
+    pub rho: Interval,
+    /// Scale applied to λ for dual feasibility (β / rho.upper, clipped).
+    pub dual_scale: f64,
+    /// Nodes evaluated, and still open when it stopped.
+    pub nodes: usize,
+    /// See `nodes`.
+    pub open: usize,
+    /// Whether the tree was exhausted (rho.upper is then ρ(λ) itself up to rounding).
+    pub complete: bool,
+    /// Seconds spent (the spec's `[certificate] global_seconds` bounds them).
+    pub seconds: f64,
+    /// The unit u where the largest |λᵀσ(Xu)| found was attained (rho.lower).
+    pub worst_direction: Vec<f64>,
+    /// The sign of λᵀσ(Xu) there (+1: a neuron with positive output weight).
+    pub worst_sign: f64,
+    /// Re-solves after the branch and bound found a violated cell that no search had reached
+    /// (`method = "search"`; see `MAX_GLOBAL_ROUNDS`).
+    pub global_rounds: usize,
 }
 
 /// Certificate details reported by `solve`.

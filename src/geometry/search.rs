@@ -136,7 +136,7 @@ pub fn ascend(
 
 /// The pattern of the cell containing u, with u as its gate; nudged off the hyperplanes it lies
 /// on (x_rᵀu = 0), or `None` when it cannot be.
-fn cell_at(data: &Dataset, u: &[f64]) -> Option<Pattern> {
+pub fn cell_at(data: &Dataset, u: &[f64]) -> Option<Pattern> {
     let mut gate = u.to_vec();
     let scale = norm(u).max(f64::MIN_POSITIVE);
     for attempt in 0..4 {
