@@ -130,7 +130,7 @@ const REFINE_ROUNDS: usize = 1;
 /// Fixed-point ascent steps per node for the lower end.
 const ASCENT_STEPS: usize = 3;
 
-/// Bounds on ρ(λ) = max_{‖u‖ ≤ 1} |Σ_r λ_{sample_of[r]} σ(x_rᵀu)| by branch and bound (see
+/// Bounds on ρ(λ) = max_{‖u‖ ≤ 1} |Σ_r λ_{sample_of(r)} σ(x_rᵀu)| by branch and bound (see
 /// the module docs). `upper` is valid whenever the search stops.
 ///
 /// Not covered (upper = +∞, lower 0): models with unpenalized hidden biases
