@@ -16,14 +16,14 @@
 //! is convex and positively homogeneous. On a node, each row gets an interval [l_r, h_r] ∋ x_rᵀu
 //! over C ∩ ball: at the root ±‖x_r‖ ([`norm_upper`]), below it the support of ±x_r over C
 //! from [`crate::geometry::cone`] (rigorous whatever the multipliers): Lawson–Hanson for the
-//! rows with w_r > 0 (defined below: their interval sets the bound's constant), a single
-//! closed-form multiplier for the w_r < 0 rows unless that nearly settles them (measured on
+//! rows with w_r > 0 (defined below; their intervals set the bound's constant), one
+//! closed-form multiplier for the w_r < 0 rows unless that nearly settles them. Measured on
 //! wave3d_n50 and diabetes: Lawson–Hanson for every row costs 1.3–1.5 times the time per node
-//! for bounds barely tighter per node, worse at equal time; one multiplier for every row gives
-//! much weaker bounds). A row found
-//! within rounding of one side of 0 stays so in the node's children, which reuse that
-//! interval instead of recomputing it. Each term w_r σ(x_rᵀu),
-//! w_r = s λ_r, is bounded above by a linear function e_r w_r x_rᵀu + w_r q_r on the interval:
+//! for bounds barely tighter per node, so worse at equal time; one multiplier for every row
+//! gives much weaker bounds. A row found within rounding of one side of 0 stays so in the
+//! node's children, which reuse that interval instead of recomputing it. Each term
+//! w_r σ(x_rᵀu), w_r = s λ_r, is bounded above by a linear function e_r w_r x_rᵀu + w_r q_r on
+//! the interval:
 //!
 //! - a split row is linear: e_r = 1 on the active side, κ on the other (q_r = 0);
 //! - w_r > 0: σ(t) − e t is convex, so for ANY float e, σ(t) ≤ e t + q on [l, h] with
@@ -37,7 +37,8 @@
 //! So s·g(u) ≤ cᵀu + b on C ∩ ball with c = Σ_r e_r w_r x_r (computed with a per-entry error
 //! radius, [`DotBound`]) and b = Σ w_r q_r (rounded up), and max{cᵀu : u ∈ C, ‖u‖ ≤ 1} ≤
 //! ‖c + Gᵀμ‖ for every μ ≥ 0 ([`upper_bound`], μ from Lawson–Hanson). The node's bound is that
-//! support plus b, rounded up: it holds for the exact reals the floats stand for.
+//! support plus b, rounded up (or the parent's bound when that is smaller: the child's region
+//! lies in the parent's): it holds for the exact reals the floats stand for.
 //!
 //! **Search.** Best first, both sides in one queue: the node with the largest bound is split on
 //! the undetermined row (l_r < 0 < h_r) with the largest relaxation error w_r (e_r t + q_r) −
@@ -100,13 +101,17 @@ pub struct RhoBound {
     pub open: usize,
     /// Seconds spent.
     pub seconds: f64,
-    /// Whether the tree was exhausted (every node a leaf or within 1e-12 of `lower`): `upper`
-    /// is then the exact maximum up to rounding.
+    /// Whether the tree was exhausted (every node a leaf or within a relative 1e-12 of
+    /// `lower`, plus 1e-15 Σ |λ_r| ‖x_r‖): `upper` is then the exact maximum up to rounding.
     pub complete: bool,
 }
 
 /// Open nodes kept at most; the search stops (incomplete, still valid) when the queue is full.
 pub const MAX_OPEN: usize = 4_000_000;
+
+/// Split and settled rows stored over all open nodes at most (4 and 8 bytes each): the search
+/// stops likewise when they exceed this.
+pub const MAX_STORED: usize = 1 << 25;
 
 /// Relative closeness to the best value found at which a node counts as solved.
 const RESOLUTION: f64 = 1e-12;
@@ -125,13 +130,13 @@ const REFINE_ROUNDS: usize = 1;
 /// Fixed-point ascent steps per node for the lower end.
 const ASCENT_STEPS: usize = 3;
 
-/// Bounds on ρ(λ) = max_{‖u‖ ≤ 1} |Σ_r λ_{sample_of[r]} σ(x_rᵀu)| by branch and bound (see
+/// Bounds on ρ(λ) = max_{‖u‖ ≤ 1} |Σ_r λ_{sample_of(r)} σ(x_rᵀu)| by branch and bound (see
 /// the module docs). `upper` is valid whenever the search stops.
 ///
 /// Not covered (upper = +∞, lower 0): models with unpenalized hidden biases
 /// (`penalize_bias = false` with a bias column: the dual constraint is then a seminorm, see
-/// [`crate::geometry::unpenalized`]; a caller can bound it on the scaled data), and λ whose
-/// length is not the sample count or with a non-finite entry.
+/// [`crate::geometry::unpenalized`]; a caller can bound it on the scaled data), λ whose
+/// length is not the sample count or with a non-finite entry, and 2³¹ rows or more.
 pub fn rho_bound(data: &Dataset, model: &Model, lambda: &[f64], budget: &BoundBudget) -> RhoBound {
     let start = Instant::now();
     let d = data.d();
@@ -146,6 +151,7 @@ pub fn rho_bound(data: &Dataset, model: &Model, lambda: &[f64], budget: &BoundBu
         complete: false,
     };
     let covered = (model.penalize_bias || !data.bias)
+        && data.x.rows() < 1 << 31
         && lambda.len() == data.n()
         && lambda.iter().all(|v| v.is_finite());
     if !covered {
@@ -185,6 +191,7 @@ pub fn rho_bound(data: &Dataset, model: &Model, lambda: &[f64], budget: &BoundBu
             || search.nodes >= budget.max_nodes
             || start.elapsed().as_secs_f64() >= budget.seconds
             || search.open.len() >= MAX_OPEN
+            || search.stored >= MAX_STORED
         {
             break false;
         }
@@ -192,6 +199,7 @@ pub fn rho_bound(data: &Dataset, model: &Model, lambda: &[f64], budget: &BoundBu
         let mut children = Vec::with_capacity(2 * batch);
         while children.len() < 2 * batch.min(room) {
             let Some(node) = search.open.pop() else { break };
+            search.stored -= node.splits.len() + node.settled.len();
             if node.bound <= search.resolved() {
                 search.closed = search.closed.max(node.bound);
                 continue;
@@ -335,7 +343,7 @@ enum Row {
 struct Child {
     side: f64,
     splits: Vec<u32>,
-    settled: Vec<(u32, f64)>,
+    settled: Vec<(u32, f32)>,
     parent: f64,
 }
 
@@ -344,7 +352,7 @@ struct Child {
 struct Evaluation {
     side: f64,
     splits: Vec<u32>,
-    settled: Vec<(u32, f64)>,
+    settled: Vec<(u32, f32)>,
     bound: f64,
     branch: Option<usize>,
     found: Option<(f64, Vec<f64>)>,
@@ -363,7 +371,7 @@ fn evaluate(
     problem: &Problem,
     side: f64,
     splits: Vec<u32>,
-    inherited: &[(u32, f64)],
+    inherited: &[(u32, f32)],
 ) -> Evaluation {
     let d = problem.d;
     let x = problem.x;
@@ -403,7 +411,7 @@ fn evaluate(
     }
     let mut known: Vec<Option<(bool, f64)>> = vec![None; x.rows()];
     for &(code, v) in inherited {
-        known[(code >> 1) as usize] = Some((code & 1 == 0, v));
+        known[(code >> 1) as usize] = Some((code & 1 == 0, f64::from(v)));
     }
     let zeros = vec![0.0; d];
     for &r in &problem.live {
@@ -562,10 +570,12 @@ fn evaluate(
             let Row::Range(lo, hi) = row else { return None };
             let tiny = SETTLED * problem.norms[r];
             let code = (r as u32) << 1;
+            // Stored as f32 rounded up (widening back to f64 is exact).
+            let up = |v: f64| (v as f32).next_up();
             if hi <= tiny && hi <= -lo {
-                Some((code | 1, hi))
+                Some((code | 1, up(hi)))
             } else if -lo <= tiny {
-                Some((code, -lo))
+                Some((code, up(-lo)))
             } else {
                 None
             }
@@ -619,7 +629,7 @@ struct Node {
     bound: f64,
     side: f64,
     splits: Box<[u32]>,
-    settled: Box<[(u32, f64)]>,
+    settled: Box<[(u32, f32)]>,
     branch: u32,
 }
 
@@ -648,6 +658,8 @@ struct Search<'p, 'a> {
     problem: &'p Problem<'a>,
     target: f64,
     open: BinaryHeap<Node>,
+    /// Split and settled rows held by the open nodes.
+    stored: usize,
     /// The largest bound of a node closed as a leaf or as solved.
     closed: f64,
     /// The largest bound of a node closed only because it was ≤ target.
@@ -663,6 +675,7 @@ impl<'p, 'a> Search<'p, 'a> {
             problem,
             target,
             open: BinaryHeap::new(),
+            stored: 0,
             closed: 0.0,
             target_closed: 0.0,
             nodes: 0,
@@ -708,13 +721,16 @@ impl<'p, 'a> Search<'p, 'a> {
                 Some(_) if e.bound <= self.target => {
                     self.target_closed = self.target_closed.max(e.bound)
                 }
-                Some(r) => self.open.push(Node {
-                    bound: e.bound,
-                    side: e.side,
-                    splits: e.splits.into_boxed_slice(),
-                    settled: e.settled.into_boxed_slice(),
-                    branch: r as u32,
-                }),
+                Some(r) => {
+                    self.stored += e.splits.len() + e.settled.len();
+                    self.open.push(Node {
+                        bound: e.bound,
+                        side: e.side,
+                        splits: e.splits.into_boxed_slice(),
+                        settled: e.settled.into_boxed_slice(),
+                        branch: r as u32,
+                    })
+                }
             }
         }
     }
