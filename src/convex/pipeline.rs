@@ -297,7 +297,12 @@ pub(crate) fn solve_prepared_from(
         let Some(cell) = crate::geometry::search::cell_at(&solved.data, &g.worst_direction) else {
             break;
         };
-        if solved.arrangement.patterns.iter().any(|p| p.active == cell.active) {
+        if solved
+            .arrangement
+            .patterns
+            .iter()
+            .any(|p| p.active == cell.active)
+        {
             break;
         }
         let side = crate::convex::pricing::side_of(g.worst_sign);
