@@ -259,16 +259,16 @@ fn bad_search_settings_are_input_errors_naming_their_key() {
             "arrangements.search_budget",
         ),
         (
-            "[arrangements]\nmethod = \"sampled\"\nsearches = 10\n",
-            "arrangements.searches",
-        ),
-        (
             "[arrangements]\nmethod = \"search\"\n[solver]\nstrategy = \"full\"\n",
             "solver.strategy",
         ),
         (
             "[arrangements]\nmethod = \"search\"\n[certificate]\nglobal_seconds = -2.0\n",
             "certificate.global_seconds",
+        ),
+        (
+            "output_bias = true\npenalize_bias = false\n[arrangements]\nmethod = \"search\"\n",
+            "arrangements.method",
         ),
     ] {
         let spec = write(dir.path(), "bad.toml", &format!("{base}{body}"));

@@ -254,12 +254,17 @@ pub(crate) fn solve_prepared(
 /// Most re-solves of a searched program after its branch and bound found a violated cell.
 pub const MAX_GLOBAL_ROUNDS: usize = 40;
 
+/// A searched program is solved again with the branch and bound's cell only when the bound on
+/// ρ is below this multiple of β.
+pub const RESOLVE_BELOW: f64 = 1.5;
+
 /// [`solve_prepared`] with the working-set loop's first working set from `start` (a warm start
 /// from a neighbouring solve: [`Solved::final_blocks`]). Same final pricing, same certificate.
 ///
 /// For `method = "search"`, when the branch and bound of the global bound finds a u whose
-/// value exceeds β(1 + 10·tol) (a cell no search reached), that cell joins the pool and the
-/// loop runs again from the final blocks, up to [`MAX_GLOBAL_ROUNDS`] times.
+/// value exceeds β(1 + 10·tol) (a cell no search reached) while its bound on ρ is below
+/// [`RESOLVE_BELOW`]·β, that cell joins the pool and the loop runs again from the final blocks,
+/// up to [`MAX_GLOBAL_ROUNDS`] times.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn solve_prepared_from(
     spec: &Spec,
@@ -291,7 +296,10 @@ pub(crate) fn solve_prepared_from(
             break;
         };
         let threshold = spec.model.beta * (1.0 + WORKING_SET_SLACK_FACTOR * spec.solver.tol);
-        if g.certified || g.rho.lower <= threshold {
+        // Re-solving pays only when the bound is close: far above β (rank 11: tens of β) it
+        // would spend the branch and bound's budget again for a gap it cannot close.
+        if g.certified || g.rho.lower <= threshold || g.rho.upper > RESOLVE_BELOW * spec.model.beta
+        {
             break;
         }
         let Some(cell) = crate::geometry::search::cell_at(&solved.data, &g.worst_direction) else {

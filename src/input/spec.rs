@@ -843,17 +843,6 @@ impl Spec {
                     }
                 };
                 if method == "sampled" {
-                    for (key, given) in [
-                        ("searches", a.searches.is_some()),
-                        ("search_budget", a.search_budget.is_some()),
-                    ] {
-                        if given {
-                            return Err(err(
-                                &format!("arrangements.{key}"),
-                                "only used by method = \"search\"".into(),
-                            ));
-                        }
-                    }
                     PatternMethod::Sampled { samples, seed }
                 } else {
                     let searches = match a.searches {
@@ -936,6 +925,14 @@ impl Spec {
                 ))
             }
         };
+        if !model.penalize_bias && matches!(arrangements, PatternMethod::Search { .. }) {
+            return Err(err(
+                "arrangements.method",
+                "\"search\" is not available with penalize_bias = false (the seminorm's \
+                 reduction needs a fixed set of patterns: use \"exact\" or \"sampled\")"
+                    .into(),
+            ));
+        }
         if strategy == Strategy::Full && matches!(arrangements, PatternMethod::Search { .. }) {
             return Err(err(
                 "solver.strategy",
