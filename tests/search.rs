@@ -217,6 +217,32 @@ fn the_shipped_iris_problem_reports_what_was_proven() {
         assert!(verdict.contains("NOT CERTIFIED globally"), "{verdict}");
     }
     assert!(text.contains("over every two-layer network (branch and bound"));
+    // `certify` of that network bounds it against every network too.
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("net.json");
+    std::fs::write(&net, serde_json::to_string(&r["network"]).unwrap()).unwrap();
+    let net = net.to_str().unwrap();
+    let args = [
+        "certify",
+        "--quick",
+        "--network",
+        net,
+        "problems/iris_search.toml",
+    ];
+    let a = json_of(cvxnn().args(args).arg("--json"));
+    assert_eq!(a["bound_method"], "branch_and_bound");
+    let own = a["global_bound"].as_f64().unwrap();
+    let p = a["certificate"]["objective_bounds"]["upper"]
+        .as_f64()
+        .unwrap();
+    assert!(own <= p, "{own} {p}");
+    let sub = a["global_suboptimality"]["upper"].as_f64().unwrap();
+    assert!(sub >= p - own && sub <= (p - own) * (1.0 + 1e-12) + 1e-300);
+    let text = common::stdout_of(cvxnn().args(args));
+    assert!(
+        text.contains("the optimum over every two-layer network is at least"),
+        "{text}"
+    );
 }
 
 #[test]

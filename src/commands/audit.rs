@@ -91,6 +91,10 @@ pub struct Reference {
     pub summary: ReferenceSummary,
     /// cvxnn's optimal network.
     pub network: Network,
+    /// The solve's proven lower bound on the global optimum (`solve`'s `global_bound`: the
+    /// dual bound for exact patterns, the branch and bound's otherwise; `None` when nothing
+    /// global was proven).
+    pub global_bound: Option<f64>,
 }
 
 /// Solve the spec on these data and patterns, as `solve` does (the working-set loop prices every
@@ -139,6 +143,7 @@ pub fn reference(
             seconds: start.elapsed().as_secs_f64(),
         },
         network: r.network,
+        global_bound: r.global_bound,
     })
 }
 
@@ -167,6 +172,16 @@ pub struct Audit {
     /// The network's loss (and accuracy) on the spec's held-out samples, when it names some.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test: Option<crate::model::heldout::HeldOut>,
+    /// A proven lower bound on the global optimum (every network of any width): the verdict's
+    /// for exact patterns; for sampled or searched ones the better of the branch and bound at
+    /// this network's own dual point and cvxnn's solve's (`[certificate] global_seconds`);
+    /// `None` when nothing global was proven.
+    pub global_bound: Option<f64>,
+    /// `exact_enumeration`, `branch_and_bound` or `none`.
+    pub bound_method: &'static str,
+    /// This network's distance above the global optimum: [0, objective's upper end −
+    /// global_bound], when a global bound exists.
+    pub global_suboptimality: Option<Interval>,
 }
 
 /// How `certify` runs.
@@ -587,7 +602,32 @@ pub fn audit_network(
         )?,
         _ => None,
     };
+    let (global_bound, bound_method) = if arrangement.exact {
+        (Some(verdict.optimum.lower), "exact_enumeration")
+    } else if spec.certificate.global_seconds > 0.0 {
+        let (own, _) = crate::certify::certificate::certify_global(
+            data,
+            &spec.model,
+            network,
+            spec.certificate.tol,
+            hint.as_deref(),
+            spec.certificate.global_seconds,
+        );
+        let best = reference
+            .and_then(|r| r.global_bound)
+            .map_or(own.dual_objective, |b| b.max(own.dual_objective));
+        (Some(best), "branch_and_bound")
+    } else {
+        (None, "none")
+    };
+    let global_suboptimality = global_bound.map(|b| Interval {
+        lower: 0.0,
+        upper: (cert.objective_bounds.upper - b).max(0.0).next_up(),
+    });
     Ok(Audit {
+        global_bound,
+        bound_method,
+        global_suboptimality,
         name: spec.name.clone(),
         pattern_method: spec.arrangements.name(),
         patterns: arrangement

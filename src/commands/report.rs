@@ -341,6 +341,22 @@ fn write_verdict(s: &mut String, v: &Verdict, outputs: usize) {
         v.nonconvex_objective
     );
     let (lo, hi) = outward_decimals(v.optimum.lower, v.optimum.upper, 10);
+    if !v.exact_patterns && v.optimum.lower > v.optimum.upper {
+        // The network is below the sampled program's dual bound: it uses patterns outside the
+        // sample, so that program's bounds say nothing about it.
+        let _ = writeln!(
+            s,
+            "optimum      the sub-sampled program's dual bound {lo} is above your network: it \
+             uses patterns the sampled gates did not draw, so the sub-program's bounds do not \
+             apply to it"
+        );
+        let _ = writeln!(
+            s,
+            "verdict      NOT CERTIFIED by the sampled patterns (see the global line, when there \
+             is one, for what holds over every network)"
+        );
+        return;
+    }
     let scope = if v.exact_patterns {
         ""
     } else {
@@ -384,6 +400,19 @@ pub fn audit_summary(a: &Audit) -> String {
             "solve        cvxnn's optimum {:.10} ({} neurons, relative gap {:.1e}, {} rounds, \
              {:.3} s)",
             r.objective, r.neurons, r.relative_gap, r.rounds, r.seconds
+        );
+    }
+    if let (Some(b), Some(sub), "branch_and_bound") =
+        (a.global_bound, a.global_suboptimality, a.bound_method)
+    {
+        let p = a.certificate.objective_bounds.upper;
+        let _ = writeln!(
+            s,
+            "global       the optimum over every two-layer network is at least {b:.10} (branch \
+             and bound over all of u-space); your network is at most {:.3e} ({:.3e} relative) \
+             above it",
+            sub.upper,
+            sub.upper / p.abs().max(f64::MIN_POSITIVE)
         );
     }
     if let Some(test) = &a.test {
