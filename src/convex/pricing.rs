@@ -139,13 +139,15 @@ fn price_pattern(
         } else {
             multipliers(&side, &g)
         };
-        fresh[s] = Some(
+        // Only cones described by every sign row are worth caching (a facet description is
+        // short, and caching it cost wave3d_n100 150 MB for no time).
+        fresh[s] = pattern.facet_rows.is_none().then(|| {
             rows.iter()
                 .zip(&mu)
                 .filter(|(_, &m)| m > 0.0)
                 .map(|(&k, &m)| (k as u32, m))
-                .collect(),
-        );
+                .collect()
+        });
         let mut u = side.clone();
         for (row, &m) in g.iter().zip(&mu) {
             if m > 0.0 {
