@@ -251,20 +251,10 @@ pub(crate) fn solve_prepared(
     )
 }
 
-/// Most re-solves of a searched program after its branch and bound found a violated cell.
-pub const MAX_GLOBAL_ROUNDS: usize = 40;
-
-/// A searched program is solved again with the branch and bound's cell only when the bound on
-/// ρ is below this multiple of β.
-pub const RESOLVE_BELOW: f64 = 1.5;
-
 /// [`solve_prepared`] with the working-set loop's first working set from `start` (a warm start
 /// from a neighbouring solve: [`Solved::final_blocks`]). Same final pricing, same certificate.
-///
-/// For `method = "search"`, when the branch and bound of the global bound finds a u whose
-/// value exceeds β(1 + 10·tol) (a cell no search reached) while its bound on ρ is below
-/// [`RESOLVE_BELOW`]·β, that cell joins the pool and the loop runs again from the final blocks,
-/// up to [`MAX_GLOBAL_ROUNDS`] times.
+/// For `method = "search"` the branch and bound's cells may bring re-solves
+/// ([`crate::convex::global_rounds`]).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn solve_prepared_from(
     spec: &Spec,
@@ -276,7 +266,7 @@ pub(crate) fn solve_prepared_from(
     verbose: bool,
     progress: &dyn Progress,
 ) -> Result<Solved, Error> {
-    let mut solved = solve_once(
+    let solved = solve_once(
         spec,
         data,
         arrangement,
@@ -286,75 +276,12 @@ pub(crate) fn solve_prepared_from(
         verbose,
         progress,
     )?;
-    if !matches!(spec.arrangements, PatternMethod::Search { .. }) {
-        return Ok(solved);
-    }
-    let (mut rounds, mut iterations) = (0, 0);
-    let mut searched = crate::convex::pricing::SearchCounts::default();
-    for extra in 1..=MAX_GLOBAL_ROUNDS {
-        let Some(g) = &solved.report.global else {
-            break;
-        };
-        let threshold = spec.model.beta * (1.0 + WORKING_SET_SLACK_FACTOR * spec.solver.tol);
-        // Re-solving pays only when the bound is close: far above β (rank 11: tens of β) it
-        // would spend the branch and bound's budget again for a gap it cannot close.
-        if g.certified || g.rho.lower <= threshold || g.rho.upper > RESOLVE_BELOW * spec.model.beta
-        {
-            break;
-        }
-        let Some(cell) = crate::geometry::search::cell_at(&solved.data, &g.worst_direction) else {
-            break;
-        };
-        if solved
-            .arrangement
-            .patterns
-            .iter()
-            .any(|p| p.active == cell.active)
-        {
-            break;
-        }
-        let side = crate::convex::pricing::side_of(g.worst_sign);
-        let mut blocks = solved.final_blocks();
-        blocks.push((cell.clone(), side));
-        rounds += solved.report.rounds;
-        iterations += solved.report.solver.iterations;
-        if let Some(c) = solved.report.search {
-            searched.passes += c.passes;
-            searched.searches += c.searches;
-            searched.fruitless += c.fruitless;
-            searched.found += c.found;
-        }
-        let mut arrangement = solved.arrangement;
-        arrangement.patterns.push(cell);
-        let seconds = solved.report.seconds.clone();
-        solved = solve_once(
-            spec,
-            solved.data,
-            arrangement,
-            Start::Blocks(&blocks),
-            seconds,
-            total,
-            verbose,
-            progress,
-        )?;
-        if let Some(g) = solved.report.global.as_mut() {
-            g.global_rounds = extra;
-        }
-    }
-    solved.report.rounds += rounds;
-    solved.report.solver.iterations += iterations;
-    if let Some(c) = solved.report.search.as_mut() {
-        c.passes += searched.passes;
-        c.searches += searched.searches;
-        c.fruitless += searched.fruitless;
-        c.found += searched.found;
-    }
-    Ok(solved)
+    crate::convex::global_rounds::close_global_gap(spec, solved, total, verbose, progress)
 }
 
 /// One working-set loop, reconstruction, certificate and (for non-exact patterns) global bound.
 #[allow(clippy::too_many_arguments)]
-fn solve_once(
+pub(crate) fn solve_once(
     spec: &Spec,
     data: Dataset,
     arrangement: Arrangement,
@@ -424,7 +351,8 @@ fn solve_once(
     let (network, cert) = certified?;
     let global = (!arrangement.exact && spec.certificate.global_seconds > 0.0).then(|| {
         progress.start("global bound");
-        let summary = global_summary(spec, &data, &network, hint.as_deref());
+        let summary =
+            crate::convex::global_rounds::global_summary(spec, &data, &network, hint.as_deref());
         progress.finish();
         summary
     });
@@ -517,38 +445,6 @@ fn solve_once(
         working_set: working,
         weights,
     })
-}
-
-/// The branch and bound's global bound for a network of a non-exact solve.
-fn global_summary(
-    spec: &Spec,
-    data: &Dataset,
-    network: &Network,
-    hint: Option<&[f64]>,
-) -> GlobalSummary {
-    let (cert, bound) = crate::certify::certificate::certify_global(
-        data,
-        &spec.model,
-        network,
-        spec.certificate.tol,
-        hint,
-        spec.certificate.global_seconds,
-    );
-    GlobalSummary {
-        worst_direction: bound.direction,
-        worst_sign: bound.sign,
-        global_rounds: 0,
-        lower: cert.dual_objective,
-        gap: cert.gap,
-        relative_gap: cert.relative_gap,
-        certified: cert.certified,
-        rho: cert.rho,
-        dual_scale: cert.dual_scale,
-        nodes: bound.nodes,
-        open: bound.open,
-        complete: bound.complete,
-        seconds: cert.seconds,
-    }
 }
 
 /// The zero network's certified solution when a closed form proves it optimal: ρ(λ₀) ≤ β at
