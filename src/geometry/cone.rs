@@ -122,32 +122,7 @@ pub fn multipliers(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
                 gram[i * p + i] += 1e-13 * trace.max(1e-300);
             }
             solve_dense(&mut gram, &mut solution, p);
-            let s = &solution;
-            if s.iter().all(|&v| v > 0.0) {
-                for (&k, &v) in set.iter().zip(s.iter()) {
-                    mu[k] = v;
-                }
-                break;
-            }
-            let mut alpha = 1.0f64;
-            for (&k, &v) in set.iter().zip(s.iter()) {
-                if v <= 0.0 {
-                    let denom = mu[k] - v;
-                    if denom > 0.0 {
-                        alpha = alpha.min(mu[k] / denom);
-                    } else {
-                        alpha = 0.0;
-                    }
-                }
-            }
-            for (&k, &v) in set.iter().zip(s.iter()) {
-                mu[k] += alpha * (v - mu[k]);
-                if mu[k] <= 1e-15 * scale {
-                    mu[k] = 0.0;
-                    passive[k] = false;
-                }
-            }
-            if set.iter().all(|&k| !passive[k]) {
+            if inner_step(&set, &solution, &mut mu, &mut passive, scale) {
                 break;
             }
         }
@@ -199,31 +174,7 @@ pub fn multipliers_from_gram(gram: &[f64], gc: &[f64], c_norm: f64, d: usize) ->
             set.clear();
             set.extend((0..m).filter(|&k| passive[k]));
             let s = gram_least_squares(gram, gc, m, &set, &mut normal, &mut solution);
-            if s.iter().all(|&v| v > 0.0) {
-                for (&k, &v) in set.iter().zip(s.iter()) {
-                    mu[k] = v;
-                }
-                break;
-            }
-            let mut alpha = 1.0f64;
-            for (&k, &v) in set.iter().zip(s.iter()) {
-                if v <= 0.0 {
-                    let denom = mu[k] - v;
-                    if denom > 0.0 {
-                        alpha = alpha.min(mu[k] / denom);
-                    } else {
-                        alpha = 0.0;
-                    }
-                }
-            }
-            for (&k, &v) in set.iter().zip(s.iter()) {
-                mu[k] += alpha * (v - mu[k]);
-                if mu[k] <= 1e-15 * scale {
-                    mu[k] = 0.0;
-                    passive[k] = false;
-                }
-            }
-            if set.iter().all(|&k| !passive[k]) {
+            if inner_step(&set, s, &mut mu, &mut passive, scale) {
                 break;
             }
         }
@@ -255,6 +206,38 @@ fn gram_least_squares<'a>(
     }
     solve_dense(&mut normal[..p * p], &mut solution[..p], p);
     &solution[..p]
+}
+
+/// One inner step of Lawson–Hanson: the least-squares solution `s` on the passive `set` is
+/// accepted when it is positive; otherwise μ moves toward it as far as μ ≥ 0 allows and the rows
+/// that reach 0 leave the passive set. Returns whether the inner loop is done (accepted, or
+/// the passive set emptied).
+fn inner_step(set: &[usize], s: &[f64], mu: &mut [f64], passive: &mut [bool], scale: f64) -> bool {
+    if s.iter().all(|&v| v > 0.0) {
+        for (&k, &v) in set.iter().zip(s) {
+            mu[k] = v;
+        }
+        return true;
+    }
+    let mut alpha = 1.0f64;
+    for (&k, &v) in set.iter().zip(s) {
+        if v <= 0.0 {
+            let denom = mu[k] - v;
+            if denom > 0.0 {
+                alpha = alpha.min(mu[k] / denom);
+            } else {
+                alpha = 0.0;
+            }
+        }
+    }
+    for (&k, &v) in set.iter().zip(s) {
+        mu[k] += alpha * (v - mu[k]);
+        if mu[k] <= 1e-15 * scale {
+            mu[k] = 0.0;
+            passive[k] = false;
+        }
+    }
+    set.iter().all(|&k| !passive[k])
 }
 
 /// Gaussian elimination with partial pivoting, in place; the solution lands in `b`.
