@@ -243,6 +243,40 @@ fn the_shipped_iris_problem_reports_what_was_proven() {
         text.contains("the optimum over every two-layer network is at least"),
         "{text}"
     );
+    assert_eq!(
+        a["global_certified"].as_bool().unwrap(),
+        sub / p <= a["certificate"]["tol"].as_f64().unwrap()
+    );
+    // A perturbed network is not certified, and its proven global bound stays below the solved
+    // network's objective (an upper bound on the optimum).
+    let mut worse = r["network"].clone();
+    for row in worse["hidden"].as_array_mut().unwrap() {
+        for w in row.as_array_mut().unwrap() {
+            *w = serde_json::json!(w.as_f64().unwrap() * 1.05);
+        }
+    }
+    let worse_path = dir.path().join("worse.json");
+    std::fs::write(&worse_path, serde_json::to_string(&worse).unwrap()).unwrap();
+    let worse_args = [
+        "certify",
+        "--quick",
+        "--network",
+        worse_path.to_str().unwrap(),
+        "problems/iris_search.toml",
+    ];
+    let w = json_of(cvxnn().args(worse_args).arg("--json"));
+    let p_worse = w["certificate"]["objective_bounds"]["lower"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        p_worse > p * (1.0 + 1e-4),
+        "the perturbation must cost: {p_worse} {p}"
+    );
+    assert_eq!(w["global_certified"], false);
+    assert_eq!(w["certified"], false);
+    assert!(w["global_bound"].as_f64().unwrap() <= p);
+    let text = common::stdout_of(cvxnn().args(worse_args));
+    assert!(!text.contains("CERTIFIED globally optimal"), "{text}");
 }
 
 #[test]

@@ -182,6 +182,9 @@ pub struct Audit {
     /// This network's distance above the global optimum: [0, objective's upper end −
     /// global_bound], when a global bound exists.
     pub global_suboptimality: Option<Interval>,
+    /// Whether the branch and bound proved the network globally optimal within the
+    /// certificate's tol (then `certified` is true too).
+    pub global_certified: bool,
 }
 
 /// How `certify` runs.
@@ -624,9 +627,19 @@ pub fn audit_network(
         lower: 0.0,
         upper: (cert.objective_bounds.upper - b).max(0.0).next_up(),
     });
+    // A branch and bound that proves the network within tol certifies it globally (the
+    // patterns' own verdict cannot: they are not every cell).
+    let mut verdict = verdict;
+    let global_certified = bound_method == "branch_and_bound"
+        && global_suboptimality.is_some_and(|g| {
+            crate::certify::certificate::relative_gap(cert.nonconvex_objective, g.upper)
+                <= spec.certificate.tol
+        });
+    verdict.certified |= global_certified;
     Ok(Audit {
         global_bound,
         bound_method,
+        global_certified,
         global_suboptimality,
         name: spec.name.clone(),
         pattern_method: spec.arrangements.name(),

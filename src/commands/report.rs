@@ -383,7 +383,31 @@ pub fn audit_summary(a: &Audit) -> String {
         "patterns     {} checked ({})",
         a.patterns, a.pattern_method
     );
-    write_verdict(&mut s, &a.verdict, 1);
+    match (a.global_certified, a.global_bound, a.global_suboptimality) {
+        (true, Some(b), Some(sub)) => {
+            let p = a.certificate.objective_bounds.upper;
+            let _ = writeln!(
+                s,
+                "your network {:.10} (training objective from its weights)",
+                a.verdict.nonconvex_objective
+            );
+            let (lo, hi) = outward_decimals(b, p, 10);
+            let _ = writeln!(
+                s,
+                "optimum      in [{lo}, {hi}] over every two-layer network (lower end: branch and \
+                 bound over all of u-space; upper end: your network)"
+            );
+            let _ = writeln!(
+                s,
+                "verdict      CERTIFIED globally optimal by branch and bound: your network is at \
+                 most {:.3e} ({:.1e} relative, <= tol {:.0e}) above the global optimum",
+                sub.upper,
+                sub.upper / p.abs().max(f64::MIN_POSITIVE),
+                a.certificate.tol
+            );
+        }
+        _ => write_verdict(&mut s, &a.verdict, 1),
+    }
     let _ = writeln!(
         s,
         "gap          {:.3e} (relative {:.3e}); your network's own dual bound {:.10} (rho in \
