@@ -159,6 +159,9 @@ pub struct RunResult {
 /// The whole comparison: `compare --json` prints this.
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
+    /// Whether the patterns are the exact arrangement (otherwise the optimum is a
+    /// sub-program's unless it is certified globally by branch and bound).
+    pub exact_patterns: bool,
     /// Problem name.
     pub name: String,
     /// Outputs c (objectives are summed over them).
@@ -259,6 +262,7 @@ pub fn compare(
     let runs: Vec<RunResult> = runs.into_iter().collect::<Result<_, _>>()?;
     let summary = summarize(&runs, &optimum, spec.certificate.tol);
     Ok(Comparison {
+        exact_patterns: arrangement.exact,
         name: spec.name.clone(),
         outputs: outputs.len(),
         settings: settings.clone(),
@@ -513,6 +517,14 @@ pub fn compare_summary(c: &Comparison) -> String {
         c.optimum.neurons,
         c.seconds_solve
     );
+    if !c.exact_patterns && !c.optimum.certified {
+        let _ = writeln!(
+            s,
+            "note         the patterns are not the exact arrangement and the optimum is not \
+             certified globally: the optimum and the intervals below are the sub-program's, and \
+             the global optimum may be lower"
+        );
+    }
     let width = c.runs.first().map_or(0, |r| r.width);
     let _ = writeln!(
         s,

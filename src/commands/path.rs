@@ -589,7 +589,8 @@ pub fn summary(r: &PathReport) -> String {
         s,
         "certified {}",
         if r.certified {
-            "every point: each beta's optimum priced over every pattern and certified as by `solve`"
+            "every point: each beta's optimum certified as by `solve` (priced over every \
+             pattern; for sampled or searched patterns, globally by branch and bound)"
         } else {
             "NOT every point (see the certified column)"
         }
