@@ -72,71 +72,20 @@ fn bound_and_estimate(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], mu: &[f64]
 pub fn multipliers(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
     let m = g_rows.len();
     let d = c.len();
-    let mut mu = vec![0.0; m];
     if m == 0 {
-        return mu;
+        return Vec::new();
     }
     let scale = norm(c).max(1e-300);
     let largest_row = g_rows.iter().map(|g| norm(g)).fold(0.0, f64::max);
-    let tol = 1e-13 * scale * largest_row.max(1.0);
-    let mut passive = vec![false; m];
-    let mut set: Vec<usize> = Vec::with_capacity(d + 1);
-    let mut gram: Vec<f64> = Vec::new();
-    let mut gc: Vec<f64> = Vec::new();
-    let mut solution: Vec<f64> = Vec::new();
-    let mut r = c.to_vec();
-    for _outer in 0..(3 * m + 3 * d + 10) {
-        // Gradient of ½‖c + Gᵀμ‖² is G r; candidates have a negative entry.
-        let mut best = None;
-        let mut best_w = tol;
-        for (j, g) in g_rows.iter().enumerate() {
-            if !passive[j] {
-                let w = -dot(g, &r);
-                if w > best_w {
-                    best_w = w;
-                    best = Some(j);
-                }
-            }
-        }
-        let Some(j) = best else { break };
-        passive[j] = true;
-        for _inner in 0..(m + 1) {
-            set.clear();
-            set.extend((0..m).filter(|&k| passive[k]));
-            let p = set.len();
-            gram.clear();
-            gram.resize(p * p, 0.0);
-            gc.clear();
-            for (a, &ka) in set.iter().enumerate() {
-                gc.push(dot(g_rows[ka], c));
-                for (b, &kb) in set.iter().enumerate().skip(a) {
-                    let v = dot(g_rows[ka], g_rows[kb]);
-                    gram[a * p + b] = v;
-                    gram[b * p + a] = v;
-                }
-            }
-            solution.clear();
-            solution.extend(gc.iter().map(|v| -v));
-            let trace: f64 = (0..p).map(|i| gram[i * p + i]).sum();
-            for i in 0..p {
-                gram[i * p + i] += 1e-13 * trace.max(1e-300);
-            }
-            solve_dense(&mut gram, &mut solution, p);
-            if inner_step(&set, &solution, &mut mu, &mut passive, scale) {
-                break;
-            }
-        }
-        // The residual of the new multipliers.
-        r.copy_from_slice(c);
-        for (k, g) in g_rows.iter().enumerate() {
-            if mu[k] > 0.0 {
-                r.iter_mut()
-                    .zip(g.iter())
-                    .for_each(|(ri, gi)| *ri += mu[k] * gi);
-            }
-        }
-    }
-    mu
+    let mut view = Residual {
+        c,
+        rows: g_rows,
+        r: c.to_vec(),
+        gram: Vec::new(),
+        gc: Vec::new(),
+        solution: Vec::new(),
+    };
+    lawson_hanson(&mut view, m, d, scale, largest_row)
 }
 
 /// [`multipliers`] from the Gram matrix G Gᵀ (row-major, m × m), the products G c and ‖c‖ in
@@ -144,28 +93,53 @@ pub fn multipliers(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
 /// matrix once.
 pub fn multipliers_from_gram(gram: &[f64], gc: &[f64], c_norm: f64, d: usize) -> Vec<f64> {
     let m = gc.len();
-    let mut mu = vec![0.0; m];
     if m == 0 {
-        return mu;
+        return Vec::new();
     }
     let scale = c_norm.max(1e-300);
     let largest_row = (0..m).map(|a| gram[a * m + a].sqrt()).fold(0.0, f64::max);
+    let mut view = FromGram {
+        gram,
+        gc,
+        normal: vec![0.0; m * m],
+        solution: vec![0.0; m],
+    };
+    lawson_hanson(&mut view, m, d, scale, largest_row)
+}
+
+/// How [`lawson_hanson`] reads the problem min_{μ ≥ 0} ‖c + Gᵀμ‖.
+trait ActiveSetView {
+    /// −(G (c + Gᵀμ))_j: positive when row j would shorten the vector.
+    fn descent(&self, j: usize, mu: &[f64]) -> f64;
+    /// The unconstrained least-squares multipliers on the passive `set`, in its order.
+    fn least_squares(&mut self, set: &[usize]) -> &[f64];
+    /// μ changed at the end of an outer step.
+    fn moved(&mut self, mu: &[f64]);
+}
+
+/// The Lawson–Hanson loop shared by [`multipliers`] and [`multipliers_from_gram`]: add the row of
+/// steepest descent to the passive set, then solve on that set and step back toward μ ≥ 0
+/// ([`inner_step`]) until the solution is positive.
+fn lawson_hanson(
+    view: &mut impl ActiveSetView,
+    m: usize,
+    d: usize,
+    scale: f64,
+    largest_row: f64,
+) -> Vec<f64> {
     let tol = 1e-13 * scale * largest_row.max(1.0);
+    let mut mu = vec![0.0; m];
     let mut passive = vec![false; m];
-    let mut set: Vec<usize> = Vec::with_capacity(m);
-    let mut normal = vec![0.0; m * m];
-    let mut solution = vec![0.0; m];
+    let mut set: Vec<usize> = Vec::with_capacity(d + 1);
     for _outer in 0..(3 * m + 3 * d + 10) {
-        // Gradient of ½‖c + Gᵀμ‖² is G c + G Gᵀ μ; candidates have a negative entry.
+        // Candidates have a negative gradient entry of ½‖c + Gᵀμ‖².
         let mut best = None;
         let mut best_w = tol;
-        for j in 0..m {
-            if !passive[j] {
-                let w = -(gc[j] + (0..m).map(|k| gram[j * m + k] * mu[k]).sum::<f64>());
-                if w > best_w {
-                    best_w = w;
-                    best = Some(j);
-                }
+        for (j, _) in passive.iter().enumerate().filter(|(_, &p)| !p) {
+            let w = view.descent(j, &mu);
+            if w > best_w {
+                best_w = w;
+                best = Some(j);
             }
         }
         let Some(j) = best else { break };
@@ -173,13 +147,95 @@ pub fn multipliers_from_gram(gram: &[f64], gc: &[f64], c_norm: f64, d: usize) ->
         for _inner in 0..(m + 1) {
             set.clear();
             set.extend((0..m).filter(|&k| passive[k]));
-            let s = gram_least_squares(gram, gc, m, &set, &mut normal, &mut solution);
+            let s = view.least_squares(&set);
             if inner_step(&set, s, &mut mu, &mut passive, scale) {
                 break;
             }
         }
+        view.moved(&mu);
     }
     mu
+}
+
+/// The residual view of [`multipliers`]: the gradient from r = c + Gᵀμ, each subproblem from
+/// the passive rows' own Gram matrix.
+struct Residual<'a> {
+    c: &'a [f64],
+    rows: &'a [&'a [f64]],
+    r: Vec<f64>,
+    gram: Vec<f64>,
+    gc: Vec<f64>,
+    solution: Vec<f64>,
+}
+
+impl ActiveSetView for Residual<'_> {
+    fn descent(&self, j: usize, _mu: &[f64]) -> f64 {
+        -dot(self.rows[j], &self.r)
+    }
+
+    fn least_squares(&mut self, set: &[usize]) -> &[f64] {
+        let p = set.len();
+        self.gram.clear();
+        self.gram.resize(p * p, 0.0);
+        self.gc.clear();
+        for (a, &ka) in set.iter().enumerate() {
+            self.gc.push(dot(self.rows[ka], self.c));
+            for (b, &kb) in set.iter().enumerate().skip(a) {
+                let v = dot(self.rows[ka], self.rows[kb]);
+                self.gram[a * p + b] = v;
+                self.gram[b * p + a] = v;
+            }
+        }
+        self.solution.clear();
+        self.solution.extend(self.gc.iter().map(|v| -v));
+        let trace: f64 = (0..p).map(|i| self.gram[i * p + i]).sum();
+        for i in 0..p {
+            self.gram[i * p + i] += 1e-13 * trace.max(1e-300);
+        }
+        solve_dense(&mut self.gram, &mut self.solution, p);
+        &self.solution
+    }
+
+    fn moved(&mut self, mu: &[f64]) {
+        self.r.copy_from_slice(self.c);
+        for (k, g) in self.rows.iter().enumerate() {
+            if mu[k] > 0.0 {
+                self.r
+                    .iter_mut()
+                    .zip(g.iter())
+                    .for_each(|(ri, gi)| *ri += mu[k] * gi);
+            }
+        }
+    }
+}
+
+/// The Gram-matrix view of [`multipliers_from_gram`].
+struct FromGram<'a> {
+    gram: &'a [f64],
+    gc: &'a [f64],
+    normal: Vec<f64>,
+    solution: Vec<f64>,
+}
+
+impl ActiveSetView for FromGram<'_> {
+    fn descent(&self, j: usize, mu: &[f64]) -> f64 {
+        let m = self.gc.len();
+        -(self.gc[j] + (0..m).map(|k| self.gram[j * m + k] * mu[k]).sum::<f64>())
+    }
+
+    fn least_squares(&mut self, set: &[usize]) -> &[f64] {
+        let m = self.gc.len();
+        gram_least_squares(
+            self.gram,
+            self.gc,
+            m,
+            set,
+            &mut self.normal,
+            &mut self.solution,
+        )
+    }
+
+    fn moved(&mut self, _mu: &[f64]) {}
 }
 
 /// Unconstrained least squares min ‖c + Σ_{k∈set} s_k g_k‖ by the normal equations (from the
