@@ -63,10 +63,7 @@ pub(crate) fn close_global_gap(
         rounds += solved.report.rounds;
         iterations += solved.report.solver.iterations;
         if let Some(c) = solved.report.search {
-            searched.passes += c.passes;
-            searched.searches += c.searches;
-            searched.fruitless += c.fruitless;
-            searched.found += c.found;
+            searched.add_totals(&c);
         }
         let mut arrangement = solved.arrangement;
         arrangement.patterns.push(cell);
@@ -88,10 +85,7 @@ pub(crate) fn close_global_gap(
     solved.report.rounds += rounds;
     solved.report.solver.iterations += iterations;
     if let Some(c) = solved.report.search.as_mut() {
-        c.passes += searched.passes;
-        c.searches += searched.searches;
-        c.fruitless += searched.fruitless;
-        c.found += searched.found;
+        c.add_totals(&searched);
     }
     Ok(solved)
 }

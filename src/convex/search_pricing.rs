@@ -28,6 +28,17 @@ pub struct SearchCounts {
     pub last_fruitless: usize,
 }
 
+impl SearchCounts {
+    /// Add another loop's totals (passes, searches, fruitless, found); the last step's figures
+    /// stay this one's.
+    pub fn add_totals(&mut self, other: &SearchCounts) {
+        self.passes += other.passes;
+        self.searches += other.searches;
+        self.fruitless += other.fruitless;
+        self.found += other.found;
+    }
+}
+
 impl Known<'_> {
     /// Pricing of a `Searched` pool: every known pattern (sampled and found) by its cone
     /// support, then local searches from fresh starts (Gaussian and vertex gates, and the
