@@ -193,7 +193,7 @@ fn walked_dual_vectors_stay_within_their_rounding_bound() {
         let bad = std::sync::Mutex::new(Vec::new());
         let count = swept
             .walk_dual_vectors(data, model, &lambda, &|cell, c, err| {
-                let p = swept.materialize(&cell.point, &cell.facets).unwrap();
+                let p = swept.materialize(&cell).unwrap();
                 for (j, &cj) in c.iter().enumerate() {
                     let exact = (0..data.x.rows()).fold(BigRational::zero(), |acc, k| {
                         let slope = match (model.activation, p.active[k]) {

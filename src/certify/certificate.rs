@@ -462,7 +462,7 @@ pub fn certify_swept(
                     rho.upper = w.upper;
                     rho.worst = None;
                     if let Some((cell, check)) = cell {
-                        match swept.materialize(&cell.point, &cell.facets) {
+                        match swept.materialize(&cell) {
                             Ok(p) => worst = Some((p, check)),
                             Err(e) => failure = Some(e),
                         }

@@ -495,7 +495,8 @@ fn zero_solution(
                     }
                 };
                 swept
-                    .walk_checks(data, &spec.model, &zero_dual, spec.model.beta, &visit)
+                    // Only the rigorous upper ends matter here.
+                    .walk_checks_with(data, &spec.model, &zero_dual, spec.model.beta, false, &visit)
                     .map_err(|detail| Error::Solver {
                         status: "enumeration_failed".into(),
                         detail,

@@ -483,7 +483,7 @@ impl<'a> Known<'a> {
                     continue;
                 }
                 if materialized.is_none() {
-                    match swept.materialize(&cell.point, &cell.facets) {
+                    match swept.materialize(&cell) {
                         Ok(p) => materialized = Some(p),
                         Err(e) => {
                             *failure.lock().unwrap() = Some(e);
@@ -513,7 +513,7 @@ impl<'a> Known<'a> {
                 break;
             }
         };
-        swept.walk_checks(data, &spec.model, lambda, threshold, &visit)?;
+        swept.walk_checks_with(data, &spec.model, lambda, threshold, false, &visit)?;
         if let Some(e) = failure.into_inner().unwrap() {
             return Err(e);
         }

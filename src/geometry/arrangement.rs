@@ -162,8 +162,9 @@ impl std::fmt::Display for ArrangementError {
             }
             ArrangementError::NotStreamable(d) => write!(
                 f,
-                "`cells = \"streamed\"` needs data with exactly three columns (two features and \
-                 the bias), these have {d}"
+                "`cells = \"streamed\"` needs data with three columns (two features and the \
+                 bias), or four in general position (every four rows independent); these have {d} \
+                 columns"
             ),
             ArrangementError::Numerical(m) => write!(f, "pattern enumeration failed: {m}"),
         }
@@ -496,13 +497,18 @@ pub fn patterns_for(
                 CellStorage::Stored => false,
                 CellStorage::Streamed => true,
                 CellStorage::Auto => {
-                    data.x.cols() == 3 && cell_bound(data.x.rows(), 3) > STREAM_ABOVE
+                    let d = data.x.cols();
+                    (d == 3 || d == 4) && cell_bound(data.x.rows(), d) > STREAM_ABOVE
                 }
             };
             if !stream {
                 return enumerate_exact(data, activation, max_patterns);
             }
             let Some(swept) = Swept::new(data, activation)? else {
+                // Four columns not in general position: `auto` stores the cells.
+                if cells == CellStorage::Auto {
+                    return enumerate_exact(data, activation, max_patterns);
+                }
                 return Err(ArrangementError::NotStreamable(data.x.cols()));
             };
             if swept.patterns > max_patterns {

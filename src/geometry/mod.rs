@@ -1,5 +1,5 @@
 //! Geometry of the hyperplane arrangement: the exact cells ([`arrangement`], [`cells`], the
-//! streamed sweep [`sweep`] and walk [`swept`]), the activation's slopes on a cell
+//! streamed sweep [`sweep`] and walk [`swept`], the four-column [`vertex_walk`]), the activation's slopes on a cell
 //! ([`slopes`]), the support of a cone's unit ball ([`cone`]), each pattern's dual constraint
 //! ([`dual`]), the local search for violated cells ([`search`]), and the seminorm reduction for unpenalized biases ([`unpenalized`]).
 
@@ -12,3 +12,4 @@ pub mod slopes;
 pub mod sweep;
 pub mod swept;
 pub mod unpenalized;
+pub mod vertex_walk;

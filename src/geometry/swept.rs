@@ -23,15 +23,19 @@ use crate::geometry::cells::get_bit;
 use crate::geometry::cone::{multipliers_3d, support, upper_bound};
 use crate::geometry::dual::PatternCheck;
 use crate::geometry::sweep::{signs_at, sweep_cells, CellValue, SweptCell};
+use crate::geometry::vertex_walk::VertexWalk;
 use crate::input::data::Dataset;
 use crate::input::spec::{Activation, Model};
 use crate::numeric::exact::{rank, sign_dot, IntVec};
 use crate::numeric::rounding::{gamma, UNDERFLOW, UNIT_ROUNDOFF};
 
-/// The arrangement of a dataset with d = 3, ready to be walked.
+/// The arrangement of a dataset with d = 3 (swept), or d = 4 in general position (walked by
+/// vertices, [`VertexWalk`]), ready to be walked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Swept {
     planes: Hyperplanes,
+    /// The four-column walk, when the data have four columns.
+    vertex: Option<VertexWalk>,
     /// Exact rank of X.
     pub rank: usize,
     /// Full-dimensional cells.
@@ -71,15 +75,27 @@ impl CellValue for Census<'_> {
 }
 
 impl Swept {
-    /// The swept arrangement of `data` when it has three columns, `None` otherwise. Walks the
-    /// cells once to count them.
+    /// The streamed arrangement of `data` when it has three columns, or four in general
+    /// position; `None` otherwise. Walks the cells once to count them.
     pub fn new(data: &Dataset, activation: Activation) -> Result<Option<Swept>, ArrangementError> {
+        if data.x.cols() == 4 {
+            let walk = VertexWalk::new(data, activation).map_err(ArrangementError::Numerical)?;
+            return Ok(walk.map(|w| Swept {
+                planes: Hyperplanes::of(&data.x),
+                rank: 4,
+                cells: w.cells,
+                patterns: w.patterns,
+                vertex: Some(w),
+                activation,
+            }));
+        }
         if data.x.cols() != 3 {
             return Ok(None);
         }
         let planes = Hyperplanes::of(&data.x);
         let mut swept = Swept {
             rank: rank(&planes.groups.reps),
+            vertex: None,
             planes,
             cells: 0,
             patterns: 0,
@@ -146,14 +162,23 @@ impl Swept {
         }
     }
 
-    /// The pattern of the cell with this interior point and these facets (hyperplane indices).
-    pub fn materialize(&self, point: &IntVec, facets: &[usize]) -> Result<Pattern, String> {
-        let signs = signs_at(self.reps(), point)?;
-        Ok(Pattern {
-            active: self.planes.active(&signs),
-            gate: point.direction(),
-            facet_rows: Some(self.planes.facet_rows(facets)),
-        })
+    /// The pattern of a walked cell.
+    pub fn materialize(&self, cell: &Cell) -> Result<Pattern, String> {
+        match cell {
+            Cell::Swept { point, facets } => {
+                let signs = signs_at(self.reps(), point)?;
+                Ok(Pattern {
+                    active: self.planes.active(&signs),
+                    gate: point.direction(),
+                    facet_rows: Some(self.planes.facet_rows(facets)),
+                })
+            }
+            Cell::Signed { active, gate } => Ok(Pattern {
+                active: active.clone(),
+                gate: gate.clone(),
+                facet_rows: Some((0..active.len()).collect()),
+            }),
+        }
     }
 
     /// Visit every kept cell whose dual vector at λ might exceed `screen` in norm (the others
@@ -169,15 +194,51 @@ impl Swept {
         screen: f64,
         visit: &(dyn Fn(Cell, PatternCheck) + Sync),
     ) -> Result<usize, String> {
+        self.walk_checks_with(data, model, lambda, screen, true, visit)
+    }
+
+    /// [`Swept::walk_checks`]; with `precise = false` the four-column walk reports the sides
+    /// above `screen` by their rigorous upper bound and floating-point estimate only, without
+    /// the proven lower end (enough for pricing, not for a certificate's lower bound).
+    pub fn walk_checks_with(
+        &self,
+        data: &Dataset,
+        model: &Model,
+        lambda: &[f64],
+        screen: f64,
+        precise: bool,
+        visit: &(dyn Fn(Cell, PatternCheck) + Sync),
+    ) -> Result<usize, String> {
+        if let Some(walk) = &self.vertex {
+            if model.activation != self.activation {
+                return Err("the model's activation is not the arrangement's".into());
+            }
+            let lambda_rows: Vec<f64> = data.sample_of.iter().map(|&s| lambda[s]).collect();
+            let (_, kept) = walk
+                .walk(&lambda_rows, true, &|cell, cache| {
+                    if let Some(check) = walk.check(cell, screen, cache, precise) {
+                        let found = Cell::Signed {
+                            active: cell.signs.iter().map(|&s| s > 0).collect(),
+                            gate: walk.gate(cell),
+                        };
+                        visit(found, check);
+                    }
+                })
+                .map_err(|f| format!("the vertex walk stopped: {f:?}"))?;
+            return Ok(kept);
+        }
         self.walk_kept(data, model, lambda, &|cell, dual| {
             if dual.norm_upper() <= screen {
                 return;
             }
-            let rows = self.facet_rows(data, &cell.point, &cell.facets);
+            let Cell::Swept { point, facets } = &cell else {
+                return;
+            };
+            let rows = self.facet_rows(data, point, facets);
             if self.proven_below(dual, &rows, screen) {
                 return;
             }
-            let check = self.check_cell(dual, &cell.point, &rows);
+            let check = self.check_cell(dual, point, &rows);
             visit(cell, check);
         })
     }
@@ -208,6 +269,9 @@ impl Swept {
         if model.activation != self.activation {
             return Err("the model's activation is not the arrangement's".into());
         }
+        if self.vertex.is_some() {
+            return Err("dual vectors are walked by the sweep of three-column data only".into());
+        }
         let table = DualTable::new(self, data, lambda);
         let census = self.census_table();
         let kept = AtomicUsize::new(0);
@@ -218,7 +282,7 @@ impl Swept {
                 let (count, dual) = &cell.value;
                 if self.keeps(count) {
                     kept.fetch_add(1, Ordering::Relaxed);
-                    let found = Cell {
+                    let found = Cell::Swept {
                         point: cell.point,
                         facets: cell.facets,
                     };
@@ -275,11 +339,21 @@ impl Swept {
 
 /// A cell found by a walk: enough to materialize its pattern ([`Swept::materialize`]).
 #[derive(Debug, Clone)]
-pub struct Cell {
-    /// An exact interior point.
-    pub point: IntVec,
-    /// Its facet hyperplanes.
-    pub facets: Vec<usize>,
+pub enum Cell {
+    /// From the sweep of three-column data.
+    Swept {
+        /// An exact interior point.
+        point: IntVec,
+        /// Its facet hyperplanes.
+        facets: Vec<usize>,
+    },
+    /// From the vertex walk of four-column data: exact signs, no facets.
+    Signed {
+        /// Row k active (x_kᵀu > 0 in the cell).
+        active: Vec<bool>,
+        /// A floating-point interior point.
+        gate: Vec<f64>,
+    },
 }
 
 /// The flip steps of the dual vector for one λ (see the module documentation).

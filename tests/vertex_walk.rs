@@ -1,0 +1,185 @@
+//! The vertex walk of four-column data (crate::geometry::vertex_walk) against independent
+//! computations: the cells found by brute force (one LP per sign vector), the stored exact
+//! enumerator, the general-position count, exact rational dual vectors, and the certified
+//! optimum of the stored program.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use common::{bench, brute_force_patterns, dataset, solve};
+use cvxnn::arrangement::{enumerate_exact, patterns_for, Xoshiro};
+use cvxnn::data::Dataset;
+use cvxnn::spec::{Activation, CellStorage, PatternMethod, Spec};
+use cvxnn::vertex_walk::VertexWalk;
+use num_rational::BigRational;
+use num_traits::{Signed, Zero};
+
+fn q(x: f64) -> BigRational {
+    BigRational::from_float(x).expect("finite")
+}
+
+/// n random points of R³ with three decimals (like the bench files), with the bias column.
+fn random_data(n: usize, seed: u64) -> Dataset {
+    let mut rng = Xoshiro::new(seed);
+    let rows: Vec<Vec<f64>> = (0..n)
+        .map(|_| {
+            (0..3)
+                .map(|_| (rng.gaussian() * 1000.0).round() / 1000.0)
+                .collect()
+        })
+        .collect();
+    dataset(&rows, true)
+}
+
+/// Every walked cell's sign vector (as active rows), and how many were visited.
+fn walked(walk: &VertexWalk, n: usize) -> (BTreeSet<Vec<bool>>, usize) {
+    let seen = Mutex::new(Vec::new());
+    let (cells, kept) = walk
+        .walk(&vec![0.0; n], false, &|cell, _| {
+            seen.lock()
+                .unwrap()
+                .push(cell.signs.iter().map(|&s| s > 0).collect::<Vec<bool>>());
+        })
+        .expect("walk");
+    let seen = seen.into_inner().unwrap();
+    assert_eq!(seen.len(), kept);
+    let count = seen.len();
+    let set: BTreeSet<Vec<bool>> = seen.into_iter().collect();
+    assert_eq!(set.len(), count, "a cell was visited twice");
+    (set, cells)
+}
+
+#[test]
+fn walked_cells_are_exactly_the_arrangements_cells() {
+    let mut checked = 0;
+    for (n, seed) in [(4, 1), (5, 2), (6, 3), (7, 4), (8, 5), (9, 6), (9, 7)] {
+        let data = random_data(n, seed);
+        // Leaky ReLU keeps every cell, the all-negative one included.
+        let walk = VertexWalk::new(&data, Activation::LeakyRelu { slope: 0.1 })
+            .expect("no numerical failure")
+            .expect("random data are in general position");
+        let (set, cells) = walked(&walk, n);
+        assert_eq!(cells, n * (n - 1) * (n - 2) / 3 + 2 * n, "n = {n}");
+        assert_eq!(set.len(), cells, "leaky ReLU keeps every cell");
+        let mut brute = brute_force_patterns(&data.x);
+        brute.insert(vec![false; n]);
+        assert_eq!(set, brute, "n = {n}, seed {seed}: walked cells against brute force");
+        // ReLU drops the all-zero pattern; the stored enumerator agrees on the rest.
+        let relu = VertexWalk::new(&data, Activation::Relu).unwrap().unwrap();
+        let (relu_set, _) = walked(&relu, n);
+        let stored = enumerate_exact(&data, Activation::Relu, 1_000_000).unwrap();
+        let stored_set: BTreeSet<Vec<bool>> =
+            stored.patterns.iter().map(|p| p.active.clone()).collect();
+        assert_eq!(relu_set, stored_set, "n = {n}: against the stored enumerator");
+        assert_eq!(relu.patterns, stored.patterns.len());
+        // Absolute value keeps one cell of each antipodal pair.
+        let abs = VertexWalk::new(&data, Activation::Absolute).unwrap().unwrap();
+        let (abs_set, _) = walked(&abs, n);
+        assert_eq!(abs_set.len(), cells / 2);
+        for p in &abs_set {
+            let flipped: Vec<bool> = p.iter().map(|b| !b).collect();
+            assert!(!abs_set.contains(&flipped), "both of an antipodal pair kept");
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 7);
+}
+
+#[test]
+fn data_not_in_general_position_are_not_walked() {
+    // Points on the plane x3 = x1 + x2: every four rows (x1, x2, x1 + x2, 1) are dependent.
+    let rows: Vec<Vec<f64>> = (0..8)
+        .map(|k| {
+            let (a, b) = (k as f64 * 0.25 - 1.0, ((k * 3) % 7) as f64 * 0.5);
+            vec![a, b, a + b]
+        })
+        .collect();
+    let data = dataset(&rows, true);
+    assert!(VertexWalk::new(&data, Activation::Relu).unwrap().is_none());
+    let streamed = PatternMethod::Exact {
+        max_patterns: 1_000_000,
+        cells: CellStorage::Streamed,
+    };
+    let err = patterns_for(&data, Activation::Relu, &streamed).unwrap_err();
+    assert!(err.to_string().contains("general position"), "{err}");
+    // `auto` falls back to the stored enumerator, which finds every cell.
+    let auto = PatternMethod::Exact {
+        max_patterns: 1_000_000,
+        cells: CellStorage::Auto,
+    };
+    let arrangement = patterns_for(&data, Activation::Relu, &auto).unwrap();
+    assert!(arrangement.swept.is_none());
+    let stored: BTreeSet<Vec<bool>> = arrangement
+        .patterns
+        .iter()
+        .map(|p| p.active.clone())
+        .collect();
+    assert_eq!(stored, brute_force_patterns(&data.x));
+}
+
+#[test]
+fn walked_dual_vectors_stay_within_their_rounding_bound() {
+    for (n, seed) in [(12, 11), (20, 12)] {
+        let data = random_data(n, seed);
+        let mut rng = Xoshiro::new(seed + 100);
+        let lambda: Vec<f64> = (0..n).map(|_| rng.gaussian() * 0.3).collect();
+        for activation in [
+            Activation::Relu,
+            Activation::LeakyRelu { slope: 0.1 },
+            Activation::Absolute,
+        ] {
+            let walk = VertexWalk::new(&data, activation).unwrap().unwrap();
+            let bad = Mutex::new(0usize);
+            let visited = Mutex::new(0usize);
+            walk.walk(&lambda, false, &|cell, _| {
+                *visited.lock().unwrap() += 1;
+                for m in 0..4 {
+                    let exact = (0..n).fold(BigRational::zero(), |acc, k| {
+                        let slope = activation.cell_slope(cell.signs[k] > 0);
+                        acc + q(slope) * q(lambda[k]) * q(data.x.row(k)[m])
+                    });
+                    if (q(cell.c[m]) - exact).abs() > q(cell.err) {
+                        *bad.lock().unwrap() += 1;
+                    }
+                }
+            })
+            .unwrap();
+            assert_eq!(*bad.lock().unwrap(), 0, "n = {n}, {activation:?}");
+            assert!(*visited.lock().unwrap() > 100);
+        }
+    }
+}
+
+fn with_cells(spec: &Spec, cells: CellStorage) -> Spec {
+    let mut s = spec.clone();
+    let PatternMethod::Exact { max_patterns, .. } = s.arrangements else {
+        panic!("not exact");
+    };
+    s.arrangements = PatternMethod::Exact {
+        max_patterns,
+        cells,
+    };
+    s
+}
+
+#[test]
+fn walked_and_stored_cells_give_the_same_certified_optimum() {
+    // wave3d_n50: 39,299 ReLU patterns, rank 4.
+    let spec = bench("wave3d_n50.toml");
+    let stored = solve(&with_cells(&spec, CellStorage::Stored));
+    let walked = solve(&with_cells(&spec, CellStorage::Streamed));
+    assert!(walked.arrangement.swept.is_some() && stored.arrangement.swept.is_none());
+    let (a, b) = (&stored.report, &walked.report);
+    assert_eq!(a.patterns, b.patterns);
+    assert_eq!(a.cells, b.cells);
+    assert_eq!(b.certificate.patterns_checked, b.patterns);
+    assert!(a.certified && b.certified);
+    assert!(
+        a.optimum.lower <= b.optimum.upper && b.optimum.lower <= a.optimum.upper,
+        "disjoint optimum intervals: {:?} {:?}",
+        a.optimum,
+        b.optimum
+    );
+}
