@@ -144,7 +144,7 @@ fn bad_cell_storage_names_the_key_and_exits_2() {
     let base = "[data]\nx = [[0.0], [1.0], [2.0]]\ny = [0.0, 1.0, 0.5]\n[model]\nbeta = 0.1\n";
     for (value, says) in [
         ("bogus", "unknown cell storage `bogus`"),
-        ("streamed", "needs data with exactly three columns"),
+        ("streamed", "needs data with three columns"),
     ] {
         let spec = common::write(
             dir.path(),

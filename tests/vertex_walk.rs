@@ -37,7 +37,7 @@ fn random_data(n: usize, seed: u64) -> Dataset {
 fn walked(walk: &VertexWalk, n: usize) -> (BTreeSet<Vec<bool>>, usize) {
     let seen = Mutex::new(Vec::new());
     let (cells, kept) = walk
-        .walk(&vec![0.0; n], false, &|cell, _| {
+        .walk(&vec![0.0; n], false, (1, 0), &|cell, _| {
             seen.lock()
                 .unwrap()
                 .push(cell.signs.iter().map(|&s| s > 0).collect::<Vec<bool>>());
@@ -65,22 +65,33 @@ fn walked_cells_are_exactly_the_arrangements_cells() {
         assert_eq!(set.len(), cells, "leaky ReLU keeps every cell");
         let mut brute = brute_force_patterns(&data.x);
         brute.insert(vec![false; n]);
-        assert_eq!(set, brute, "n = {n}, seed {seed}: walked cells against brute force");
+        assert_eq!(
+            set, brute,
+            "n = {n}, seed {seed}: walked cells against brute force"
+        );
         // ReLU drops the all-zero pattern; the stored enumerator agrees on the rest.
         let relu = VertexWalk::new(&data, Activation::Relu).unwrap().unwrap();
         let (relu_set, _) = walked(&relu, n);
         let stored = enumerate_exact(&data, Activation::Relu, 1_000_000).unwrap();
         let stored_set: BTreeSet<Vec<bool>> =
             stored.patterns.iter().map(|p| p.active.clone()).collect();
-        assert_eq!(relu_set, stored_set, "n = {n}: against the stored enumerator");
+        assert_eq!(
+            relu_set, stored_set,
+            "n = {n}: against the stored enumerator"
+        );
         assert_eq!(relu.patterns, stored.patterns.len());
         // Absolute value keeps one cell of each antipodal pair.
-        let abs = VertexWalk::new(&data, Activation::Absolute).unwrap().unwrap();
+        let abs = VertexWalk::new(&data, Activation::Absolute)
+            .unwrap()
+            .unwrap();
         let (abs_set, _) = walked(&abs, n);
         assert_eq!(abs_set.len(), cells / 2);
         for p in &abs_set {
             let flipped: Vec<bool> = p.iter().map(|b| !b).collect();
-            assert!(!abs_set.contains(&flipped), "both of an antipodal pair kept");
+            assert!(
+                !abs_set.contains(&flipped),
+                "both of an antipodal pair kept"
+            );
         }
         checked += 1;
     }
@@ -133,7 +144,7 @@ fn walked_dual_vectors_stay_within_their_rounding_bound() {
             let walk = VertexWalk::new(&data, activation).unwrap().unwrap();
             let bad = Mutex::new(0usize);
             let visited = Mutex::new(0usize);
-            walk.walk(&lambda, false, &|cell, _| {
+            walk.walk(&lambda, false, (1, 0), &|cell, _| {
                 *visited.lock().unwrap() += 1;
                 for m in 0..4 {
                     let exact = (0..n).fold(BigRational::zero(), |acc, k| {
@@ -181,5 +192,31 @@ fn walked_and_stored_cells_give_the_same_certified_optimum() {
         "disjoint optimum intervals: {:?} {:?}",
         a.optimum,
         b.optimum
+    );
+}
+
+#[test]
+fn likely_facets_contain_the_facets() {
+    let mut missing = 0;
+    let mut total = 0;
+    let mut kept = 0;
+    for (n, seed) in [(9, 21), (12, 22), (30, 23)] {
+        let data = random_data(n, seed);
+        let stored = enumerate_exact(&data, Activation::Relu, 1_000_000).unwrap();
+        for p in &stored.patterns {
+            let facets = p.facet_rows.clone().unwrap();
+            let likely = cvxnn::convex::sign_rows::likely_facets(p, &data.x);
+            for f in &facets {
+                if !likely.contains(f) {
+                    missing += 1;
+                }
+            }
+            total += facets.len();
+            kept += likely.len();
+        }
+    }
+    assert_eq!(
+        missing, 0,
+        "{missing} of {total} facets dropped ({kept} rows kept)"
     );
 }

@@ -20,6 +20,7 @@ pub use crate::convex::working_set::{
 };
 use crate::error::{Error, InputError};
 use crate::geometry::arrangement::{patterns_for, Arrangement, ArrangementError, Pattern};
+use crate::geometry::swept::WalkOptions;
 use crate::geometry::unpenalized::Unpenalized;
 use crate::input::data::Dataset;
 use crate::input::spec::{Loss, PatternMethod, Spec};
@@ -494,9 +495,22 @@ fn zero_solution(
                         exceeded.store(true, std::sync::atomic::Ordering::Relaxed);
                     }
                 };
+                // Only the rigorous upper ends matter here, and any bound above β ends the
+                // question (the loop then runs): no side is projected past its cheap bounds.
+                let no_projection = std::sync::atomic::AtomicU64::new(f64::INFINITY.to_bits());
                 swept
-                    // Only the rigorous upper ends matter here.
-                    .walk_checks_with(data, &spec.model, &zero_dual, spec.model.beta, false, &visit)
+                    .walk_checks_with(
+                        data,
+                        &spec.model,
+                        &zero_dual,
+                        spec.model.beta,
+                        &WalkOptions {
+                            precise: false,
+                            cutoff: Some(&no_projection),
+                            part: (1, 0),
+                        },
+                        &visit,
+                    )
                     .map_err(|detail| Error::Solver {
                         status: "enumeration_failed".into(),
                         detail,

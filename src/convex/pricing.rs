@@ -20,7 +20,7 @@ pub use crate::convex::search_pricing::SearchCounts;
 use crate::geometry::arrangement::Pattern;
 use crate::geometry::cone::{multipliers, multipliers_3d};
 use crate::geometry::dual::{dual_candidate, dual_vector, logistic_dual, PatternCheck};
-use crate::geometry::swept::{Cell, PerThread, Swept};
+use crate::geometry::swept::{Cell, PerThread, Swept, WalkOptions};
 use crate::input::data::{norm, Dataset};
 use crate::input::spec::{Loss, SearchPlan, Spec};
 
@@ -39,6 +39,21 @@ pub const DIVERSITY_TOL: f64 = 0.15;
 pub fn diversity_tol(count: usize) -> f64 {
     DIVERSITY_TOL * (200.0 / count.max(200) as f64).sqrt()
 }
+
+/// Four-column streamed pools with more patterns than this are priced in [`PARTS`] parts
+/// while many cells are violated.
+const PARTIAL_ABOVE: usize = 100_000;
+
+/// Parts of a partial pricing walk.
+const PARTS: usize = 4;
+
+/// A partial walk that finds fewer violated cells than this many per block to choose ends
+/// partial pricing.
+const FEW_PER_CHOSEN: usize = 20;
+
+/// Violations projected per block chosen before a four-column walk stops projecting smaller
+/// ones (see [`Known::price`]).
+const KEEP_PER_CHOSEN: usize = 20;
 
 /// Per pattern and side, the multipliers μ ≥ 0 (row, value) of its last cone projection, or
 /// empty. Any μ ≥ 0 bounds the support from above (crate::geometry::cone), and λ moves little
@@ -332,6 +347,9 @@ pub struct Known<'a> {
     pub counts: SearchCounts,
     /// The patterns' last cone multipliers, by index (stored and searched pools).
     pub(crate) mu: MuCache,
+    /// Parts of a partial pricing walk (four-column streamed pools), and walks so far.
+    parts: usize,
+    phase: usize,
 }
 
 impl<'a> Known<'a> {
@@ -351,7 +369,14 @@ impl<'a> Known<'a> {
             index,
             counts: SearchCounts::default(),
             mu: MuCache::new(),
+            parts: PARTS,
+            phase: 0,
         }
+    }
+
+    /// Whether the pool is walked (streamed cells), not stored or searched.
+    pub fn is_streamed(&self) -> bool {
+        matches!(self.pool, Pool::Streamed(_))
     }
 
     /// Patterns that can be referred to.
@@ -432,6 +457,48 @@ impl<'a> Known<'a> {
             }
             Pool::Streamed(swept) => swept,
         };
+        // Partial pricing on large four-column walks: while many cells are violated, a
+        // part of the lines gives enough candidates; a part with few violations (or none)
+        // switches to full walks, so that convergence is always decided by a full walk.
+        let parts = if swept.is_vertex_walk() && swept.patterns > PARTIAL_ABOVE {
+            self.parts
+        } else {
+            1
+        };
+        let part = (parts, self.phase % parts);
+        self.phase += 1;
+        let priced = self.price_walk(swept, data, spec, in_set, lambda, threshold, count, part)?;
+        if parts > 1 && priced.violated < FEW_PER_CHOSEN * count.max(1) {
+            self.parts = 1;
+            if priced.chosen.is_empty() {
+                return self.price_walk(
+                    swept,
+                    data,
+                    spec,
+                    in_set,
+                    lambda,
+                    threshold,
+                    count,
+                    (1, 0),
+                );
+            }
+        }
+        Ok(priced)
+    }
+
+    /// One pricing walk over `part` of a streamed pool (see [`Known::price`]).
+    #[allow(clippy::too_many_arguments)]
+    fn price_walk(
+        &mut self,
+        swept: &Swept,
+        data: &Dataset,
+        spec: &Spec,
+        in_set: &[[bool; 2]],
+        lambda: &[f64],
+        threshold: f64,
+        count: usize,
+        part: (usize, usize),
+    ) -> Result<Priced, String> {
         // One candidate per box of side diversity_tol in the violating neuron's direction (and
         // output sign): the one `choose` would keep among near-twins (interior maximizers
         // first, then the larger violation, then the smaller gate, so that the result does not
@@ -443,6 +510,13 @@ impl<'a> Known<'a> {
         let failure = Mutex::new(None);
         let index = &self.index;
         let box_side = diversity_tol(count);
+        // Four-column walks skip the projection of sides that cannot beat the KEEP_PER_CHOSEN
+        // · count-th largest violation a thread has projected (most cells are violated in
+        // the first rounds; only the largest are chosen). Non-negative floats order like
+        // their bits.
+        let keep = KEEP_PER_CHOSEN * count.max(1);
+        let top: PerThread<std::collections::BinaryHeap<std::cmp::Reverse<u64>>> = PerThread::new();
+        let cutoff = std::sync::atomic::AtomicU64::new(0f64.to_bits());
         let visit = |cell: Cell, check: PatternCheck| {
             let value = check.estimate();
             if value <= threshold {
@@ -469,6 +543,10 @@ impl<'a> Known<'a> {
                 } else {
                     &check.negative
                 };
+                // Not projected (below the cutoff): violated, not a candidate.
+                if side.direction.is_empty() {
+                    continue;
+                }
                 let key: (bool, Vec<i64>) = (
                     positive,
                     side.direction
@@ -510,10 +588,27 @@ impl<'a> Known<'a> {
                         b.insert(key, candidate);
                     }
                 });
+                // The cutoff: the `keep`-th largest value projected by this thread.
+                top.with(|heap| {
+                    heap.push(std::cmp::Reverse(side_value.to_bits()));
+                    if heap.len() > keep {
+                        heap.pop();
+                    }
+                    if heap.len() == keep {
+                        if let Some(std::cmp::Reverse(v)) = heap.peek() {
+                            cutoff.fetch_max(*v, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                });
                 break;
             }
         };
-        swept.walk_checks_with(data, &spec.model, lambda, threshold, false, &visit)?;
+        let options = WalkOptions {
+            precise: false,
+            cutoff: Some(&cutoff),
+            part,
+        };
+        swept.walk_checks_with(data, &spec.model, lambda, threshold, &options, &visit)?;
         if let Some(e) = failure.into_inner().unwrap() {
             return Err(e);
         }

@@ -281,7 +281,11 @@ pub fn solve_working_set(
             };
             let solved = solve_restricted(data, spec, program, false, &settings, verbose, seconds);
             let Ok(r) = solved else { break solved };
-            if !r.outcome.status.has_solution() || views.iter().all(Option::is_none) {
+            // Exact cells without facets (the four-column walk's) start from their likely
+            // facets, a superset of the facets up to rounding: exploration trusts them, the
+            // later stages check every row.
+            let trusted = stage == Stage::Explore && known.is_streamed();
+            if !r.outcome.status.has_solution() || views.iter().all(Option::is_none) || trusted {
                 break Ok(r);
             }
             let blocks: Vec<(usize, &Pattern, &[f64])> = owners
@@ -293,8 +297,9 @@ pub fn solve_working_set(
             // Exploration only needs a good dual point: the rows join the next round's
             // program. Later stages re-solve until no row is violated (then the relaxed
             // optimum is the restricted one).
-            rows_pending = added > 0 && stage == Stage::Explore;
-            if added == 0 || stage == Stage::Explore {
+            let carry = stage == Stage::Explore;
+            rows_pending = added > 0 && carry;
+            if added == 0 || carry {
                 break Ok(r);
             }
             row_solves += 1;

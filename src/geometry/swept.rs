@@ -162,6 +162,11 @@ impl Swept {
         }
     }
 
+    /// Whether the cells are walked by vertices (four columns), not swept.
+    pub fn is_vertex_walk(&self) -> bool {
+        self.vertex.is_some()
+    }
+
     /// The pattern of a walked cell.
     pub fn materialize(&self, cell: &Cell) -> Result<Pattern, String> {
         match cell {
@@ -176,7 +181,7 @@ impl Swept {
             Cell::Signed { active, gate } => Ok(Pattern {
                 active: active.clone(),
                 gate: gate.clone(),
-                facet_rows: Some((0..active.len()).collect()),
+                facet_rows: None,
             }),
         }
     }
@@ -194,19 +199,18 @@ impl Swept {
         screen: f64,
         visit: &(dyn Fn(Cell, PatternCheck) + Sync),
     ) -> Result<usize, String> {
-        self.walk_checks_with(data, model, lambda, screen, true, visit)
+        self.walk_checks_with(data, model, lambda, screen, &WalkOptions::default(), visit)
     }
 
-    /// [`Swept::walk_checks`]; with `precise = false` the four-column walk reports the sides
-    /// above `screen` by their rigorous upper bound and floating-point estimate only, without
-    /// the proven lower end (enough for pricing, not for a certificate's lower bound).
+    /// [`Swept::walk_checks`] with [`WalkOptions`] (used by the four-column walk only; the
+    /// sweep of three-column data always walks every cell precisely).
     pub fn walk_checks_with(
         &self,
         data: &Dataset,
         model: &Model,
         lambda: &[f64],
         screen: f64,
-        precise: bool,
+        options: &WalkOptions,
         visit: &(dyn Fn(Cell, PatternCheck) + Sync),
     ) -> Result<usize, String> {
         if let Some(walk) = &self.vertex {
@@ -215,8 +219,11 @@ impl Swept {
             }
             let lambda_rows: Vec<f64> = data.sample_of.iter().map(|&s| lambda[s]).collect();
             let (_, kept) = walk
-                .walk(&lambda_rows, true, &|cell, cache| {
-                    if let Some(check) = walk.check(cell, screen, cache, precise) {
+                .walk(&lambda_rows, true, options.part, &|cell, cache| {
+                    let cut = options.cutoff.map_or(f64::NEG_INFINITY, |c| {
+                        f64::from_bits(c.load(std::sync::atomic::Ordering::Relaxed))
+                    });
+                    if let Some(check) = walk.check(cell, screen, cache, options.precise, cut) {
                         let found = Cell::Signed {
                             active: cell.signs.iter().map(|&s| s > 0).collect(),
                             gate: walk.gate(cell),
@@ -333,6 +340,31 @@ impl Swept {
         PatternCheck {
             positive: support(&dual.c, &radius, &g, &gate),
             negative: support(&neg, &radius, &g, &gate),
+        }
+    }
+}
+
+/// How [`Swept::walk_checks_with`] walks four-column data.
+#[derive(Debug, Clone, Copy)]
+pub struct WalkOptions<'a> {
+    /// Both sides' bounds as a stored pattern's check computes them (proven lower ends,
+    /// repaired directions). Otherwise the sides above the screen come with a rigorous upper
+    /// bound and the projection's floating-point value and direction only (pricing).
+    pub precise: bool,
+    /// Not precise only: sides whose cheap bounds are at most this `f64` (its bits, read for
+    /// every cell) are not projected and come with an empty direction.
+    pub cutoff: Option<&'a std::sync::atomic::AtomicU64>,
+    /// (parts, part): walk only the lines (i, j) with (i·n + j) mod parts = part, and the
+    /// cells through Π (partial pricing); (1, 0) walks every cell.
+    pub part: (usize, usize),
+}
+
+impl Default for WalkOptions<'_> {
+    fn default() -> Self {
+        WalkOptions {
+            precise: true,
+            cutoff: None,
+            part: (1, 0),
         }
     }
 }

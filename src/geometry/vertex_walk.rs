@@ -61,7 +61,6 @@ use crate::numeric::exact::{dot_exact, IntVec};
 use crate::numeric::random::Xoshiro;
 use crate::numeric::rounding::{dot_radius, gamma, norm_upper, UNDERFLOW, UNIT_ROUNDOFF};
 
-static DBG: [AtomicUsize; 4] = [AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)];
 thread_local! {
     /// Per thread: a cell's signs as floats and the descent scratch of [`nnls4_all`].
     static SCRATCH: std::cell::RefCell<(Vec<f64>, Vec<f64>)> = const {
@@ -175,6 +174,21 @@ impl MuSlot {
         }
         slot
     }
+}
+
+/// Whether signed row `l` of `rows` (each already multiplied by its sign) is, up to a residual
+/// of 1e-9 of its length, a non-negative combination of the other rows among `candidates`
+/// (floating point: a hint, not a proof).
+pub fn implied(rows: &[[f64; 4]], candidates: &[usize], l: usize) -> bool {
+    let others: Vec<usize> = candidates.iter().copied().filter(|&m| m != l).collect();
+    let ones = vec![1i8; rows.len()];
+    let target = rows[l].map(|v| -v);
+    let mu = nnls4(&target, rows, &ones, &others);
+    let mut r = target;
+    for &(m, w) in mu.as_slice() {
+        r.iter_mut().zip(&rows[m]).for_each(|(a, b)| *a += w * b);
+    }
+    dot4(&r, &r).sqrt() <= 1e-9 * dot4(&rows[l], &rows[l]).sqrt()
 }
 
 /// At most four multipliers (row, μ), on the stack.
@@ -311,8 +325,8 @@ fn det_from(m: &([f64; 6], [f64; 6]), c: &[f64; 4], d: &[f64; 4]) -> (f64, f64) 
     }
     // Each minor has error γ₂ of its size, products and the sum of six add at most γ₆: 16 u is
     // a safe factor; underflowing products lose at most UNDERFLOW each.
-    let err = (16.0 * UNIT_ROUNDOFF * size * (1.0 + 16.0 * UNIT_ROUNDOFF)).next_up()
-        + 64.0 * UNDERFLOW;
+    let err =
+        (16.0 * UNIT_ROUNDOFF * size * (1.0 + 16.0 * UNIT_ROUNDOFF)).next_up() + 64.0 * UNDERFLOW;
     (value, err)
 }
 
@@ -493,6 +507,9 @@ fn nnls4_all(
     })
 }
 
+/// How [`nnls4_with`] picks the next row: `pick(r, excluded, tol)`.
+type Pick<'a> = dyn FnMut(&[f64; 4], &[usize], f64) -> Option<usize> + 'a;
+
 /// The Lawson–Hanson loop of [`nnls4`]; `pick(r, excluded, tol)` returns the row outside
 /// `excluded` whose normalized descent −s_l x̂_lᵀr is largest and above `tol`.
 fn nnls4_with(
@@ -500,7 +517,7 @@ fn nnls4_with(
     x: &[[f64; 4]],
     signs: &[i8],
     candidates: usize,
-    pick: &mut dyn FnMut(&[f64; 4], &[usize], f64) -> Option<usize>,
+    pick: &mut Pick,
 ) -> Mu4 {
     let row = |l: usize| x[l].map(|v| signs[l] as f64 * v);
     let scale = c.iter().map(|v| v * v).sum::<f64>().sqrt();
@@ -572,7 +589,9 @@ fn nnls4_with(
         }
         r = *c;
         for p in 0..len {
-            r.iter_mut().zip(&rows[p]).for_each(|(a, b)| *a += mu[p] * b);
+            r.iter_mut()
+                .zip(&rows[p])
+                .for_each(|(a, b)| *a += mu[p] * b);
         }
     }
     mu4(&idx, &mu, len)
@@ -589,6 +608,7 @@ fn mu4(idx: &[usize; 4], mu: &[f64; 4], len: usize) -> Mu4 {
 
 /// z minimizing ‖c + Σ z_p rows_p‖ (normal equations, Cholesky), `None` when the rows are
 /// numerically dependent.
+#[allow(clippy::needless_range_loop)]
 fn least_squares4(c: &[f64; 4], rows: &[[f64; 4]]) -> Option<[f64; 4]> {
     let k = rows.len();
     let mut a = [[0.0f64; 4]; 4];
@@ -604,7 +624,7 @@ fn least_squares4(c: &[f64; 4], rows: &[[f64; 4]]) -> Option<[f64; 4]> {
         for m in 0..p {
             d -= a[p][m] * a[p][m];
         }
-        if !(d > 1e-24 * a[p][p].max(f64::MIN_POSITIVE)) {
+        if d.is_nan() || d <= 1e-24 * a[p][p].max(f64::MIN_POSITIVE) {
             return None;
         }
         let d = d.sqrt();
@@ -652,7 +672,7 @@ impl VertexWalk {
             return Ok(None);
         }
         let ints: Vec<IntVec> = x.iter().map(|r| IntVec::from_floats(r)).collect();
-        let mut rng = Xoshiro::new(0x5eed_4d_0000);
+        let mut rng = Xoshiro::new(0x005e_ed4d_0000);
         for _ in 0..CHARTS {
             let mut draw = || {
                 let mut v = [0.0f64; 4];
@@ -683,7 +703,7 @@ impl VertexWalk {
             let built = walk.pair_signs().and_then(|()| walk.sector_cells());
             let counted = built.and_then(|()| {
                 let zero = vec![0.0; walk.x.len()];
-                walk.walk(&zero, false, &|_, _| {})
+                walk.walk(&zero, false, (1, 0), &|_, _| {})
             });
             match counted {
                 Ok((cells, kept)) => {
@@ -796,11 +816,7 @@ impl VertexWalk {
         for s in 0..rays.len() {
             let (u, v) = (&rays[s], &rays[(s + 1) % rays.len()]);
             let (m1, m2) = (&u.0 + &v.0, &u.1 + &v.1);
-            let g = IntVec::new(
-                (0..4)
-                    .map(|c| &m1 * &e1.v[c] + &m2 * &e2.v[c])
-                    .collect(),
-            );
+            let g = IntVec::new((0..4).map(|c| &m1 * &e1.v[c] + &m2 * &e2.v[c]).collect());
             let mut signs = Vec::with_capacity(self.x.len());
             for xl in &self.ints {
                 let s = sign_of(&dot_exact(xl, &g));
@@ -828,13 +844,17 @@ impl VertexWalk {
     /// Walk every cell with its dual vector at λ (`lambda_rows`: λ of each row's sample) and
     /// pass the kept ones to `visit` (from several threads) with the cell's multiplier slots:
     /// the stored ones when `use_cache` (allocated on first use, see [`MuSlot`]), fresh ones
-    /// otherwise. Returns (cells, kept cells).
+    /// otherwise. `part` = (parts, part) walks only the lines (i, j) with (i·n + j) mod parts =
+    /// part (and every cell through Π); (1, 0) walks every cell. Returns (cells, kept cells)
+    /// walked.
     pub fn walk(
         &self,
         lambda_rows: &[f64],
         use_cache: bool,
+        part: (usize, usize),
         visit: &(dyn Fn(&Walked, &mut Multipliers) + Sync),
     ) -> Result<(usize, usize), Fault> {
+        let (parts, part) = (part.0.max(1), part.1);
         let terms = Terms::new(self, lambda_rows);
         let n = self.x.len();
         let kept = AtomicUsize::new(0);
@@ -872,11 +892,20 @@ impl VertexWalk {
         (0..n).into_par_iter().for_each(|i| {
             let mut signs = vec![0i8; n];
             let mut fresh = Vec::new();
-            let mut guard = self.store.groups[i].lock().unwrap_or_else(|e| e.into_inner());
+            let mut guard = self.store.groups[i]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             let slots: &mut Vec<[MuSlot; 4]> = if cached { &mut guard } else { &mut fresh };
-            let triples = if n >= i + 3 { (n - i - 1) * (n - i - 2) / 2 } else { 0 };
+            let triples = if n >= i + 3 {
+                (n - i - 1) * (n - i - 2) / 2
+            } else {
+                0
+            };
             slots.resize(triples, [MuSlot::default(); 4]);
             for j in (i + 1)..n {
+                if (i * n + j) % parts != part % parts {
+                    continue;
+                }
                 if failure.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
                     return;
                 }
@@ -898,9 +927,6 @@ impl VertexWalk {
         });
         if let Some(f) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
             return Err(f);
-        }
-        if std::env::var("VW_DEBUG").is_ok() {
-            eprintln!("vw: {:?}", DBG.iter().map(|a| a.swap(0, AtomicOrdering::Relaxed)).collect::<Vec<_>>());
         }
         Ok((cells.into_inner(), kept.into_inner()))
     }
@@ -942,7 +968,11 @@ impl VertexWalk {
             let t = -p / q;
             let (lo, hi) = if q.abs() > eq {
                 let qa = q.abs();
-                let (nlo, nhi) = if sq > 0 { (-p - ep, -p + ep) } else { (p - ep, p + ep) };
+                let (nlo, nhi) = if sq > 0 {
+                    (-p - ep, -p + ep)
+                } else {
+                    (p - ep, p + ep)
+                };
                 let den_lo = (qa - eq).next_down().max(0.0);
                 let den_hi = (qa + eq).next_up();
                 let cands = [nlo / den_lo, nlo / den_hi, nhi / den_lo, nhi / den_hi];
@@ -957,7 +987,13 @@ impl VertexWalk {
                 (f64::NEG_INFINITY, f64::INFINITY)
             };
             let t = if t.is_finite() { t } else { 0.0 };
-            keys.push(Key { t, lo, hi, k: l, sq });
+            keys.push(Key {
+                t,
+                lo,
+                hi,
+                k: l,
+                sq,
+            });
         }
         keys.sort_by(|a, b| a.t.total_cmp(&b.t));
         // Adjacent pairs certainly ordered, by their intervals or exactly.
@@ -976,7 +1012,8 @@ impl VertexWalk {
                 Ordering::Equal => {
                     return Err(Fault::Data(format!(
                         "rows {i}, {j}, {}, {} are linearly dependent",
-                        keys[s - 1].k, keys[s].k
+                        keys[s - 1].k,
+                        keys[s].k
                     )))
                 }
             }
@@ -997,7 +1034,12 @@ impl VertexWalk {
     ) -> Result<(usize, usize), Fault> {
         let n = self.x.len();
         let e = self.pair_sign(i, j);
-        let line = Line { walk: self, i, j, e };
+        let line = Line {
+            walk: self,
+            i,
+            j,
+            e,
+        };
         let keys = self.sorted_keys(&line)?;
         // At t = −∞ row l has sign −sign(q_l); rows i and j vanish on the line.
         let mut base = [0.0f64; 4];
@@ -1047,7 +1089,12 @@ impl VertexWalk {
                             signs,
                             c,
                             err: terms.err,
-                            origin: Origin::Vertex { i, j, k, antipode: false },
+                            origin: Origin::Vertex {
+                                i,
+                                j,
+                                k,
+                                antipode: false,
+                            },
                         },
                         &mut mu_cell,
                     );
@@ -1060,7 +1107,12 @@ impl VertexWalk {
                             signs,
                             c: ca,
                             err: terms.err,
-                            origin: Origin::Vertex { i, j, k, antipode: true },
+                            origin: Origin::Vertex {
+                                i,
+                                j,
+                                k,
+                                antipode: true,
+                            },
                         },
                         &mut mu_anti,
                     );
@@ -1199,20 +1251,24 @@ impl VertexWalk {
     /// the vertex's three rows, which contains the cell's, or a projection over every row).
     /// `precise`: both sides as [`crate::geometry::dual::check_pattern`] computes them for a
     /// stored pattern (proven lower ends, repaired directions); otherwise the projection's
-    /// floating-point value and direction with a rigorous upper end only (for pricing).
+    /// floating-point value and direction with a rigorous upper end only (for pricing); then a
+    /// side whose cheap bounds are at most `cutoff` is reported by that bound with an empty
+    /// direction, without a projection.
     pub fn check(
         &self,
         cell: &Walked,
         screen: f64,
         cache: &mut Multipliers,
         precise: bool,
+        cutoff: f64,
     ) -> Option<PatternCheck> {
-        DBG[0].fetch_add(1, AtomicOrdering::Relaxed);
         let widened = cell.c.map(|v| (v.abs() + cell.err).next_up());
-        if norm_upper(&widened) <= screen {
+        let norm_bound = norm_upper(&widened);
+        if norm_bound <= screen {
             return None;
         }
-        DBG[1].fetch_add(1, AtomicOrdering::Relaxed);
+        // The best upper bound so far per side.
+        let mut cheap = [norm_bound; 2];
         let radius = [cell.err; 4];
         let neg = cell.c.map(|v| -v);
         let sides = [&cell.c, &neg];
@@ -1225,28 +1281,35 @@ impl VertexWalk {
         for (s, side) in sides.iter().enumerate() {
             let mu = cache[s].get();
             if mu.len > 0 {
-                proven[s] = self.bound(side, &radius, cell.signs, mu.as_slice()) <= screen;
+                cheap[s] = cheap[s].min(self.bound(side, &radius, cell.signs, mu.as_slice()));
+                proven[s] = cheap[s] <= screen;
             }
         }
         if proven == [true, true] {
             return None;
         }
-        DBG[2].fetch_add(1, AtomicOrdering::Relaxed);
         if let Origin::Vertex { i, j, k, .. } = cell.origin {
             // The cone of the vertex's three rows contains the cell's.
             for (s, side) in sides.iter().enumerate() {
                 if !proven[s] {
                     let mu = nnls4(side, &self.x, cell.signs, &[i, j, k]);
-                    proven[s] = self.bound(side, &radius, cell.signs, mu.as_slice()) <= screen;
+                    cheap[s] = cheap[s].min(self.bound(side, &radius, cell.signs, mu.as_slice()));
+                    proven[s] = cheap[s] <= screen;
                 }
             }
             if proven == [true, true] {
                 return None;
             }
         }
+        // Pricing only: a side whose bound is at most `cutoff` cannot be among the candidates
+        // the caller keeps; it is reported by its bound, without a projection (no direction).
+        let mut skipped = [false; 2];
         for (s, side) in sides.iter().enumerate() {
+            if !proven[s] && !precise && cheap[s] <= cutoff {
+                skipped[s] = true;
+                continue;
+            }
             if !proven[s] {
-                DBG[3].fetch_add(1, AtomicOrdering::Relaxed);
                 let mu = SCRATCH.with(|scratch| {
                     let (sign, w) = &mut *scratch.borrow_mut();
                     if sign.len() != cell.signs.len() || !signed {
@@ -1268,6 +1331,13 @@ impl VertexWalk {
         if !precise {
             let [positive, negative] = [0, 1].map(|s| match &found[s] {
                 Some((upper, mu)) => self.estimated(sides[s], *upper, cell.signs, mu.as_slice()),
+                None if skipped[s] => Support {
+                    lower: 0.0,
+                    upper: cheap[s],
+                    estimate: cheap[s],
+                    direction: Vec::new(),
+                    interior: false,
+                },
                 None => Support {
                     lower: 0.0,
                     upper: screen,
