@@ -151,7 +151,7 @@ pub struct Walked<'a> {
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct MuSlot {
     rows: [u16; 4],
-    mu: [f64; 4],
+    mu: [f32; 4],
 }
 
 impl MuSlot {
@@ -159,7 +159,7 @@ impl MuSlot {
         let mut out = Mu4::default();
         for p in 0..4 {
             if self.mu[p] > 0.0 {
-                out.e[out.len] = (self.rows[p] as usize, self.mu[p]);
+                out.e[out.len] = (self.rows[p] as usize, f64::from(self.mu[p]));
                 out.len += 1;
             }
         }
@@ -170,7 +170,7 @@ impl MuSlot {
         let mut slot = MuSlot::default();
         for (p, &(l, m)) in mu.iter().take(4).enumerate() {
             slot.rows[p] = l as u16;
-            slot.mu[p] = m.max(0.0);
+            slot.mu[p] = (m as f32).max(0.0);
         }
         slot
     }

@@ -328,16 +328,19 @@ pub const DEFAULT_GLOBAL_SECONDS: f64 = 10.0;
 /// How the cells of an exact arrangement are kept (`[arrangements] cells`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CellStorage {
-    /// Streamed for three-column data (two features and the bias) with more than
-    /// [`STREAM_ABOVE`] cells in general position, stored otherwise.
+    /// Streamed for three-column data (two features and the bias) and for four-column data
+    /// in general position with more than [`STREAM_ABOVE`] cells in general position, stored
+    /// otherwise.
     Auto,
     /// Every pattern in memory.
     Stored,
-    /// Walked by the sweep whenever they are needed, never all in memory (three columns only).
+    /// Walked whenever they are needed, never all in memory: the sweep of three-column data, or
+    /// the vertex walk of four-column data in general position.
     Streamed,
 }
 
-/// General-position cell count above which `cells = "auto"` streams three-column data.
+/// General-position cell count above which `cells = "auto"` streams three-column data (and
+/// four-column data in general position).
 pub const STREAM_ABOVE: f64 = 5_000.0;
 
 impl PatternMethod {
