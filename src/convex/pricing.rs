@@ -40,12 +40,13 @@ pub fn diversity_tol(count: usize) -> f64 {
     DIVERSITY_TOL * (200.0 / count.max(200) as f64).sqrt()
 }
 
-/// Four-column streamed pools with more patterns than this are priced in [`PARTS`] parts
-/// while many cells are violated.
+/// Four-column streamed pools with more patterns than this are priced in parts of about
+/// this many patterns (at most [`MAX_PARTS`]) while many cells are violated.
 const PARTIAL_ABOVE: usize = 100_000;
 
-/// Parts of a partial pricing walk.
-const PARTS: usize = 4;
+/// Most parts of a partial pricing walk: about PARTIAL_ABOVE patterns per part, at most this
+/// many parts.
+const MAX_PARTS: usize = 8;
 
 /// A partial walk that finds fewer violated cells than this many per block to choose ends
 /// partial pricing.
@@ -369,7 +370,7 @@ impl<'a> Known<'a> {
             index,
             counts: SearchCounts::default(),
             mu: MuCache::new(),
-            parts: PARTS,
+            parts: MAX_PARTS,
             phase: 0,
         }
     }
@@ -461,7 +462,7 @@ impl<'a> Known<'a> {
         // part of the lines gives enough candidates; a part with few violations (or none)
         // switches to full walks, so that convergence is always decided by a full walk.
         let parts = if swept.is_vertex_walk() && swept.patterns > PARTIAL_ABOVE {
-            self.parts
+            self.parts.min(swept.patterns.div_ceil(PARTIAL_ABOVE)).clamp(1, MAX_PARTS)
         } else {
             1
         };
