@@ -462,7 +462,9 @@ impl<'a> Known<'a> {
         // part of the lines gives enough candidates; a part with few violations (or none)
         // switches to full walks, so that convergence is always decided by a full walk.
         let parts = if swept.is_vertex_walk() && swept.patterns > PARTIAL_ABOVE {
-            self.parts.min(swept.patterns.div_ceil(PARTIAL_ABOVE)).clamp(1, MAX_PARTS)
+            self.parts
+                .min(swept.patterns.div_ceil(PARTIAL_ABOVE))
+                .clamp(1, MAX_PARTS)
         } else {
             1
         };

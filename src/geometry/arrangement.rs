@@ -125,7 +125,8 @@ pub enum ArrangementError {
     },
     /// Floating-point trouble made the incremental enumeration inconsistent.
     Numerical(String),
-    /// `cells = "streamed"` for data without exactly three columns (the number it has).
+    /// `cells = "streamed"` for data with neither three columns nor four in general position
+    /// (the number of columns).
     NotStreamable(usize),
 }
 

@@ -1,6 +1,8 @@
 //! The exact arrangement of three-column data (two features and the bias) walked by the sweep
 //! ([`crate::geometry::sweep`]) each time it is needed, instead of stored: pricing and the certificate's
-//! check visit every cell in O(m) memory.
+//! check visit every cell in O(m) memory. Four-column data in general position are walked by
+//! [`crate::geometry::vertex_walk`] behind the same interface ([`Swept::walk_checks`],
+//! [`Swept::materialize`]).
 //!
 //! # Incremental dual vectors
 //! The dual vector of a cell, c = Σ_k slope_k λ_k x_k (slope_k = σ's slope on row k: 1 on an
