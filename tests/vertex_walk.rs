@@ -220,3 +220,104 @@ fn likely_facets_contain_the_facets() {
         "{missing} of {total} facets dropped ({kept} rows kept)"
     );
 }
+
+/// A spec of `n` random points of R³ (three decimals), targets from a fixed function.
+fn random_spec(n: usize, seed: u64, model: &str, cells: &str) -> String {
+    let mut rng = Xoshiro::new(seed);
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for _ in 0..n {
+        let p: Vec<f64> = (0..3)
+            .map(|_| (rng.gaussian() * 1000.0).round() / 1000.0)
+            .collect();
+        let t = (1.5 * p[0]).sin() * p[1].cos() + 0.5 * p[2].abs();
+        x.push(format!("[{}, {}, {}]", p[0], p[1], p[2]));
+        y.push(format!("{}", (t * 1000.0).round() / 1000.0));
+    }
+    format!(
+        "[data]\nx = [{}]\ny = [{}]\n[model]\nbias = true\n{model}\n[arrangements]\ncells = \"{cells}\"\n",
+        x.join(", "),
+        y.join(", ")
+    )
+}
+
+#[test]
+fn walked_and_stored_agree_for_every_activation_and_the_hinge_loss() {
+    for (k, model) in [
+        "activation = \"leaky_relu\"\nslope = 0.2\nbeta = 0.05",
+        "activation = \"absolute\"\nbeta = 0.05",
+        "activation = \"relu\"\nbeta = 0.1\nloss = \"hinge\"",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut text = random_spec(28, 40 + k as u64, model, "stored");
+        if model.contains("hinge") {
+            // Labels ±1 for the hinge loss.
+            let start = text.find("y = [").unwrap() + 5;
+            let end = start + text[start..].find(']').unwrap();
+            let labels: Vec<&str> = text[start..end]
+                .split(", ")
+                .map(|v| {
+                    if v.parse::<f64>().unwrap() > 0.5 {
+                        "1"
+                    } else {
+                        "-1"
+                    }
+                })
+                .collect();
+            text = format!("{}{}{}", &text[..start], labels.join(", "), &text[end..]);
+        }
+        let stored = solve(&common::spec_from(&text));
+        let walked = solve(&common::spec_from(
+            &text.replace("\"stored\"", "\"streamed\""),
+        ));
+        assert!(walked.arrangement.swept.is_some(), "{model}: not walked");
+        let (a, b) = (&stored.report, &walked.report);
+        assert_eq!(a.patterns, b.patterns, "{model}");
+        assert!(a.certified && b.certified, "{model}: not certified");
+        assert!(
+            a.optimum.lower <= b.optimum.upper && b.optimum.lower <= a.optimum.upper,
+            "{model}: {:?} against {:?}",
+            a.optimum,
+            b.optimum
+        );
+    }
+}
+
+#[test]
+fn the_binary_streams_four_columns_and_refuses_degenerate_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = common::write(
+        dir.path(),
+        "w.toml",
+        &random_spec(30, 50, "beta = 0.05", "auto"),
+    );
+    let json = common::json_of(common::cvxnn().args(["solve", "--json"]).arg(&spec));
+    assert_eq!(json["cell_storage"], "streamed");
+    assert_eq!(json["certified"], true);
+    assert_eq!(json["cells"], 30 * 29 * 28 / 3 + 60);
+    // Four coplanar points and more: not in general position.
+    let degenerate = "[data]\nx = [[0, 0, 0], [1, 0, 1], [0, 1, 1], [1, 1, 2], [2, 1, 3], \
+                      [0.5, 0.25, 0.5]]\ny = [0, 1, 1, 0, 1, 0]\n[model]\nbias = true\nbeta = 0.1\n\
+                      [arrangements]\ncells = \"streamed\"\n";
+    let spec = common::write(dir.path(), "d.toml", degenerate);
+    let err = common::stderr_of(common::cvxnn().arg("solve").arg(&spec), 2);
+    assert!(
+        err.contains("d.toml")
+            && err.contains("arrangements.cells")
+            && err.contains("general position"),
+        "{err}"
+    );
+}
+
+#[test]
+fn too_many_four_column_cells_are_refused_before_the_walk() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = random_spec(60, 60, "beta = 0.05", "auto")
+        .replace("[arrangements]\n", "[arrangements]\nmax_patterns = 1000\n");
+    let spec = common::write(dir.path(), "big.toml", &text);
+    let err = common::stderr_of(common::cvxnn().arg("solve").arg(&spec), 2);
+    assert!(err.contains("big.toml") && err.contains("arrangements"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

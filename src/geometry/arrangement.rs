@@ -505,6 +505,21 @@ pub fn patterns_for(
             if !stream {
                 return enumerate_exact(data, activation, max_patterns);
             }
+            // Four columns in general position have exactly the bound's cells: refuse before
+            // walking them when that is too many (fewer only when not in general position,
+            // and those are stored).
+            let bound = cell_bound(data.x.rows(), data.x.cols());
+            let fewest_patterns = match activation {
+                Activation::Absolute => bound / 2.0,
+                Activation::Relu | Activation::LeakyRelu { .. } => bound - 1.0,
+            };
+            if data.x.cols() == 4 && fewest_patterns > max_patterns as f64 {
+                return Err(ArrangementError::TooManyPatterns {
+                    limit: max_patterns,
+                    count: None,
+                    bound,
+                });
+            }
             let Some(swept) = Swept::new(data, activation)? else {
                 // Four columns not in general position: `auto` stores the cells.
                 if cells == CellStorage::Auto {

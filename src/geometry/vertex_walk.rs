@@ -68,6 +68,9 @@ thread_local! {
     };
 }
 
+/// Most memory the cached multipliers may take (bytes); larger walks project afresh.
+const CACHE_BYTES: usize = 1 << 30;
+
 /// Charts (φ, ψ) tried before the data are declared not streamable.
 const CHARTS: u64 = 6;
 
@@ -860,7 +863,10 @@ impl VertexWalk {
         let kept = AtomicUsize::new(0);
         let cells = AtomicUsize::new(0);
         let failure: Mutex<Option<Fault>> = Mutex::new(None);
-        let cached = use_cache && n <= usize::from(u16::MAX);
+        let triples = n * n.saturating_sub(1) * n.saturating_sub(2) / 6;
+        let cached = use_cache
+            && n <= usize::from(u16::MAX)
+            && triples.saturating_mul(std::mem::size_of::<[MuSlot; 4]>()) <= CACHE_BYTES;
         {
             let mut slots = self.store.sectors.lock().unwrap_or_else(|e| e.into_inner());
             if !cached {
