@@ -319,8 +319,10 @@ pub struct Priced {
     /// The blocks chosen to enter (pattern index, side).
     pub chosen: Vec<(usize, Side)>,
     /// How many patterns were found violated (stored: outside the set; streamed: cells with a
-    /// side above the threshold, members included).
+    /// side above the threshold, members included; a partial walk counts those it walked).
     pub violated: usize,
+    /// Patterns priced (a partial walk: those it walked).
+    pub walked: usize,
     /// The largest value found above the threshold (0 if none).
     pub worst: f64,
 }
@@ -449,6 +451,7 @@ impl<'a> Known<'a> {
                     chosen: choose(&v, count),
                     violated: v.len(),
                     worst: v.first().map_or(0.0, |v| v.value),
+                    walked: all.len(),
                 });
             }
             Pool::Searched(base, plan, seed) => {
@@ -474,16 +477,12 @@ impl<'a> Known<'a> {
         if parts > 1 && priced.violated < FEW_PER_CHOSEN * count.max(1) {
             self.parts = 1;
             if priced.chosen.is_empty() {
-                return self.price_walk(
-                    swept,
-                    data,
-                    spec,
-                    in_set,
-                    lambda,
-                    threshold,
-                    count,
-                    (1, 0),
-                );
+                let full =
+                    self.price_walk(swept, data, spec, in_set, lambda, threshold, count, (1, 0))?;
+                return Ok(Priced {
+                    walked: priced.walked + full.walked,
+                    ..full
+                });
             }
         }
         Ok(priced)
@@ -611,7 +610,8 @@ impl<'a> Known<'a> {
             cutoff: Some(&cutoff),
             part,
         };
-        swept.walk_checks_with(data, &spec.model, lambda, threshold, &options, &visit)?;
+        let walked =
+            swept.walk_checks_with(data, &spec.model, lambda, threshold, &options, &visit)?;
         if let Some(e) = failure.into_inner().unwrap() {
             return Err(e);
         }
@@ -665,6 +665,7 @@ impl<'a> Known<'a> {
             chosen,
             violated: above.into_inner(),
             worst,
+            walked,
         })
     }
 

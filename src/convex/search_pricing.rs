@@ -175,6 +175,7 @@ impl Known<'_> {
             chosen: choose(&v, count),
             violated: v.len(),
             worst: v.first().map_or(0.0, |v| v.value),
+            walked: self.len(),
         }
     }
 }

@@ -151,6 +151,8 @@ pub struct RoundLog {
     pub gap: f64,
     /// Patterns (or streamed cells) priced per second.
     pub patterns_per_second: f64,
+    /// Patterns priced after this solve (a partial walk of four-column cells prices a part).
+    pub walked: usize,
 }
 
 /// Where the first working set of [`solve_working_set`] comes from.
@@ -326,6 +328,7 @@ pub fn solve_working_set(
             objective: f64::NAN,
             gap: f64::NAN,
             patterns_per_second: f64::NAN,
+            walked: 0,
         });
         if !outcome.status.has_solution() {
             if stage == Stage::Polish && 100.0 * polish_tol <= spec.solver.tol {
@@ -397,6 +400,7 @@ pub fn solve_working_set(
                 chosen,
                 violated,
                 worst,
+                walked,
             } = priced.map_err(walk_failed)?;
             let screen_seconds = t.elapsed().as_secs_f64();
             seconds.screen += screen_seconds;
@@ -405,7 +409,8 @@ pub fn solve_working_set(
                 last.violated = violated;
                 last.objective = objective;
                 last.gap = estimated_gap(spec, data, &lambda, worst, objective);
-                last.patterns_per_second = known.pool_size() as f64 / screen_seconds.max(1e-9);
+                last.walked = walked;
+                last.patterns_per_second = walked as f64 / screen_seconds.max(1e-9);
                 progress.round(last);
             }
             chosen
