@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use crate::convex::program::{Layout, Side};
 pub use crate::convex::search_pricing::SearchCounts;
 use crate::geometry::arrangement::Pattern;
-use crate::geometry::cone::{multipliers, multipliers_3d};
+use crate::geometry::cone::{multipliers_3d, multipliers_warm};
 use crate::geometry::dual::{dual_candidate, dual_vector, logistic_dual, PatternCheck};
 use crate::geometry::swept::{Cell, PerThread, Swept, WalkOptions};
 use crate::input::data::{norm, Dataset};
@@ -138,7 +138,7 @@ fn price_pattern(
     }
     let rows = pattern.constraint_rows(&data.x);
     let signed = pattern.cone_rows(&data.x);
-    let g: Vec<&[f64]> = signed.iter().map(Vec::as_slice).collect();
+    let g = signed.slices();
     let mut best: Option<Violation> = None;
     for (s, sign) in [1.0, -1.0].into_iter().enumerate() {
         if skip[s] {
@@ -151,7 +151,12 @@ fn price_pattern(
         let mu = if side.len() == 3 {
             multipliers_3d(&side, &g)
         } else {
-            multipliers(&side, &g)
+            // Warm from the last projection's rows (λ moves little from round to round).
+            let start: Vec<usize> = cached[s]
+                .iter()
+                .filter_map(|&(k, _)| rows.binary_search(&(k as usize)).ok())
+                .collect();
+            multipliers_warm(&side, &g, &start)
         };
         // Only cones described by every sign row are worth caching (a facet description is
         // short, and caching it cost wave3d_n100 150 MB for no time).

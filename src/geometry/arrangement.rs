@@ -68,15 +68,16 @@ impl Pattern {
         }
     }
 
-    /// The rows G of the cone K = {u : G u ≥ 0}: sign_k x_kᵀ for each constraint row k.
-    pub fn cone_rows(&self, x: &Matrix) -> Vec<Vec<f64>> {
-        self.constraint_rows(x)
-            .into_iter()
-            .map(|k| {
-                let s = self.sign(k);
-                x.row(k).iter().map(|v| s * v).collect()
-            })
-            .collect()
+    /// The rows G of the cone K = {u : G u ≥ 0}: sign_k x_kᵀ for each constraint row k, in
+    /// one buffer (a cone of n rows costs one allocation, not n).
+    pub fn cone_rows(&self, x: &Matrix) -> ConeRows {
+        let rows = self.constraint_rows(x);
+        let mut data = Vec::with_capacity(rows.len() * x.cols());
+        for k in rows {
+            let s = self.sign(k);
+            data.extend(x.row(k).iter().map(|v| s * v));
+        }
+        ConeRows { d: x.cols(), data }
     }
 
     /// The sign of row k in the cone: +1 for an active row, −1 otherwise.
@@ -86,6 +87,23 @@ impl Pattern {
         } else {
             -1.0
         }
+    }
+}
+
+/// A cone's signed rows, row j at `data[j d .. (j + 1) d]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConeRows {
+    d: usize,
+    data: Vec<f64>,
+}
+
+impl ConeRows {
+    /// The rows as slices.
+    pub fn slices(&self) -> Vec<&[f64]> {
+        if self.d == 0 {
+            return Vec::new();
+        }
+        self.data.chunks(self.d).collect()
     }
 }
 

@@ -70,6 +70,13 @@ fn bound_and_estimate(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], mu: &[f64]
 /// costs O(steps · m · d) instead of the O(m² d) of a full Gram matrix: cells described by every
 /// sign row (sampled patterns, m = n rows) stay cheap.
 pub fn multipliers(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
+    multipliers_warm(c, g_rows, &[])
+}
+
+/// [`multipliers`] started from the passive rows `start` (indices into `g_rows`, e.g. the rows
+/// of an earlier projection at a nearby c): the same projection, in fewer steps when the
+/// active set has hardly changed.
+pub fn multipliers_warm(c: &[f64], g_rows: &[&[f64]], start: &[usize]) -> Vec<f64> {
     let m = g_rows.len();
     let d = c.len();
     if m == 0 {
@@ -85,7 +92,7 @@ pub fn multipliers(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
         gc: Vec::new(),
         solution: Vec::new(),
     };
-    lawson_hanson(&mut view, m, d, scale, largest_row)
+    lawson_hanson(&mut view, m, d, scale, largest_row, start)
 }
 
 /// [`multipliers`] from the Gram matrix G Gᵀ (row-major, m × m), the products G c and ‖c‖ in
@@ -104,7 +111,7 @@ pub fn multipliers_from_gram(gram: &[f64], gc: &[f64], c_norm: f64, d: usize) ->
         normal: vec![0.0; m * m],
         solution: vec![0.0; m],
     };
-    lawson_hanson(&mut view, m, d, scale, largest_row)
+    lawson_hanson(&mut view, m, d, scale, largest_row, &[])
 }
 
 /// How [`lawson_hanson`] reads the problem min_{μ ≥ 0} ‖c + Gᵀμ‖.
@@ -126,11 +133,15 @@ fn lawson_hanson(
     d: usize,
     scale: f64,
     largest_row: f64,
+    start: &[usize],
 ) -> Vec<f64> {
     let tol = 1e-13 * scale * largest_row.max(1.0);
     let mut mu = vec![0.0; m];
     let mut passive = vec![false; m];
     let mut set: Vec<usize> = Vec::with_capacity(d + 1);
+    if !start.is_empty() {
+        warm_start(view, &mut mu, &mut passive, &mut set, start, d);
+    }
     for _outer in 0..(3 * m + 3 * d + 10) {
         // Candidates have a negative gradient entry of ½‖c + Gᵀμ‖².
         let mut best = None;
@@ -155,6 +166,49 @@ fn lawson_hanson(
         view.moved(&mu);
     }
     mu
+}
+
+/// Start [`lawson_hanson`] from the passive set `start` (e.g. the rows of a previous solution):
+/// solve on it and drop the rows whose multiplier is not positive until all are; give up (start
+/// from μ = 0) after d + 2 tries. Any positive μ on a passive set is a valid start.
+fn warm_start(
+    view: &mut impl ActiveSetView,
+    mu: &mut [f64],
+    passive: &mut [bool],
+    set: &mut Vec<usize>,
+    start: &[usize],
+    d: usize,
+) {
+    let m = mu.len();
+    for &k in start.iter().filter(|&&k| k < m) {
+        passive[k] = true;
+    }
+    let mut accepted = false;
+    for _ in 0..(d + 2) {
+        set.clear();
+        set.extend((0..m).filter(|&k| passive[k]));
+        if set.is_empty() {
+            break;
+        }
+        let s = view.least_squares(set);
+        if s.iter().all(|&v| v > 0.0) {
+            for (&k, &v) in set.iter().zip(s) {
+                mu[k] = v;
+            }
+            accepted = true;
+            break;
+        }
+        for (&k, &v) in set.iter().zip(s) {
+            if v.is_nan() || v <= 0.0 {
+                passive[k] = false;
+            }
+        }
+    }
+    if !accepted {
+        mu.iter_mut().for_each(|v| *v = 0.0);
+        passive.iter_mut().for_each(|p| *p = false);
+    }
+    view.moved(mu);
 }
 
 /// The residual view of [`multipliers`]: the gradient from r = c + Gᵀμ, each subproblem from

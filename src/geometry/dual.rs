@@ -98,7 +98,7 @@ pub fn check_pattern(
         };
     }
     let signed = pattern.cone_rows(&data.x);
-    let g: Vec<&[f64]> = signed.iter().map(|r| r.as_slice()).collect();
+    let g = signed.slices();
     let neg: Vec<f64> = c.iter().map(|v| -v).collect();
     PatternCheck {
         positive: support(&c, &radius, &g, &pattern.gate),
