@@ -49,7 +49,7 @@ const PARTIAL_ABOVE: usize = 100_000;
 const MAX_PARTS: usize = 8;
 
 /// A partial walk that finds fewer violated cells than this many per block to choose ends
-/// partial pricing (5 rather than 20: wave3d_n200 35.1 s against 43.1 s, the same rounds).
+/// partial pricing (5 rather than 20: wave3d_n200 35.1 s against 43.1 s).
 const FEW_PER_CHOSEN: usize = 5;
 
 /// Violations projected per block chosen before a four-column walk stops projecting smaller
