@@ -195,9 +195,9 @@ impl VertexWalk {
             let (lo, hi) = if q.abs() > eq {
                 let qa = q.abs();
                 let (nlo, nhi) = if sq > 0 {
-                    (-p - ep, -p + ep)
+                    ((-p - ep).next_down(), (-p + ep).next_up())
                 } else {
-                    (p - ep, p + ep)
+                    ((p - ep).next_down(), (p + ep).next_up())
                 };
                 let den_lo = (qa - eq).next_down().max(0.0);
                 let den_hi = (qa + eq).next_up();

@@ -196,6 +196,14 @@ impl VertexWalk {
         if x.iter().any(|r| r.iter().all(|&v| v == 0.0)) {
             return Ok(None);
         }
+        // The floating-point filters' underflow allowances assume moderate magnitudes: data
+        // with entries beyond 1e±100 are stored (decided exactly) instead.
+        if x.iter()
+            .flatten()
+            .any(|&v| v != 0.0 && !(1e-100..=1e100).contains(&v.abs()))
+        {
+            return Ok(None);
+        }
         let ints: Vec<IntVec> = x.iter().map(|r| IntVec::from_floats(r)).collect();
         let mut rng = Xoshiro::new(0x005e_ed4d_0000);
         for _ in 0..CHARTS {
