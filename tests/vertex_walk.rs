@@ -342,3 +342,29 @@ fn partial_pricing_ends_in_full_walks_and_a_certified_optimum() {
     assert_eq!(*walked.last().unwrap(), r.patterns, "{walked:?}");
     assert!(r.optimum.lower <= 0.2081285769 && r.optimum.upper >= 0.2081285767);
 }
+
+#[test]
+fn extreme_magnitudes_are_stored_not_walked() {
+    let mut rows: Vec<Vec<f64>> = (0..8)
+        .map(|k| {
+            vec![
+                k as f64 * 0.37 - 1.0,
+                ((k * 5) % 7) as f64 * 0.3,
+                (k as f64).sin(),
+            ]
+        })
+        .collect();
+    rows[3][1] = 1e-120;
+    let data = dataset(&rows, true);
+    assert!(VertexWalk::new(&data, Activation::Relu).unwrap().is_none());
+    let auto = PatternMethod::Exact {
+        max_patterns: 1_000_000,
+        cells: CellStorage::Auto,
+    };
+    // `auto` stores them: the exact enumerator's cells.
+    let arrangement = patterns_for(&data, Activation::Relu, &auto).unwrap();
+    assert!(arrangement.swept.is_none());
+    let exact = enumerate_exact(&data, Activation::Relu, 1_000_000).unwrap();
+    assert_eq!(arrangement.patterns.len(), exact.patterns.len());
+    assert!(arrangement.exact);
+}
