@@ -33,6 +33,14 @@ fn random_data(n: usize, seed: u64) -> Dataset {
     dataset(&rows, true)
 }
 
+/// Exact patterns kept as `cells` says, up to a million of them.
+fn exact_cells(cells: CellStorage) -> PatternMethod {
+    PatternMethod::Exact {
+        max_patterns: 1_000_000,
+        cells,
+    }
+}
+
 /// Every walked cell's sign vector (as active rows), and how many were visited.
 fn walked(walk: &VertexWalk, n: usize) -> (BTreeSet<Vec<bool>>, usize) {
     let seen = Mutex::new(Vec::new());
@@ -109,17 +117,11 @@ fn data_not_in_general_position_are_not_walked() {
         .collect();
     let data = dataset(&rows, true);
     assert!(VertexWalk::new(&data, Activation::Relu).unwrap().is_none());
-    let streamed = PatternMethod::Exact {
-        max_patterns: 1_000_000,
-        cells: CellStorage::Streamed,
-    };
+    let streamed = exact_cells(CellStorage::Streamed);
     let err = patterns_for(&data, Activation::Relu, &streamed).unwrap_err();
     assert!(err.to_string().contains("general position"), "{err}");
     // `auto` falls back to the stored enumerator, which finds every cell.
-    let auto = PatternMethod::Exact {
-        max_patterns: 1_000_000,
-        cells: CellStorage::Auto,
-    };
+    let auto = exact_cells(CellStorage::Auto);
     let arrangement = patterns_for(&data, Activation::Relu, &auto).unwrap();
     assert!(arrangement.swept.is_none());
     let stored: BTreeSet<Vec<bool>> = arrangement
@@ -357,10 +359,7 @@ fn extreme_magnitudes_are_stored_not_walked() {
     rows[3][1] = 1e-120;
     let data = dataset(&rows, true);
     assert!(VertexWalk::new(&data, Activation::Relu).unwrap().is_none());
-    let auto = PatternMethod::Exact {
-        max_patterns: 1_000_000,
-        cells: CellStorage::Auto,
-    };
+    let auto = exact_cells(CellStorage::Auto);
     // `auto` stores them: the exact enumerator's cells.
     let arrangement = patterns_for(&data, Activation::Relu, &auto).unwrap();
     assert!(arrangement.swept.is_none());

@@ -95,14 +95,10 @@ pub(super) fn triple_offset(n: usize, i: usize, j: usize) -> usize {
 
 impl VertexWalk {
     /// A side's support from multipliers alone: the rigorous `upper`, the floating-point value
-    /// and direction of c + Gᵀμ, no proven lower end.
-    fn estimated(&self, c: &[f64; 4], upper: f64, signs: &[i8], mu: &[(usize, f64)]) -> Support {
-        let mut r = *c;
-        for &(l, m) in mu {
-            let s = signs[l] as f64 * m;
-            r.iter_mut().zip(&self.x[l]).for_each(|(a, b)| *a += s * b);
-        }
-        let size = dot4(&r, &r).sqrt();
+    /// and direction of r = c + Gᵀμ (as [`VertexWalk::bound`] returns them), no proven lower
+    /// end; `interior` when no multiplier was needed.
+    fn estimated(upper: f64, r: &[f64; 4], interior: bool) -> Support {
+        let size = dot4(r, r).sqrt();
         Support {
             lower: 0.0,
             upper,
@@ -112,14 +108,21 @@ impl VertexWalk {
             } else {
                 vec![0.0; 4]
             },
-            interior: mu.is_empty(),
+            interior,
         }
     }
 
-    /// The rigorous bound ‖c + Σ μ_l s_l x_l‖ of [`crate::geometry::cone::upper_bound`] for sparse multipliers, on
-    /// the stack: each entry of r = ĉ + Σ μ_l g_l is a dot product of length 1 + (rows used),
-    /// bounded by [`dot_radius`] plus ĉ's own radius, then [`norm_upper`].
-    fn bound(&self, c: &[f64; 4], radius: &[f64; 4], signs: &[i8], mu: &[(usize, f64)]) -> f64 {
+    /// The rigorous bound ‖c + Σ μ_l s_l x_l‖ of [`crate::geometry::cone::upper_bound`] for
+    /// sparse multipliers, on the stack, and the floating-point r = ĉ + Σ μ_l g_l: each entry of
+    /// r is a dot product of length 1 + (rows used), bounded by [`dot_radius`] plus ĉ's own
+    /// radius, then [`norm_upper`].
+    fn bound(
+        &self,
+        c: &[f64; 4],
+        radius: &[f64; 4],
+        signs: &[i8],
+        mu: &[(usize, f64)],
+    ) -> (f64, [f64; 4]) {
         let mut r = *c;
         let mut abs = c.map(f64::abs);
         let mut terms = 1;
@@ -139,7 +142,7 @@ impl VertexWalk {
         let z: [f64; 4] = std::array::from_fn(|m| {
             (r[m].abs() + (radius[m] + dot_radius(terms, abs[m])).next_up()).next_up()
         });
-        norm_upper(&z)
+        (norm_upper(&z), r)
     }
 
     /// The cell's sign rows s_l x_l.
@@ -179,14 +182,17 @@ impl VertexWalk {
         let sides = [&cell.c, &neg];
         // Per side: proven ≤ screen by the cached multipliers (applied to this cell's own sign
         // rows), by the vertex's three rows, or by fresh multipliers over every row.
-        let mut found: [Option<(f64, Mu4)>; 2] = [None, None];
+        // Per side projected: (upper bound, c + Gᵀμ, whether μ = 0).
+        let mut found: [Option<(f64, [f64; 4], bool)>; 2] = [None, None];
         // The thread's sign buffer holds this cell's signs once `signed`.
         let mut signed = false;
+        let bound =
+            |side: &[f64; 4], mu: &Mu4| self.bound(side, &radius, cell.signs, mu.as_slice());
         let mut proven = [false; 2];
         for (s, side) in sides.iter().enumerate() {
             let mu = cache[s].get();
             if mu.len > 0 {
-                cheap[s] = cheap[s].min(self.bound(side, &radius, cell.signs, mu.as_slice()));
+                cheap[s] = cheap[s].min(bound(side, &mu).0);
                 proven[s] = cheap[s] <= screen;
             }
         }
@@ -198,7 +204,7 @@ impl VertexWalk {
             for (s, side) in sides.iter().enumerate() {
                 if !proven[s] {
                     let mu = nnls4(side, &self.x, cell.signs, &[i, j, k]);
-                    cheap[s] = cheap[s].min(self.bound(side, &radius, cell.signs, mu.as_slice()));
+                    cheap[s] = cheap[s].min(bound(side, &mu).0);
                     proven[s] = cheap[s] <= screen;
                 }
             }
@@ -217,37 +223,32 @@ impl VertexWalk {
             if !proven[s] {
                 let mu = SCRATCH.with(|scratch| {
                     let (sign, w) = &mut *scratch.borrow_mut();
-                    if sign.len() != cell.signs.len() || !signed {
+                    if !signed {
                         sign.clear();
                         sign.extend(cell.signs.iter().map(|&v| v as f64));
                     }
                     nnls4_all(side, &self.x, cell.signs, &self.columns, sign, w)
                 });
                 signed = true;
-                let upper = self.bound(side, &radius, cell.signs, mu.as_slice());
+                let (upper, r) = bound(side, &mu);
                 proven[s] = upper <= screen;
                 cache[s] = MuSlot::set(mu.as_slice());
-                found[s] = Some((upper, mu));
+                found[s] = Some((upper, r, mu.len == 0));
             }
         }
         if proven == [true, true] {
             return None;
         }
         if !precise {
+            // A side not projected is reported by its cheap bound: with an empty direction when
+            // skipped (violated, not a candidate), zeros when proven ≤ screen.
             let [positive, negative] = [0, 1].map(|s| match &found[s] {
-                Some((upper, mu)) => self.estimated(sides[s], *upper, cell.signs, mu.as_slice()),
-                None if skipped[s] => Support {
+                Some((upper, r, interior)) => Self::estimated(*upper, r, *interior),
+                None => Support {
                     lower: 0.0,
                     upper: cheap[s],
                     estimate: cheap[s],
-                    direction: Vec::new(),
-                    interior: false,
-                },
-                None => Support {
-                    lower: 0.0,
-                    upper: screen,
-                    estimate: screen,
-                    direction: vec![0.0; 4],
+                    direction: if skipped[s] { Vec::new() } else { vec![0.0; 4] },
                     interior: false,
                 },
             });

@@ -17,6 +17,11 @@ pub(super) const PAIRS: [(usize, usize, usize, usize, f64); 6] = [
     (2, 3, 0, 1, 1.0),
 ];
 
+/// The sign of a floating-point value `v` whose error is at most `err`, when that decides it.
+pub(super) fn filtered_sign(v: f64, err: f64) -> Option<i8> {
+    (v.abs() > err).then_some(if v > 0.0 { 1 } else { -1 })
+}
+
 pub(super) fn sign_of(v: &BigInt) -> i8 {
     if v.is_positive() {
         1

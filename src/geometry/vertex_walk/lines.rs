@@ -7,9 +7,15 @@ use num_bigint::BigInt;
 use num_traits::{Signed, Zero};
 
 use super::check::{MuSlot, Multipliers};
-use super::det4::{cross_exact, det_exact, det_from, minors, sign_of};
+use super::det4::{cross_exact, det_exact, det_from, filtered_sign, minors, sign_of};
 use super::{add, sub, Fault, Origin, Terms, VertexWalk, Walked};
 use crate::numeric::exact::{dot_exact, IntVec};
+
+/// Row l's sign in a cell and in its antipode.
+fn set(signs: &mut [i8], anti_signs: &mut [i8], l: usize, s: i8) {
+    signs[l] = s;
+    anti_signs[l] = -s;
+}
 
 /// A vertex's position on a line: t = −p/q, as a float and a rigorous interval.
 pub(super) struct Key {
@@ -60,25 +66,18 @@ impl VertexWalk {
     pub(super) fn pair_signs(&mut self) -> Result<(), Fault> {
         let n = self.x.len();
         let mut pair = vec![0i8; n * n];
-        let psi_minors = (self.phi, self.psi);
         for a in 0..n {
             for b in (a + 1)..n {
                 let mab = minors(&self.x[a], &self.x[b]);
-                let (v, err) = det_from(&mab, &psi_minors.0, &psi_minors.1);
-                let s = if v.abs() > err {
-                    if v > 0.0 {
-                        1
-                    } else {
-                        -1
-                    }
-                } else {
+                let (v, err) = det_from(&mab, &self.phi, &self.psi);
+                let s = filtered_sign(v, err).unwrap_or_else(|| {
                     sign_of(&det_exact([
                         &self.ints[a],
                         &self.ints[b],
                         &self.phi_int,
                         &self.psi_int,
                     ]))
-                };
+                });
                 if s == 0 {
                     return Err(Fault::Chart);
                 }
@@ -171,12 +170,9 @@ impl VertexWalk {
             } else {
                 q = -q;
             }
-            let sq: i8 = if q.abs() > eq {
-                if q > 0.0 {
-                    1
-                } else {
-                    -1
-                }
+            let certain = filtered_sign(q, eq);
+            let sq: i8 = if let Some(s) = certain {
+                s
             } else {
                 let (pe, qe) = line.exact(l);
                 let s = sign_of(&qe);
@@ -192,7 +188,7 @@ impl VertexWalk {
             // t = −p/q: bound it from the intervals of p and q (q's interval may contain 0
             // when its sign came from the exact path: the interval is then infinite).
             let t = -p / q;
-            let (lo, hi) = if q.abs() > eq {
+            let (lo, hi) = if certain.is_some() {
                 let qa = q.abs();
                 let (nlo, nhi) = if sq > 0 {
                     ((-p - ep).next_down(), (-p + ep).next_up())
@@ -247,14 +243,15 @@ impl VertexWalk {
         Ok(keys)
     }
 
-    /// Walk the vertices of line (i, j) and emit the cells of those with k > j. `signs` is
-    /// scratch of length n. Returns (cells, kept cells).
+    /// Walk the vertices of line (i, j) and emit the cells of those with k > j. `signs` and
+    /// `anti_signs` (kept equal to −signs, for the antipodes) are scratch of length n. Returns
+    /// (cells, kept cells).
     pub(super) fn line(
         &self,
         i: usize,
         j: usize,
         terms: &Terms,
-        signs: &mut [i8],
+        (signs, anti_signs): (&mut [i8], &mut [i8]),
         slots: &mut [[MuSlot; 4]],
         visit: &(dyn Fn(&Walked, &mut Multipliers) + Sync),
     ) -> Result<(usize, usize), Fault> {
@@ -271,11 +268,11 @@ impl VertexWalk {
         let mut base = [0.0f64; 4];
         let mut anti = [0.0f64; 4];
         let mut positive = 0usize;
-        signs[i] = 0;
-        signs[j] = 0;
+        set(signs, anti_signs, i, 0);
+        set(signs, anti_signs, j, 0);
         for key in &keys {
             let s = -key.sq;
-            signs[key.k] = s;
+            set(signs, anti_signs, key.k, s);
             add(&mut base, terms.term(key.k, s));
             add(&mut anti, terms.term(key.k, -s));
             positive += usize::from(s > 0);
@@ -302,52 +299,37 @@ impl VertexWalk {
                     + usize::from(sk > 0)
                     + usize::from(si > 0)
                     + usize::from(sj > 0);
-                signs[k] = sk;
-                signs[i] = si;
-                signs[j] = sj;
+                set(signs, anti_signs, k, sk);
+                set(signs, anti_signs, i, si);
+                set(signs, anti_signs, j, sj);
                 cells += 2;
                 let slot = &mut slots[k - j - 1];
                 let (mut mu_cell, mut mu_anti) = ([slot[0], slot[1]], [slot[2], slot[3]]);
+                let vertex = |antipode| Origin::Vertex { i, j, k, antipode };
                 if self.keeps(pos, signs[0]) {
                     kept += 1;
-                    visit(
-                        &Walked {
-                            signs,
-                            c,
-                            err: terms.err,
-                            origin: Origin::Vertex {
-                                i,
-                                j,
-                                k,
-                                antipode: false,
-                            },
-                        },
-                        &mut mu_cell,
-                    );
+                    let cell = Walked {
+                        signs,
+                        c,
+                        err: terms.err,
+                        origin: vertex(false),
+                    };
+                    visit(&cell, &mut mu_cell);
                 }
-                signs.iter_mut().for_each(|s| *s = -*s);
-                if self.keeps(n - pos, signs[0]) {
+                if self.keeps(n - pos, anti_signs[0]) {
                     kept += 1;
-                    visit(
-                        &Walked {
-                            signs,
-                            c: ca,
-                            err: terms.err,
-                            origin: Origin::Vertex {
-                                i,
-                                j,
-                                k,
-                                antipode: true,
-                            },
-                        },
-                        &mut mu_anti,
-                    );
+                    let cell = Walked {
+                        signs: anti_signs,
+                        c: ca,
+                        err: terms.err,
+                        origin: vertex(true),
+                    };
+                    visit(&cell, &mut mu_anti);
                 }
-                signs.iter_mut().for_each(|s| *s = -*s);
                 *slot = [mu_cell[0], mu_cell[1], mu_anti[0], mu_anti[1]];
-                signs[k] = old;
-                signs[i] = 0;
-                signs[j] = 0;
+                set(signs, anti_signs, k, old);
+                set(signs, anti_signs, i, 0);
+                set(signs, anti_signs, j, 0);
             }
             // Pass the vertex: row k turns to sign(q_k).
             let (from, to) = (signs[k], key.sq);
@@ -356,7 +338,7 @@ impl VertexWalk {
             sub(&mut anti, terms.term(k, -from));
             add(&mut anti, terms.term(k, -to));
             positive = positive - usize::from(from > 0) + usize::from(to > 0);
-            signs[k] = to;
+            set(signs, anti_signs, k, to);
         }
         Ok((cells, kept))
     }

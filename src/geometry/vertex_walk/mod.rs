@@ -297,10 +297,10 @@ impl VertexWalk {
             && n <= usize::from(u16::MAX)
             && triples.saturating_mul(std::mem::size_of::<[MuSlot; 4]>()) <= CACHE_BYTES;
         {
-            let mut slots = self.store.sectors.lock().unwrap_or_else(|e| e.into_inner());
-            if !cached {
-                slots.clear();
-            }
+            // Uncached walks use fresh slots and leave the store alone.
+            let mut stored = self.store.sectors.lock().unwrap_or_else(|e| e.into_inner());
+            let mut fresh = Vec::new();
+            let slots: &mut Vec<Multipliers> = if cached { &mut stored } else { &mut fresh };
             slots.resize(self.sectors.len(), Multipliers::default());
             for (index, (signs, _)) in self.sectors.iter().enumerate() {
                 let mut c = [0.0; 4];
@@ -320,17 +320,14 @@ impl VertexWalk {
                     visit(&walked, &mut slots[index]);
                 }
             }
-            if !cached {
-                slots.clear();
-            }
         }
         (0..n).into_par_iter().for_each(|i| {
-            let mut signs = vec![0i8; n];
-            let mut fresh = Vec::new();
-            let mut guard = self.store.groups[i]
+            let (mut signs, mut anti_signs) = (vec![0i8; n], vec![0i8; n]);
+            let mut stored = self.store.groups[i]
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            let slots: &mut Vec<[MuSlot; 4]> = if cached { &mut guard } else { &mut fresh };
+            let mut fresh = Vec::new();
+            let slots: &mut Vec<[MuSlot; 4]> = if cached { &mut stored } else { &mut fresh };
             let triples = if n >= i + 3 {
                 (n - i - 1) * (n - i - 2) / 2
             } else {
@@ -345,7 +342,8 @@ impl VertexWalk {
                     return;
                 }
                 let offset = triple_offset(n, i, j);
-                match self.line(i, j, &terms, &mut signs, &mut slots[offset..], visit) {
+                let scratch = (&mut signs[..], &mut anti_signs[..]);
+                match self.line(i, j, &terms, scratch, &mut slots[offset..], visit) {
                     Ok((c, k)) => {
                         cells.fetch_add(c, AtomicOrdering::Relaxed);
                         kept.fetch_add(k, AtomicOrdering::Relaxed);
@@ -355,9 +353,6 @@ impl VertexWalk {
                         return;
                     }
                 }
-            }
-            if !cached {
-                fresh.clear();
             }
         });
         if let Some(f) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
