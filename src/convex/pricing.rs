@@ -595,7 +595,8 @@ impl<'a> Known<'a> {
                         b.insert(key, candidate);
                     }
                 });
-                // The cutoff: the `keep`-th largest value projected by this thread.
+                // The cutoff: the `keep`-th largest value among the candidates this thread has
+                // offered to the boxes.
                 top.with(|heap| {
                     heap.push(std::cmp::Reverse(side_value.to_bits()));
                     if heap.len() > keep {
