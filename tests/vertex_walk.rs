@@ -130,6 +130,27 @@ fn data_not_in_general_position_are_not_walked() {
         .map(|p| p.active.clone())
         .collect();
     assert_eq!(stored, brute_force_patterns(&data.x));
+    // Thirty such points (a general-position bound above `auto`'s streaming threshold) and a
+    // limit between their true count and that bound: `auto` stores them, it does not refuse
+    // them for the bound.
+    let rows: Vec<Vec<f64>> = (0..30)
+        .map(|k| {
+            let (a, b) = (k as f64 * 0.125 - 2.0, ((k * 7) % 11) as f64 * 0.25);
+            vec![a, b, a + b]
+        })
+        .collect();
+    let data = dataset(&rows, true);
+    let count = enumerate_exact(&data, Activation::Relu, 1_000_000)
+        .unwrap()
+        .patterns
+        .len();
+    assert!((count as f64) < cvxnn::arrangement::cell_bound(30, 4) - 1.0);
+    let tight = PatternMethod::Exact {
+        max_patterns: count,
+        cells: CellStorage::Auto,
+    };
+    let again = patterns_for(&data, Activation::Relu, &tight).unwrap();
+    assert_eq!(again.patterns.len(), count);
 }
 
 #[test]

@@ -523,15 +523,18 @@ pub fn patterns_for(
             if !stream {
                 return enumerate_exact(data, activation, max_patterns);
             }
-            // Four columns in general position have exactly the bound's cells: refuse before
-            // walking them when that is too many (fewer only when not in general position,
-            // and those are stored).
+            // Four columns in general position have exactly the bound's cells: when that is
+            // too many, do not walk them. Data not in general position have fewer, so `auto`
+            // leaves the decision to the stored enumerator, which counts them.
             let bound = cell_bound(data.x.rows(), data.x.cols());
             let fewest_patterns = match activation {
                 Activation::Absolute => bound / 2.0,
                 Activation::Relu | Activation::LeakyRelu { .. } => bound - 1.0,
             };
             if data.x.cols() == 4 && fewest_patterns > max_patterns as f64 {
+                if cells == CellStorage::Auto {
+                    return enumerate_exact(data, activation, max_patterns);
+                }
                 return Err(ArrangementError::TooManyPatterns {
                     limit: max_patterns,
                     count: None,
