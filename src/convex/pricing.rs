@@ -10,7 +10,8 @@
 //! outside the set is violated, the restricted program's solution (extended by zeros) is optimal
 //! for the full program.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Mutex;
 
 use rayon::prelude::*;
@@ -55,6 +56,10 @@ const FEW_PER_CHOSEN: usize = 5;
 /// Violations projected per block chosen before a four-column walk stops projecting smaller
 /// ones (see [`Known::price`]).
 const KEEP_PER_CHOSEN: usize = 20;
+
+/// A four-column pricing walk goes in this many batches of lines; its projection cutoff is
+/// updated between batches only (see [`Known::price`]).
+const CUTOFF_BATCHES: usize = 8;
 
 /// Per pattern and side, the multipliers μ ≥ 0 (row, value) of its last cone projection, or
 /// empty. Any μ ≥ 0 bounds the support from above (crate::geometry::cone), and λ moves little
@@ -518,11 +523,19 @@ impl<'a> Known<'a> {
         let index = &self.index;
         let box_side = diversity_tol(count);
         // Four-column walks skip the projection of sides that cannot beat the KEEP_PER_CHOSEN
-        // · count-th largest violation a thread has projected (most cells are violated in
-        // the first rounds; only the largest are chosen). Non-negative floats order like
-        // their bits.
+        // · count-th largest violation projected so far (most cells are violated in the first
+        // rounds; only the largest are chosen). The walk goes in CUTOFF_BATCHES batches of
+        // lines and the cutoff changes only between them, from every violated side the
+        // earlier batches projected: which sides are projected then does not depend on the
+        // threads' timing. Non-negative floats order like their bits.
         let keep = KEEP_PER_CHOSEN * count.max(1);
-        let top: PerThread<std::collections::BinaryHeap<std::cmp::Reverse<u64>>> = PerThread::new();
+        let top: PerThread<BinaryHeap<Reverse<u64>>> = PerThread::new();
+        // Batch b of part p of P is part p + P·b of P·CUTOFF_BATCHES.
+        let batches = if swept.is_vertex_walk() {
+            CUTOFF_BATCHES
+        } else {
+            1
+        };
         let cutoff = std::sync::atomic::AtomicU64::new(0f64.to_bits());
         let visit = |cell: Cell, check: PatternCheck| {
             let value = check.estimate();
@@ -540,6 +553,8 @@ impl<'a> Known<'a> {
             if sides[1].1 > sides[0].1 {
                 sides.swap(0, 1);
             }
+            // Every violated side is offered (the box keeps the best per direction), so the
+            // result does not depend on which thread saw which cell first.
             let mut materialized: Option<Pattern> = None;
             for (positive, side_value) in sides {
                 if side_value <= threshold {
@@ -553,6 +568,14 @@ impl<'a> Known<'a> {
                 // Not projected (below the cutoff): violated, not a candidate.
                 if side.direction.is_empty() {
                     continue;
+                }
+                if batches > 1 {
+                    top.with(|heap| {
+                        heap.push(Reverse(side_value.to_bits()));
+                        if heap.len() > keep {
+                            heap.pop();
+                        }
+                    });
                 }
                 let key: (bool, Vec<i64>) = (
                     positive,
@@ -595,29 +618,35 @@ impl<'a> Known<'a> {
                         b.insert(key, candidate);
                     }
                 });
-                // The cutoff: the `keep`-th largest value among the candidates this thread has
-                // offered to the boxes.
-                top.with(|heap| {
-                    heap.push(std::cmp::Reverse(side_value.to_bits()));
-                    if heap.len() > keep {
-                        heap.pop();
-                    }
-                    if heap.len() == keep {
-                        if let Some(std::cmp::Reverse(v)) = heap.peek() {
-                            cutoff.fetch_max(*v, std::sync::atomic::Ordering::Relaxed);
-                        }
-                    }
-                });
-                break;
             }
         };
-        let options = WalkOptions {
-            precise: false,
-            cutoff: Some(&cutoff),
-            part,
-        };
-        let walked =
-            swept.walk_checks_with(data, &spec.model, lambda, threshold, &options, &visit)?;
+        let mut kept_values: BinaryHeap<Reverse<u64>> = BinaryHeap::new();
+        let mut walked = 0;
+        for batch in 0..batches {
+            let options = WalkOptions {
+                precise: false,
+                cutoff: Some(&cutoff),
+                part: (part.0 * batches, part.1 + part.0 * batch),
+            };
+            walked +=
+                swept.walk_checks_with(data, &spec.model, lambda, threshold, &options, &visit)?;
+            if failure.lock().unwrap().is_some() {
+                break;
+            }
+            for heap in top.drain() {
+                for v in heap {
+                    kept_values.push(v);
+                    if kept_values.len() > keep {
+                        kept_values.pop();
+                    }
+                }
+            }
+            if kept_values.len() == keep {
+                if let Some(Reverse(v)) = kept_values.peek() {
+                    cutoff.store(*v, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }
         if let Some(e) = failure.into_inner().unwrap() {
             return Err(e);
         }

@@ -571,6 +571,14 @@ impl<T: Default> PerThread<T> {
         f(&mut self.slots[i].lock().unwrap_or_else(|e| e.into_inner()))
     }
 
+    /// Take the slots' contents, leaving them empty (between parallel phases).
+    pub fn drain(&self) -> Vec<T> {
+        self.slots
+            .iter()
+            .map(|m| std::mem::take(&mut *m.lock().unwrap_or_else(|e| e.into_inner())))
+            .collect()
+    }
+
     /// The slots' contents.
     pub fn into_inner(self) -> Vec<T> {
         self.slots

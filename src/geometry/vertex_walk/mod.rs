@@ -277,7 +277,8 @@ impl VertexWalk {
     /// pass the kept ones to `visit` (from several threads) with the cell's multiplier slots:
     /// the stored ones when `use_cache` (allocated on first use, see [`MuSlot`]), fresh ones
     /// otherwise. `part` = (parts, part) walks only the lines (i, j) with (i·n + j) mod parts =
-    /// part (and every cell through Π); (1, 0) walks every cell. Returns (cells, kept cells)
+    /// part, and the cells through Π when part = 0 (so that the parts of a split walk visit every
+    /// cell once); (1, 0) walks every cell. Returns (cells, kept cells)
     /// walked.
     pub fn walk(
         &self,
@@ -296,7 +297,8 @@ impl VertexWalk {
         let cached = use_cache
             && n <= usize::from(u16::MAX)
             && triples.saturating_mul(std::mem::size_of::<[MuSlot; 4]>()) <= CACHE_BYTES;
-        {
+        // The sectors belong to the first part (a walk split in parts visits each cell once).
+        if part % parts == 0 {
             // Uncached walks use fresh slots and leave the store alone.
             let mut stored = self.store.sectors.lock().unwrap_or_else(|e| e.into_inner());
             let mut fresh = Vec::new();
