@@ -5,6 +5,7 @@
 //! ([`pipeline`], [`polish`], the re-solves of a searched program: [`global_rounds`]) and
 //! multi-output problems ([`multi`]).
 
+pub mod fit_terms;
 pub mod global_rounds;
 pub mod multi;
 pub mod pipeline;

@@ -9,22 +9,30 @@
 //!            (t_b, u_b) ∈ SOC(d+1) for every block b  (u_b is v_i or w_i)
 //! ```
 //!
+//! The fit rows do not spell out each S_i X: every cell is written against a shared term
+//! (the identity or a nearby cell of the program, [`crate::convex::fit_terms`]), whose part
+//! the program carries once, so that a block touches only the rows where its cell differs
+//! from the term: `r = Σ_T S_T X a_T + Σ_b s_b (S_b − m_b S_T) X u_b − y` with the equality
+//! rows `a_T = Σ_{b on T} s_b m_b u_b`. The program is the same; its factorization is cheaper.
+//!
 //! With the hinge loss the residual r becomes a slack ξ: minimize Σ ξ + β Σ t subject to
 //! ξ ≥ 1 − y ⊙ f (non-negative fit rows) and ξ ≥ 0 (the loss rows).
 //!
 //! In Clarabel's form `min ½xᵀPx + qᵀx  s.t.  Ax + s = b, s ∈ K`.
 //!
 //! # Layout
-//! Columns: `[r or ξ (n) | block 0 | block 1 | … | b]`, block b = 2i (v_i) or 2i+1 (w_i) holds
-//! `[t_b, u_b (d)]`; the last column is the unpenalized output bias b (added to every
-//! prediction in the fit rows) when `[model] output_bias = true`. Rows: `[fit (n) | loss rows (n for hinge) | sign rows (non-negative cone, block by block) |
-//! SOC rows ((d+1) per block, in block order)]`. [`Layout`] is the only code that indexes solver
-//! vectors.
+//! Columns: `[r or ξ (n) | block 0 | block 1 | … | a_T … | b]`: block b = 2i (v_i) or 2i+1
+//! (w_i) holds `[t_b, u_b (d)]`, each shared term a_T has d columns, and the last column is the
+//! unpenalized output bias b (added to every prediction in the fit rows) when `[model]
+//! output_bias = true`. Rows: `[fit (n) | loss rows (n for hinge) | sign rows (non-negative
+//! cone, block by block) | SOC rows ((d+1) per block, in block order) | shared rows (zero
+//! cone, d per term)]`. [`Layout`] is the only code that indexes solver vectors.
 
 use std::ops::Range;
 
 use sprs::CsMat;
 
+use crate::convex::fit_terms::FitTerms;
 use crate::geometry::arrangement::Pattern;
 use crate::input::data::{norm, Dataset};
 use crate::input::spec::{Loss, Model};
@@ -95,8 +103,8 @@ pub struct Layout {
     pub sign_rows: Vec<Range<usize>>,
     /// All SOC rows.
     pub soc_rows: Range<usize>,
-    /// Rows a − Σ_b s_b c_b u_b = 0 of the shared term (d rows after the SOC rows), empty when
-    /// no block has one (see [`fit_form`]).
+    /// Rows a_T − Σ_b s_b m_b u_b = 0 of the shared terms (d rows per term some block goes
+    /// through, after the SOC rows; see [`crate::convex::fit_terms`]).
     pub shared_rows: Range<usize>,
     /// Whether the last column is the output bias.
     pub output_bias: bool,
@@ -134,8 +142,8 @@ impl Layout {
         start..start + self.d
     }
 
-    /// Columns of the shared term a (empty when the program has none): after the blocks,
-    /// before the output bias.
+    /// Columns of the shared terms a_T (d per term, as their rows): after the blocks, before
+    /// the output bias.
     pub fn shared_cols(&self) -> Range<usize> {
         let start = self.n + self.blocks() * (self.d + 1);
         start..start + self.shared_rows.len()
@@ -235,27 +243,6 @@ pub fn compile(
     compile_blocks(data, model, patterns, owners, all_sign_rows, quadratic)
 }
 
-/// How a block's predictions enter the fit rows: S_i X u = c X̄ u + Σ_rows coef_r x_r u, with
-/// c the slope of the cell's majority of rows (active or not) and coef_r = slope_r − c, so that
-/// a block touches only its minority rows (at most half of them). X̄ u is the same for every
-/// block, so the program carries it once: columns a = Σ_b s_b c_b u_b (d of them, with d
-/// equality rows), and X̄ a in the fit rows. Without it a ReLU cell touches all its active
-/// rows and a leaky-ReLU or absolute-value cell every row, and a block's share of the
-/// interior-point factorization grows with the square of the rows it touches (wave2d_n400:
-/// solve 5.9 s against 9.4–11.0 s on the same machine).
-/// Returns (c, coef).
-pub fn fit_form(activation: crate::input::spec::Activation, pattern: &Pattern) -> (f64, Vec<f64>) {
-    let active = pattern.active.iter().filter(|&&a| a).count();
-    let majority_active = 2 * active > pattern.active.len();
-    let shared = activation.cell_slope(majority_active);
-    let coef = pattern
-        .active
-        .iter()
-        .map(|&a| activation.cell_slope(a) - shared)
-        .collect();
-    (shared, coef)
-}
-
 /// Build the conic program and its layout for these blocks (pattern index, side). With
 /// `all_sign_rows` every non-zero row's sign constraint is kept (the cone exactly as defined);
 /// otherwise only each cell's facet rows.
@@ -292,18 +279,28 @@ pub fn compile_blocks(
         next += constraint_rows[i].len();
     }
     let soc_start = next;
-    let forms: Vec<(f64, Vec<f64>)> = patterns
-        .iter()
-        .map(|p| fit_form(model.activation, p))
-        .collect();
-    let shared = owners.iter().any(|&(i, _)| forms[i].0 != 0.0);
+    let mut used = vec![false; count];
+    for &(i, _) in &owners {
+        used[i] = true;
+    }
+    let terms = FitTerms::new(model.activation, patterns, &used);
+    // The terms some block goes through, in order: term → its group of d shared rows.
+    let mut group = vec![None; terms.slopes.len()];
+    let mut groups = 0;
+    for &(i, _) in &owners {
+        let (t, m, _) = &terms.forms[i];
+        if *m != 0.0 && group[*t].is_none() {
+            group[*t] = Some(groups);
+            groups += 1;
+        }
+    }
     let soc_end = soc_start + owners.len() * (d + 1);
     let layout = Layout {
         n,
         d,
         patterns: count,
         soc_rows: soc_start..soc_end,
-        shared_rows: soc_end..soc_end + if shared { d } else { 0 },
+        shared_rows: soc_end..soc_end + groups * d,
         owners,
         fit_rows: 0..n,
         loss_rows,
@@ -360,10 +357,11 @@ pub fn compile_blocks(
         values.push(-1.0);
         indptr.push(indices.len());
         for c in 0..d {
-            // (S_i X u)_sample sums the rows (patches) of each sample; the shared part
-            // c_i X̄ u goes through a.
+            // (S_i X u)_sample sums the rows (patches) of each sample; the part m S_T X u
+            // goes through the term's shared columns.
+            let (term, m, coef) = &terms.forms[i];
             let mut per_sample = vec![0.0; n];
-            for (r, &s) in forms[i].1.iter().enumerate() {
+            for (r, &s) in coef.iter().enumerate() {
                 if s != 0.0 {
                     per_sample[data.sample_of[r]] += x.row(r)[c] * s;
                 }
@@ -384,19 +382,28 @@ pub fn compile_blocks(
             }
             indices.push(soc + 1 + c);
             values.push(-1.0);
-            if forms[i].0 != 0.0 {
-                indices.push(layout.shared_rows.start + c);
-                values.push(-side.sign() * forms[i].0);
+            if let (true, Some(g)) = (*m != 0.0, group[*term]) {
+                indices.push(layout.shared_rows.start + g * d + c);
+                values.push(-side.sign() * m);
             }
             indptr.push(indices.len());
         }
     }
-    if shared {
-        // a_c enters fit row k with X̄_kc (the rows of sample k summed), and its own row.
+    // Each term's a_c enters fit row k with (S_T X)_kc (the rows of sample k summed), and
+    // its own row.
+    let mut order: Vec<(usize, usize)> = group
+        .iter()
+        .enumerate()
+        .filter_map(|(t, g)| g.map(|g| (g, t)))
+        .collect();
+    order.sort_unstable();
+    for (g, t) in order {
         for c in 0..d {
             let mut per_sample = vec![0.0; n];
-            for r in 0..x.rows() {
-                per_sample[data.sample_of[r]] += x.row(r)[c];
+            for (r, &s) in terms.slopes[t].iter().enumerate() {
+                if s != 0.0 {
+                    per_sample[data.sample_of[r]] += x.row(r)[c] * s;
+                }
             }
             for (k, &v) in per_sample.iter().enumerate() {
                 if v != 0.0 {
@@ -404,7 +411,7 @@ pub fn compile_blocks(
                     values.push(-fit_scale[k] * v);
                 }
             }
-            indices.push(layout.shared_rows.start + c);
+            indices.push(layout.shared_rows.start + g * d + c);
             values.push(1.0);
             indptr.push(indices.len());
         }
@@ -458,8 +465,8 @@ pub fn compile_blocks(
         Cone::SecondOrder(d + 1),
         layout.blocks(),
     ));
-    if shared {
-        cones.push(Cone::Zero(d));
+    if groups > 0 {
+        cones.push(Cone::Zero(groups * d));
     }
     (ConicProgram { p, q, a, b, cones }, layout)
 }
