@@ -33,6 +33,18 @@ fn random_data(n: usize, seed: u64) -> Dataset {
     dataset(&rows, true)
 }
 
+/// n points on the plane x3 = x1 + x2, with the bias column: every four rows
+/// (x1, x2, x1 + x2, 1) are dependent. x1 = k·step + start, x2 = ((k·mul) mod m)·scale.
+fn coplanar(n: usize, (step, start): (f64, f64), (mul, m, scale): (usize, usize, f64)) -> Dataset {
+    let rows: Vec<Vec<f64>> = (0..n)
+        .map(|k| {
+            let (a, b) = (k as f64 * step + start, ((k * mul) % m) as f64 * scale);
+            vec![a, b, a + b]
+        })
+        .collect();
+    dataset(&rows, true)
+}
+
 /// Exact patterns kept as `cells` says, up to a million of them.
 fn exact_cells(cells: CellStorage) -> PatternMethod {
     PatternMethod::Exact {
@@ -108,14 +120,7 @@ fn walked_cells_are_exactly_the_arrangements_cells() {
 
 #[test]
 fn data_not_in_general_position_are_not_walked() {
-    // Points on the plane x3 = x1 + x2: every four rows (x1, x2, x1 + x2, 1) are dependent.
-    let rows: Vec<Vec<f64>> = (0..8)
-        .map(|k| {
-            let (a, b) = (k as f64 * 0.25 - 1.0, ((k * 3) % 7) as f64 * 0.5);
-            vec![a, b, a + b]
-        })
-        .collect();
-    let data = dataset(&rows, true);
+    let data = coplanar(8, (0.25, -1.0), (3, 7, 0.5));
     assert!(VertexWalk::new(&data, Activation::Relu).unwrap().is_none());
     let streamed = exact_cells(CellStorage::Streamed);
     let err = patterns_for(&data, Activation::Relu, &streamed).unwrap_err();
@@ -133,13 +138,7 @@ fn data_not_in_general_position_are_not_walked() {
     // Thirty such points (a general-position bound above `auto`'s streaming threshold) and a
     // limit between their true count and that bound: `auto` stores them, it does not refuse
     // them for the bound.
-    let rows: Vec<Vec<f64>> = (0..30)
-        .map(|k| {
-            let (a, b) = (k as f64 * 0.125 - 2.0, ((k * 7) % 11) as f64 * 0.25);
-            vec![a, b, a + b]
-        })
-        .collect();
-    let data = dataset(&rows, true);
+    let data = coplanar(30, (0.125, -2.0), (7, 11, 0.25));
     let count = enumerate_exact(&data, Activation::Relu, 1_000_000)
         .unwrap()
         .patterns

@@ -15,6 +15,7 @@
 //! where they differ.
 
 use crate::geometry::arrangement::Pattern;
+use crate::geometry::slopes::cell_slopes;
 use crate::input::spec::Activation;
 
 /// A cell more than this fraction of the rows away from every term becomes a term.
@@ -36,14 +37,11 @@ impl FitTerms {
     /// Terms for these patterns; `used[p]` says whether a block of pattern p is in the program.
     pub fn new(activation: Activation, patterns: &[&Pattern], used: &[bool]) -> FitTerms {
         let rows = patterns.first().map_or(0, |p| p.active.len());
-        let row_slopes = |p: &Pattern| -> Vec<f64> {
-            p.active.iter().map(|&a| activation.cell_slope(a)).collect()
-        };
         let mut slopes = vec![vec![1.0; rows]];
         let mut members: Vec<usize> = Vec::new();
         let mut forms = Vec::with_capacity(patterns.len());
         for (p, &is_used) in patterns.iter().zip(used) {
-            let own = row_slopes(p);
+            let own = cell_slopes(activation, p);
             let active = p.active.iter().filter(|&&a| a).count();
             let identity = active.min(rows - active);
             let nearest = members

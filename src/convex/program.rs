@@ -285,15 +285,17 @@ pub fn compile_blocks(
     }
     let terms = FitTerms::new(model.activation, patterns, &used);
     // The terms some block goes through, in order: term → its group of d shared rows.
+    // `group_terms[g]` is the term of group g.
     let mut group = vec![None; terms.slopes.len()];
-    let mut groups = 0;
+    let mut group_terms: Vec<usize> = Vec::new();
     for &(i, _) in &owners {
         let (t, m, _) = &terms.forms[i];
         if *m != 0.0 && group[*t].is_none() {
-            group[*t] = Some(groups);
-            groups += 1;
+            group[*t] = Some(group_terms.len());
+            group_terms.push(*t);
         }
     }
+    let groups = group_terms.len();
     let soc_end = soc_start + owners.len() * (d + 1);
     let layout = Layout {
         n,
@@ -360,17 +362,9 @@ pub fn compile_blocks(
             // (S_i X u)_sample sums the rows (patches) of each sample; the part m S_T X u
             // goes through the term's shared columns.
             let (term, m, coef) = &terms.forms[i];
-            let mut per_sample = vec![0.0; n];
-            for (r, &s) in coef.iter().enumerate() {
-                if s != 0.0 {
-                    per_sample[data.sample_of[r]] += x.row(r)[c] * s;
-                }
-            }
-            for (k, &v) in per_sample.iter().enumerate() {
-                if v != 0.0 {
-                    indices.push(k);
-                    values.push(-side.sign() * fit_scale[k] * v);
-                }
+            for (k, v) in fit_column(data, coef, c, &fit_scale) {
+                indices.push(k);
+                values.push(side.sign() * v);
             }
             let first = layout.sign_rows[block].start;
             for (offset, &k) in constraint_rows[i].iter().enumerate() {
@@ -391,25 +385,11 @@ pub fn compile_blocks(
     }
     // Each term's a_c enters fit row k with (S_T X)_kc (the rows of sample k summed), and
     // its own row.
-    let mut order: Vec<(usize, usize)> = group
-        .iter()
-        .enumerate()
-        .filter_map(|(t, g)| g.map(|g| (g, t)))
-        .collect();
-    order.sort_unstable();
-    for (g, t) in order {
+    for (g, &t) in group_terms.iter().enumerate() {
         for c in 0..d {
-            let mut per_sample = vec![0.0; n];
-            for (r, &s) in terms.slopes[t].iter().enumerate() {
-                if s != 0.0 {
-                    per_sample[data.sample_of[r]] += x.row(r)[c] * s;
-                }
-            }
-            for (k, &v) in per_sample.iter().enumerate() {
-                if v != 0.0 {
-                    indices.push(k);
-                    values.push(-fit_scale[k] * v);
-                }
+            for (k, v) in fit_column(data, &terms.slopes[t], c, &fit_scale) {
+                indices.push(k);
+                values.push(v);
             }
             indices.push(layout.shared_rows.start + g * d + c);
             values.push(1.0);
@@ -469,6 +449,23 @@ pub fn compile_blocks(
         cones.push(Cone::Zero(groups * d));
     }
     (ConicProgram { p, q, a, b, cones }, layout)
+}
+
+/// The fit-row entries (row, value) of a column that predicts Σ_r slope_r x_rc for each
+/// sample (the rows, or patches, of a sample summed): −fit_scale_k times that, zeros left out.
+fn fit_column(data: &Dataset, slopes: &[f64], c: usize, fit_scale: &[f64]) -> Vec<(usize, f64)> {
+    let mut per_sample = vec![0.0; data.n()];
+    for (r, &s) in slopes.iter().enumerate() {
+        if s != 0.0 {
+            per_sample[data.sample_of[r]] += data.x.row(r)[c] * s;
+        }
+    }
+    per_sample
+        .iter()
+        .enumerate()
+        .filter(|(_, &v)| v != 0.0)
+        .map(|(k, &v)| (k, -fit_scale[k] * v))
+        .collect()
 }
 
 /// The convex objective L(Σ_i S_i X (v_i − w_i) + b, y) + β Σ (‖v_i‖ + ‖w_i‖) at block weights
