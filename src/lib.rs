@@ -41,7 +41,7 @@ pub use commands::{
 pub use convex::{
     multi, pipeline, polish, pricing, program, progress, restricted, solve, working_set,
 };
-pub use geometry::{arrangement, cells, cone, sweep, swept, unpenalized, vertex_walk};
+pub use geometry::{arrangement, cells, cone, cone3, sweep, swept, unpenalized, vertex_walk};
 pub use input::{data, spec, table};
 pub use model::{heldout, network, tensors, train};
 pub use numeric::{exact, rounding};

@@ -19,7 +19,8 @@ use rayon::prelude::*;
 use crate::convex::program::{Layout, Side};
 pub use crate::convex::search_pricing::SearchCounts;
 use crate::geometry::arrangement::Pattern;
-use crate::geometry::cone::{multipliers_3d, multipliers_warm};
+use crate::geometry::cone::multipliers_warm;
+use crate::geometry::cone3::multipliers_3d;
 use crate::geometry::dual::{dual_candidate, dual_vector, logistic_dual, PatternCheck};
 use crate::geometry::swept::{Cell, PerThread, Swept, WalkOptions};
 use crate::input::data::{norm, Dataset};
@@ -154,7 +155,7 @@ fn price_pattern(
             continue;
         }
         let mu = if side.len() == 3 {
-            multipliers_3d(&side, &g)
+            multipliers_3d(&side, &g).into_vec()
         } else {
             // Warm from the last projection's rows (λ moves little from round to round).
             let start: Vec<usize> = cached[s]

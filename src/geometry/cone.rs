@@ -9,6 +9,7 @@
 
 use crate::input::data::{dot, norm};
 use crate::numeric::rounding::{dot_radius, norm_upper, Bounds, UNIT_ROUNDOFF};
+use smallvec::SmallVec;
 
 /// Lower and upper bounds on max{cᵀu : ‖u‖ ≤ 1, G u ≥ 0} and a feasible maximizer.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,8 +41,9 @@ pub fn upper_bound(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], mu: &[f64]) -
 
 /// [`upper_bound`] and the plain floating-point value of ‖ĉ + Gᵀμ‖.
 fn bound_and_estimate(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], mu: &[f64]) -> (f64, f64) {
-    let mut r = c.to_vec();
-    let mut abs: Vec<f64> = c.iter().map(|v| v.abs()).collect();
+    // On the stack for the small dimensions every cell check has (three or four columns).
+    let mut r: Small<f64> = c.iter().copied().collect();
+    let mut abs: Small<f64> = c.iter().map(|v| v.abs()).collect();
     let mut terms = 1;
     for (row, &m) in g_rows.iter().zip(mu) {
         let m = if m.is_finite() { m.max(0.0) } else { 0.0 };
@@ -55,7 +57,7 @@ fn bound_and_estimate(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], mu: &[f64]
             *ai += p.abs();
         }
     }
-    let z: Vec<f64> = r
+    let z: Small<f64> = r
         .iter()
         .zip(&abs)
         .zip(c_radius)
@@ -63,6 +65,16 @@ fn bound_and_estimate(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], mu: &[f64]
         .collect();
     (norm_upper(&z), norm(&r))
 }
+
+/// A vector of a small dimension, kept on the stack.
+type Small<T> = SmallVec<[T; 8]>;
+
+/// Multipliers of a cone with at most this many rows are kept on the stack
+/// ([`multipliers_3d`]).
+pub const FEW_ROWS: usize = 16;
+
+/// Multipliers, one per cone row.
+pub type Multipliers = SmallVec<[f64; FEW_ROWS]>;
 
 /// Multipliers μ ≥ 0 minimizing ‖c + Gᵀμ‖ (Lawson–Hanson active set). The gradient
 /// G (c + Gᵀμ) is read from the residual r = c + Gᵀμ (O(m·d) per step), and each least-squares
@@ -468,137 +480,4 @@ pub fn support(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], interior: &[f64])
     } else {
         zero
     }
-}
-
-/// Multipliers μ ≥ 0 with c + Gᵀμ ≈ Π_K c for a cone K = {u : G u ≥ 0} in three dimensions,
-/// found by its faces instead of an active-set method: the projection is c itself, c's
-/// projection onto one facet's plane, c's projection onto one edge's ray, or 0 — whichever of
-/// those is feasible and longest (each candidate p satisfies cᵀp = ‖p‖², so ‖p‖ is a value of
-/// the support, and the projection is among them). Floating point only: the result is meant for
-/// [`upper_bound`], which is rigorous whatever μ is, and as an estimate.
-pub fn multipliers_3d(c: &[f64], g_rows: &[&[f64]]) -> Vec<f64> {
-    let m = g_rows.len();
-    let mut mu = vec![0.0; m];
-    let cc = dot(c, c);
-    if cc == 0.0 || c.len() != 3 {
-        return mu;
-    }
-    if m > 16 {
-        return multipliers(c, g_rows);
-    }
-    // Row norms, G c and G Gᵀ, once: every candidate's feasibility is read from them.
-    let mut gn = [0.0f64; 16];
-    let mut gc = [0.0f64; 16];
-    let mut gram = [[0.0f64; 16]; 16];
-    for a in 0..m {
-        gc[a] = dot(g_rows[a], c);
-        for b in a..m {
-            let v = dot(g_rows[a], g_rows[b]);
-            gram[a][b] = v;
-            gram[b][a] = v;
-        }
-        gn[a] = gram[a][a].sqrt();
-    }
-    let feasible = |values: &mut dyn Iterator<Item = f64>, size: f64| {
-        values.zip(&gn[..m]).all(|(v, n)| v >= -1e-12 * n * size)
-    };
-    if feasible(&mut gc[..m].iter().copied(), cc.sqrt()) {
-        return mu;
-    }
-    let mut best = 0.0f64;
-    // Facets: p = c + t g_j with t = −g_j·c / ‖g_j‖², ‖p‖² = ‖c‖² − (g_j·c)² / ‖g_j‖².
-    for j in 0..m {
-        let gg = gram[j][j];
-        if gc[j] >= 0.0 || gg == 0.0 {
-            continue;
-        }
-        let t = -gc[j] / gg;
-        let size = (cc - gc[j] * gc[j] / gg).max(0.0).sqrt();
-        if size > best && feasible(&mut (0..m).map(|l| gc[l] + t * gram[l][j]), size) {
-            best = size;
-            mu.iter_mut().for_each(|v| *v = 0.0);
-            mu[j] = t;
-        }
-    }
-    // Edges: the ray along ±(g_j × g_k), where c − (c·r) r lies in span(g_j, g_k).
-    for j in 0..m {
-        for k in j + 1..m {
-            let (a, b) = (g_rows[j], g_rows[k]);
-            let r = [
-                a[1] * b[2] - a[2] * b[1],
-                a[2] * b[0] - a[0] * b[2],
-                a[0] * b[1] - a[1] * b[0],
-            ];
-            let rr = norm(&r);
-            if rr == 0.0 {
-                continue;
-            }
-            let along = dot(c, &r) / rr;
-            let (sign, along) = if along >= 0.0 {
-                (1.0, along)
-            } else {
-                (-1.0, -along)
-            };
-            if along <= best {
-                continue;
-            }
-            let ray = [sign * r[0] / rr, sign * r[1] / rr, sign * r[2] / rr];
-            if !feasible(&mut g_rows.iter().map(|g| dot(g, &ray)), 1.0) {
-                continue;
-            }
-            // (along·ray − c) = μ_j a + μ_k b: the normal equations in span(a, b).
-            let (aa, ab, bb) = (gram[j][j], gram[j][k], gram[k][k]);
-            let (wa, wb) = (along * dot(&ray, a) - gc[j], along * dot(&ray, b) - gc[k]);
-            let det = aa * bb - ab * ab;
-            if det <= 0.0 {
-                continue;
-            }
-            let (mj, mk) = ((wa * bb - wb * ab) / det, (wb * aa - wa * ab) / det);
-            if mj >= 0.0 && mk >= 0.0 {
-                best = along;
-                mu.iter_mut().for_each(|v| *v = 0.0);
-                mu[j] = mj;
-                mu[k] = mk;
-            }
-        }
-    }
-    if best == 0.0 {
-        // The projection is 0: c lies in the polar cone, generated by the −g_j, so (Carathéodory)
-        // c = −Σ μ_j g_j over at most three of them; failing that, the active-set method.
-        return polar_combination(c, g_rows).unwrap_or_else(|| multipliers(c, g_rows));
-    }
-    mu
-}
-
-/// μ ≥ 0 supported on three rows with c + Σ μ_j g_j = 0 (Cramer's rule), if one is found.
-fn polar_combination(c: &[f64], g_rows: &[&[f64]]) -> Option<Vec<f64>> {
-    let m = g_rows.len();
-    let det3 = |a: &[f64], b: &[f64], d: &[f64]| {
-        a[0] * (b[1] * d[2] - b[2] * d[1]) - a[1] * (b[0] * d[2] - b[2] * d[0])
-            + a[2] * (b[0] * d[1] - b[1] * d[0])
-    };
-    let target: Vec<f64> = c.iter().map(|v| -v).collect();
-    for j in 0..m {
-        for k in j + 1..m {
-            for l in k + 1..m {
-                let (a, b, d) = (g_rows[j], g_rows[k], g_rows[l]);
-                let det = det3(a, b, d);
-                if det.abs() <= 1e-14 * norm(a) * norm(b) * norm(d) {
-                    continue;
-                }
-                // Columns a, b, d: solve [a b d] μ = −c.
-                let mj = det3(&target, b, d) / det;
-                let mk = det3(a, &target, d) / det;
-                let ml = det3(a, b, &target) / det;
-                if mj >= 0.0 && mk >= 0.0 && ml >= 0.0 {
-                    let mut mu = vec![0.0; m];
-                    mu[j] = mj;
-                    mu[k] = mk;
-                    mu[l] = ml;
-                    return Some(mu);
-                }
-            }
-        }
-    }
-    None
 }

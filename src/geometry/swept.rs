@@ -22,7 +22,8 @@ use std::sync::Mutex;
 
 use crate::geometry::arrangement::{ArrangementError, Hyperplanes, Pattern};
 use crate::geometry::cells::get_bit;
-use crate::geometry::cone::{multipliers_3d, support, upper_bound};
+use crate::geometry::cone::{support, upper_bound, FEW_ROWS};
+use crate::geometry::cone3::{multipliers_3d, Cone3};
 use crate::geometry::dual::PatternCheck;
 use crate::geometry::sweep::{signs_at, sweep_cells, CellValue, SweptCell};
 use crate::geometry::vertex_walk::VertexWalk;
@@ -30,6 +31,7 @@ use crate::input::data::Dataset;
 use crate::input::spec::{Activation, Model};
 use crate::numeric::exact::{rank, sign_dot, IntVec};
 use crate::numeric::rounding::{gamma, UNDERFLOW, UNIT_ROUNDOFF};
+use smallvec::SmallVec;
 
 /// The arrangement of a dataset with d = 3 (swept), or d = 4 in general position (walked by
 /// vertices, [`VertexWalk`]), ready to be walked.
@@ -302,8 +304,9 @@ impl Swept {
         Ok(kept.into_inner())
     }
 
-    /// The cell's cone rows sign_j x_{rep(j)} for its facets j.
-    fn facet_rows(&self, data: &Dataset, point: &IntVec, facets: &[usize]) -> Vec<Vec<f64>> {
+    /// The cell's cone rows sign_j x_{rep(j)} for its facets j (on the stack for the few
+    /// facets most cells have).
+    fn facet_rows(&self, data: &Dataset, point: &IntVec, facets: &[usize]) -> FacetRows {
         facets
             .iter()
             .map(|&j| {
@@ -311,40 +314,44 @@ impl Swept {
                     std::cmp::Ordering::Less => -1.0,
                     _ => 1.0,
                 };
-                data.x
-                    .row(self.planes.rep_row[j])
-                    .iter()
-                    .map(|v| s * v)
-                    .collect()
+                let x = data.x.row(self.planes.rep_row[j]);
+                [s * x[0], s * x[1], s * x[2]]
             })
             .collect()
     }
 
     /// Whether both sides' supports are proven ≤ `screen` by the rigorous bound ‖c + Gᵀμ‖ at
-    /// the multipliers found from the cone's faces ([`multipliers_3d`]), before any active-set
-    /// work.
-    fn proven_below(&self, dual: &Dual, rows: &[Vec<f64>], screen: f64) -> bool {
-        let g: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
+    /// the multipliers found from the cone's faces ([`Cone3`], whose edges both sides share),
+    /// before any active-set work.
+    fn proven_below(&self, dual: &Dual, rows: &FacetRows, screen: f64) -> bool {
+        let g: SmallVec<[&[f64]; FEW_ROWS]> = rows.iter().map(|r| r.as_slice()).collect();
         let radius = [dual.err; 3];
-        let neg: Vec<f64> = dual.c.iter().map(|v| -v).collect();
-        [dual.c.to_vec(), neg].iter().all(|c| {
-            let mu = multipliers_3d(c, &g);
+        let neg = dual.c.map(|v| -v);
+        let cone = Cone3::new(&g);
+        [dual.c, neg].iter().all(|c| {
+            let mu = match &cone {
+                Some(cone) => cone.multipliers(c),
+                None => multipliers_3d(c, &g),
+            };
             upper_bound(c, &radius, &g, &mu) <= screen
         })
     }
 
     /// The cone check of one cell from its dual vector and facet rows.
-    fn check_cell(&self, dual: &Dual, point: &IntVec, rows: &[Vec<f64>]) -> PatternCheck {
-        let g: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
+    fn check_cell(&self, dual: &Dual, point: &IntVec, rows: &FacetRows) -> PatternCheck {
+        let g: SmallVec<[&[f64]; FEW_ROWS]> = rows.iter().map(|r| r.as_slice()).collect();
         let radius = [dual.err; 3];
         let gate = point.direction();
-        let neg: Vec<f64> = dual.c.iter().map(|v| -v).collect();
+        let neg = dual.c.map(|v| -v);
         PatternCheck {
             positive: support(&dual.c, &radius, &g, &gate),
             negative: support(&neg, &radius, &g, &gate),
         }
     }
 }
+
+/// A swept cell's signed facet rows (three columns each).
+type FacetRows = SmallVec<[[f64; 3]; FEW_ROWS]>;
 
 /// How [`Swept::walk_checks_with`] walks four-column data.
 #[derive(Debug, Clone, Copy)]
@@ -444,11 +451,7 @@ impl Dual<'_> {
 
     /// An upper bound on the exact ‖c‖.
     fn norm_upper(&self) -> f64 {
-        let widened: Vec<f64> = self
-            .c
-            .iter()
-            .map(|v| (v.abs() + self.err).next_up())
-            .collect();
+        let widened = self.c.map(|v| (v.abs() + self.err).next_up());
         crate::numeric::rounding::norm_upper(&widened)
     }
 }
