@@ -222,15 +222,21 @@ fn validate(reps: &[IntVec]) -> Result<(), String> {
     Ok(())
 }
 
-/// Slabs for m lines (about m²/2 vertices): one below 100 lines, otherwise enough for about
-/// 50,000 vertices each, at most 8 per thread.
+/// Slabs for m lines (about m²/2 vertices and m² cells): one per [`CELLS_PER_SLAB`] cells, at
+/// most [`MAX_SLABS`].
 fn default_slabs(m: usize) -> usize {
-    if m < 100 {
-        return 1;
-    }
-    let threads = rayon::current_num_threads().max(1);
-    (m * m / 100_000).clamp(1, 8 * threads)
+    (m * m / CELLS_PER_SLAB).clamp(1, MAX_SLABS)
 }
+
+/// A slab per this many cells keeps the slabs' set-up (the
+/// order of the lines at a boundary) small against their sweeps, and gives wave2d_n400 four
+/// slabs (one before: its cells were checked on one thread).
+const CELLS_PER_SLAB: usize = 40_000;
+
+/// At most this many slabs, whatever the machine: a cell's interior point (and so which
+/// candidate the pricing keeps among ties) depends on the slabs, so their number must not
+/// depend on the thread count.
+const MAX_SLABS: usize = 16;
 
 // ---------------------------------------------------------------------------------------------
 // Floating-point filter.
@@ -1280,4 +1286,24 @@ fn merge<V: CellValue>(
         count += emit_cell(chart, value, facets, &point, j > 0 && j < m, emit)?;
     }
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_slabs;
+
+    #[test]
+    fn the_slabs_do_not_depend_on_the_threads() {
+        let on = |threads: usize, m: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| default_slabs(m))
+        };
+        for m in [50, 400, 1000, 2000, 10_000] {
+            assert_eq!(on(1, m), on(5, m), "m = {m}");
+        }
+        assert!(on(1, 400) > 1, "wave2d_n400 sweeps on one thread");
+    }
 }
