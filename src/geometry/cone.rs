@@ -69,8 +69,8 @@ fn bound_and_estimate(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], mu: &[f64]
 /// A vector of a small dimension, kept on the stack.
 type Small<T> = SmallVec<[T; 8]>;
 
-/// Multipliers of a cone with at most this many rows are kept on the stack
-/// ([`multipliers_3d`]).
+/// Multipliers of a cone with at most this many rows are kept on the stack (the face-based
+/// projection of [`crate::geometry::cone3`] returns them so).
 pub const FEW_ROWS: usize = 16;
 
 /// Multipliers, one per cone row.

@@ -4,8 +4,9 @@
 //! The projection Π_K c is c itself, c's projection onto one facet's plane, c's projection onto
 //! one edge's ray, or 0. Each candidate is c + Gᵀμ for some μ ≥ 0, and every such vector is at
 //! least as long as Π_K c (Moreau: min_{μ ≥ 0} ‖c + Gᵀμ‖ = ‖Π_K c‖); a feasible candidate is at
-//! most as long (p/‖p‖ is feasible and cᵀp = ‖p‖²), so the first feasible one is the projection. The edges do not depend on c: [`Cone3::new`] finds them once, so that both
-//! sides ±c of a swept cell share them.
+//! most as long (p/‖p‖ is feasible and cᵀp = ‖p‖²), so the first feasible one is the
+//! projection. The Gram matrix and the edges do not depend on c: a [`Cone3`] computes them once
+//! (the edges on first need), so that both sides ±c of a swept cell share them.
 //!
 //! Floating point only: the multipliers are meant for [`crate::geometry::cone::upper_bound`],
 //! which is rigorous whatever μ is, and as an estimate.
@@ -24,7 +25,8 @@ pub const FACE_ROWS: usize = 8;
 /// A row product counts as non-negative down to −this · ‖g‖ · ‖p‖ (rounding of the product).
 const SLACK: f64 = 1e-12;
 
-/// An edge of the cone: the unit ray `ray` on rows j and k (both products zero).
+/// An edge of the cone: the unit ray sign · (g_j × g_k) / ‖g_j × g_k‖ on rows j and k (both
+/// products zero).
 #[derive(Debug, Clone, Copy)]
 struct Edge {
     j: usize,
@@ -38,39 +40,40 @@ struct Edge {
     along_k: f64,
 }
 
-/// A cone of at most [`FACE_ROWS`] rows in three dimensions, with its Gram matrix, row norms and
-/// (once needed) edges.
+/// A cone in three dimensions: with at most [`FACE_ROWS`] rows of three entries, its Gram
+/// matrix, row norms and (once needed) edges; otherwise only its rows, for the active-set method.
 pub struct Cone3<'a> {
     rows: &'a [&'a [f64]],
+    by_faces: bool,
     norms: [f64; FACE_ROWS],
     gram: [[f64; FACE_ROWS]; FACE_ROWS],
     edges: OnceCell<SmallVec<[Edge; FACE_ROWS]>>,
 }
 
 impl<'a> Cone3<'a> {
-    /// The cone of these rows (three entries each); `None` for more than [`FACE_ROWS`] rows or
-    /// rows of another length.
-    pub fn new(rows: &'a [&'a [f64]]) -> Option<Cone3<'a>> {
+    /// The cone of these rows.
+    pub fn new(rows: &'a [&'a [f64]]) -> Cone3<'a> {
         let m = rows.len();
-        if m > FACE_ROWS || rows.iter().any(|g| g.len() != 3) {
-            return None;
-        }
+        let by_faces = m <= FACE_ROWS && rows.iter().all(|g| g.len() == 3);
         let mut gram = [[0.0f64; FACE_ROWS]; FACE_ROWS];
         let mut norms = [0.0f64; FACE_ROWS];
-        for a in 0..m {
-            for b in a..m {
-                let v = dot(rows[a], rows[b]);
-                gram[a][b] = v;
-                gram[b][a] = v;
+        if by_faces {
+            for a in 0..m {
+                for b in a..m {
+                    let v = dot(rows[a], rows[b]);
+                    gram[a][b] = v;
+                    gram[b][a] = v;
+                }
+                norms[a] = gram[a][a].sqrt();
             }
-            norms[a] = gram[a][a].sqrt();
         }
-        Some(Cone3 {
+        Cone3 {
             rows,
+            by_faces,
             norms,
             gram,
             edges: OnceCell::new(),
-        })
+        }
     }
 
     /// The cone's edges, found on first use (only c outside the cone whose projection is on
@@ -121,7 +124,8 @@ impl<'a> Cone3<'a> {
             .all(|(v, n)| v >= -SLACK * n * size)
     }
 
-    /// Multipliers μ ≥ 0 with c + Gᵀμ ≈ Π_K c (see the module documentation).
+    /// Multipliers μ ≥ 0 with c + Gᵀμ ≈ Π_K c (see the module documentation; Lawson–Hanson
+    /// for more than [`FACE_ROWS`] rows). All zero unless c is a non-zero vector of three.
     pub fn multipliers(&self, c: &[f64]) -> Multipliers {
         let rows = self.rows;
         let m = rows.len();
@@ -129,6 +133,9 @@ impl<'a> Cone3<'a> {
         let cc = dot(c, c);
         if cc == 0.0 || c.len() != 3 {
             return mu;
+        }
+        if !self.by_faces {
+            return multipliers(c, rows).into();
         }
         let mut gc = [0.0f64; FACE_ROWS];
         for (v, g) in gc.iter_mut().zip(rows) {
@@ -183,13 +190,9 @@ impl<'a> Cone3<'a> {
 }
 
 /// Multipliers μ ≥ 0 with c + Gᵀμ ≈ Π_K c for a cone K = {u : G u ≥ 0} in three dimensions
-/// ([`Cone3::multipliers`]; Lawson–Hanson for more than [`FACE_ROWS`] rows).
+/// ([`Cone3::multipliers`], for one vector c).
 pub fn multipliers_3d(c: &[f64], g_rows: &[&[f64]]) -> Multipliers {
-    match Cone3::new(g_rows) {
-        Some(cone) => cone.multipliers(c),
-        None if c.len() == 3 => multipliers(c, g_rows).into(),
-        None => smallvec::smallvec![0.0; g_rows.len()],
-    }
+    Cone3::new(g_rows).multipliers(c)
 }
 
 /// μ ≥ 0 supported on three rows with c + Σ μ_j g_j = 0 (Cramer's rule), if one is found.

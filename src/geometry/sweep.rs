@@ -228,9 +228,9 @@ fn default_slabs(m: usize) -> usize {
     (m * m / CELLS_PER_SLAB).clamp(1, MAX_SLABS)
 }
 
-/// A slab per this many cells keeps the slabs' set-up (the
-/// order of the lines at a boundary) small against their sweeps, and gives wave2d_n400 four
-/// slabs (one before: its cells were checked on one thread).
+/// A slab per this many cells keeps the slabs' set-up (the order of the lines at a boundary)
+/// small against their sweeps, and gives wave2d_n400 four slabs (it had one, so its cells were
+/// checked on one thread).
 const CELLS_PER_SLAB: usize = 40_000;
 
 /// At most this many slabs, whatever the machine: a cell's interior point (and so which

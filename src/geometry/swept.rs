@@ -23,7 +23,7 @@ use std::sync::Mutex;
 use crate::geometry::arrangement::{ArrangementError, Hyperplanes, Pattern};
 use crate::geometry::cells::get_bit;
 use crate::geometry::cone::{support, upper_bound, FEW_ROWS};
-use crate::geometry::cone3::{multipliers_3d, Cone3};
+use crate::geometry::cone3::Cone3;
 use crate::geometry::dual::PatternCheck;
 use crate::geometry::sweep::{signs_at, sweep_cells, CellValue, SweptCell};
 use crate::geometry::vertex_walk::VertexWalk;
@@ -328,13 +328,9 @@ impl Swept {
         let radius = [dual.err; 3];
         let neg = dual.c.map(|v| -v);
         let cone = Cone3::new(&g);
-        [dual.c, neg].iter().all(|c| {
-            let mu = match &cone {
-                Some(cone) => cone.multipliers(c),
-                None => multipliers_3d(c, &g),
-            };
-            upper_bound(c, &radius, &g, &mu) <= screen
-        })
+        [dual.c, neg]
+            .iter()
+            .all(|c| upper_bound(c, &radius, &g, &cone.multipliers(c)) <= screen)
     }
 
     /// The cone check of one cell from its dual vector and facet rows.
