@@ -185,3 +185,73 @@ fn bounds_stay_valid_for_garbage_multipliers() {
         }
     }
 }
+
+/// ρ(λ) = max over the exact arrangement's patterns of the rigorous upper end of both sides.
+fn rho_upper(data: &cvxnn::data::Dataset, model: &cvxnn::spec::Model, lambda: &[f64]) -> f64 {
+    let all = cvxnn::arrangement::enumerate_exact(data, model.activation, 100_000).unwrap();
+    all.patterns
+        .iter()
+        .map(|p| cvxnn::geometry::dual::check_pattern(data, model, p, lambda, 0.0).upper())
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn probe_directions_never_rule_out_a_feasible_dual_point() {
+    // The gate before the zero network's walk: a probe must never claim ρ(λ) > β when the
+    // exact arrangement shows ρ(λ) ≤ β, and it must catch what its own directions show:
+    // with at most 32 rows every row is a probe, so a row x_k (or ±Xᵀλ) with
+    // |λᵀ σ(X u)| > β ‖u‖ by a clear margin must make it say so.
+    use cvxnn::geometry::dual::exceeds_at_probe;
+    use cvxnn::spec::Activation;
+    let mut rng = Xoshiro::new(29);
+    let mut caught = 0;
+    for trial in 0..60 {
+        let n = 4 + (rng.next_u64() % 10) as usize;
+        let rows: Vec<Vec<f64>> = (0..n)
+            .map(|_| (0..2).map(|_| rng.gaussian()).collect())
+            .collect();
+        let data = dataset(&rows, true);
+        let lambda: Vec<f64> = (0..n).map(|_| rng.gaussian()).collect();
+        let mut model = problem("xor.toml").model;
+        model.activation = match trial % 3 {
+            0 => Activation::Relu,
+            1 => Activation::LeakyRelu { slope: 0.2 },
+            _ => Activation::Absolute,
+        };
+        let rho = rho_upper(&data, &model, &lambda);
+        assert!(
+            !exceeds_at_probe(&data, &model, &lambda, rho * (1.0 + 1e-12)),
+            "trial {trial}: a probe exceeded ρ = {rho}"
+        );
+        let gradient: Vec<f64> = (0..3)
+            .map(|j| (0..n).map(|k| data.x.row(k)[j] * lambda[k]).sum())
+            .collect();
+        let minus: Vec<f64> = gradient.iter().map(|v| -v).collect();
+        let mut probes: Vec<Vec<f64>> = (0..n).map(|k| data.x.row(k).to_vec()).collect();
+        probes.push(gradient);
+        probes.push(minus);
+        let seen = probes
+            .iter()
+            .map(|u| {
+                let v: f64 = (0..n)
+                    .map(|k| lambda[k] * model.activation.apply(dot(data.x.row(k), u)))
+                    .sum();
+                v.abs() / dot(u, u).sqrt()
+            })
+            .fold(0.0, f64::max);
+        assert!(
+            seen <= rho * (1.0 + 1e-9),
+            "trial {trial}: {seen} above ρ = {rho}"
+        );
+        assert!(
+            exceeds_at_probe(&data, &model, &lambda, seen * (1.0 - 1e-6)),
+            "trial {trial}: the probes' own value {seen} was missed"
+        );
+        caught += usize::from(exceeds_at_probe(&data, &model, &lambda, 0.5 * rho));
+    }
+    // Not a requirement of soundness, but the gate is useless if it rarely fires halfway to ρ.
+    assert!(
+        caught >= 40,
+        "the probes found ρ/2 in {caught} of 60 trials"
+    );
+}

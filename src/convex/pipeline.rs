@@ -20,6 +20,7 @@ pub use crate::convex::working_set::{
 };
 use crate::error::{Error, InputError};
 use crate::geometry::arrangement::{patterns_for, Arrangement, ArrangementError, Pattern};
+use crate::geometry::dual::exceeds_at_probe;
 use crate::geometry::swept::WalkOptions;
 use crate::geometry::unpenalized::Unpenalized;
 use crate::input::data::Dataset;
@@ -450,9 +451,9 @@ pub(crate) fn solve_once(
 
 /// The zero network's certified solution when a closed form proves it optimal: ρ(λ₀) ≤ β at
 /// its dual point (λ₀ = y, y, y/2 for squared, hinge, logistic) proves it optimal with
-/// d(λ₀) = L(0, y), no solve needed. The scan stops at the first pattern whose bound exceeds β
-/// (the usual case), so it costs almost nothing otherwise (a streamed arrangement is walked
-/// once).
+/// d(λ₀) = L(0, y), no solve needed. Probe directions ([`exceeds_at_probe`]) usually rule it
+/// out at once; otherwise every pattern is checked (the stored scan stops at the first whose
+/// bound exceeds β, a streamed arrangement is walked once).
 fn zero_solution(
     spec: &Spec,
     data: &Dataset,
@@ -461,9 +462,9 @@ fn zero_solution(
 ) -> Result<Option<LoopResult>, Error> {
     let zero = zero_network(spec, data);
     // ρ(λ₀) ≤ β at the zero network's dual point (λ₀ = y, y, y/2 for squared, hinge, logistic)
-    // proves it optimal with d(λ₀) = L(0, y): no solve needed. The scan stops at the first
-    // pattern whose bound exceeds β (the usual case), so it costs almost nothing otherwise
-    // (a streamed arrangement is walked once).
+    // proves it optimal with d(λ₀) = L(0, y): no solve needed. A few probe directions usually
+    // prove ρ(λ₀) > β first (the usual case); otherwise the stored scan stops at the first
+    // pattern whose bound exceeds β, and a streamed arrangement is walked once.
     let zero_dual = crate::certify::certificate::loss_dual(
         data,
         &spec.model,
@@ -474,6 +475,7 @@ fn zero_solution(
     // With an output bias the zero network is not the candidate (its bias would have to be
     // fitted first): the loop runs.
     let zero_optimal = !spec.model.output_bias
+        && !exceeds_at_probe(data, &spec.model, &zero_dual, spec.model.beta)
         && match pool {
             Pool::Stored(all) => all.iter().all(|p| {
                 crate::certify::certificate::check_pattern(

@@ -118,3 +118,46 @@ pub fn logistic_dual(f: &[f64], y: &[f64]) -> Vec<f64> {
         .map(|(fk, yk)| yk * crate::input::spec::sigmoid(-yk * fk))
         .collect()
 }
+
+/// Whether one of a few cheap directions u proves ρ(λ) > `beta`, where
+/// ρ(λ) = max_i max_{u ∈ K_i, ‖u‖ ≤ 1} |λᵀ S_i X u|: the directions are ±Xᵀλ and at most
+/// [`PROBE_ROWS`] evenly spaced data rows. Every u lies in the closed cone of the pattern
+/// 1[Xu ≥ 0], where σ(Xu) = S X u, so |λᵀ σ(X u)| > β ‖u‖ (beyond a rigorous rounding radius)
+/// proves the dual point infeasible. `false` proves nothing. Costs O(PROBE_ROWS · rows · d):
+/// a gate before a walk over every cell.
+pub fn exceeds_at_probe(data: &Dataset, model: &Model, lambda: &[f64], beta: f64) -> bool {
+    let d = data.d();
+    let rows = data.x.rows();
+    let mut gradient = vec![0.0; d];
+    for (row, &i) in data.x.row_iter().zip(&data.sample_of) {
+        for (g, &x) in gradient.iter_mut().zip(row) {
+            *g += x * lambda[i];
+        }
+    }
+    let step = rows.div_ceil(PROBE_ROWS).max(1);
+    let mut probes: Vec<Vec<f64>> = vec![gradient.iter().map(|v| -v).collect(), gradient];
+    probes.extend((0..rows).step_by(step).map(|k| data.x.row(k).to_vec()));
+    // Each t̂_r = fl(x_rᵀu) is within γ_d Σ_j |x_rj u_j| of t_r and σ is 1-Lipschitz; the sum
+    // of λ_r σ(t̂_r) adds γ_{rows+2} Σ |λ_r σ(t̂_r)|. Twice γ_{rows+d+4} times their total covers
+    // both and the rounding of the total itself.
+    let factor = 2.0 * crate::numeric::rounding::gamma(rows + d + 4);
+    probes.iter().any(|u| {
+        let (mut value, mut total) = (0.0f64, 0.0f64);
+        for (row, &i) in data.x.row_iter().zip(&data.sample_of) {
+            let (mut t, mut spread) = (0.0, 0.0);
+            for (&x, &uj) in row.iter().zip(u) {
+                t += x * uj;
+                spread += (x * uj).abs();
+            }
+            let s = model.activation.apply(t);
+            value += lambda[i] * s;
+            total += lambda[i].abs() * (s.abs() + spread);
+        }
+        let radius = (factor * total).next_up();
+        let proven = (value.abs() - radius).next_down();
+        proven > (beta * norm_upper(u)).next_up()
+    })
+}
+
+/// How many data rows [`exceeds_at_probe`] tries as directions.
+pub const PROBE_ROWS: usize = 32;
