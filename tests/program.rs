@@ -101,3 +101,64 @@ fn fit_rows_reproduce_the_predictions_for_every_activation() {
     check("activation = \"leaky_relu\"\nslope = 0.1", 2);
     check("activation = \"absolute\"", 3);
 }
+
+#[test]
+fn program_rows_cut_off_the_opposite_cone_of_thin_cells() {
+    // Iris petal measurements repeat, so many lines of the arrangement are nearly concurrent
+    // and some cells are thin needles whose facet rows all nearly vanish at the gate g. The
+    // program's rows are the facets plus an anchor: every one must be a sign row the gate
+    // satisfies (a row of the cone itself, decided exactly for the facets), and together they must reject −g by a margin
+    // far above any solver tolerance, ‖x_k‖ ‖g‖ / 100 for some row k.
+    let spec = common::spec_from(
+        r#"
+[data]
+csv = "problems/iris.csv"
+target = "y"
+features = ["petal_length", "petal_width"]
+standardize = true
+[model]
+activation = "relu"
+bias = true
+beta = 0.1
+loss = "squared"
+[arrangements]
+cells = "stored"
+"#,
+    );
+    let data = Dataset::load(&spec).unwrap();
+    let all =
+        cvxnn::arrangement::patterns_for(&data, spec.model.activation, &spec.arrangements).unwrap();
+    let x = &data.x;
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
+    let norm = |a: &[f64]| dot(a, a).sqrt();
+    let (mut thin, mut checked) = (0, 0);
+    for p in &all.patterns {
+        let facets = p.facet_rows.clone().expect("exact cells carry facets");
+        let rows = p.program_rows(x);
+        assert!(
+            facets.iter().all(|k| rows.contains(k)),
+            "a facet was dropped"
+        );
+        let g = &p.gate;
+        let margin = |k: usize| p.sign(k) * dot(x.row(k), g) / (norm(x.row(k)) * norm(g));
+        // (A facet's margin at a thin cell's gate is within rounding of 0: exact arithmetic
+        // decided those signs.)
+        let anchors: Vec<usize> = rows
+            .iter()
+            .copied()
+            .filter(|k| !facets.contains(k))
+            .collect();
+        assert!(anchors.len() <= 1, "more than one anchor");
+        assert!(
+            anchors.iter().all(|&k| margin(k) > 0.0),
+            "an anchor the gate violates"
+        );
+        let facet_cut = facets.iter().map(|&k| margin(k)).fold(0.0, f64::max);
+        thin += usize::from(facet_cut < 1e-9);
+        let cut = rows.iter().map(|&k| margin(k)).fold(0.0, f64::max);
+        assert!(cut > 1e-2, "−g within {cut:e} of a cell's program rows");
+        checked += 1;
+    }
+    // The data must contain the case the anchor is for.
+    assert!(thin > 0, "no thin cell among {checked}");
+}

@@ -266,7 +266,7 @@ pub fn compile_blocks(
                     .filter(|&k| x.row(k).iter().any(|&v| v != 0.0))
                     .collect()
             } else {
-                p.constraint_rows(x)
+                p.program_rows(x)
             }
         })
         .collect();

@@ -68,6 +68,34 @@ impl Pattern {
         }
     }
 
+    /// [`Pattern::constraint_rows`] for a conic program: the facets plus an anchor when the
+    /// facets are known. The anchor is the row whose sign constraint the gate satisfies by the
+    /// widest angle, max_k s_k x_kᵀg / ‖x_k‖. It is redundant in exact arithmetic, but a thin
+    /// cell's facets are nearly concurrent: their rows nearly vanish on the line through the
+    /// gate, so within a solver's feasibility tolerance they admit −g, the opposite cone,
+    /// where every other row has the wrong sign (iris petals, squared loss, β = 0.1: a block
+    /// there left 97 of 100 rows on the wrong side). The anchor cuts that side off by a
+    /// margin the tolerance cannot bridge.
+    pub fn program_rows(&self, x: &Matrix) -> Vec<usize> {
+        let mut rows = self.constraint_rows(x);
+        if self.facet_rows.is_none() {
+            return rows;
+        }
+        let angle = |k: usize| {
+            let row = x.row(k);
+            let size = crate::input::data::norm(row);
+            if size == 0.0 {
+                return f64::NEG_INFINITY;
+            }
+            self.sign(k) * crate::input::data::dot(row, &self.gate) / size
+        };
+        let anchor = (0..x.rows()).max_by(|&a, &b| angle(a).total_cmp(&angle(b)));
+        if let Some(k) = anchor.filter(|k| !rows.contains(k) && angle(*k) > 0.0) {
+            rows.push(k);
+        }
+        rows
+    }
+
     /// The rows G of the cone K = {u : G u ≥ 0}: sign_k x_kᵀ for each constraint row k, in
     /// one buffer (a cone of n rows costs one allocation, not n).
     pub fn cone_rows(&self, x: &Matrix) -> ConeRows {
