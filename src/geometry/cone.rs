@@ -404,11 +404,22 @@ pub(crate) fn solve_dense(a: &mut [f64], b: &mut [f64], p: usize) {
 /// (see [`upper_bound`]). `interior` is a point with G g > 0 (a cell's gate), used to repair a
 /// maximizer that rounding left slightly outside the cone.
 pub fn support(c: &[f64], c_radius: &[f64], g_rows: &[&[f64]], interior: &[f64]) -> Support {
-    let mu = multipliers(c, g_rows);
-    let (upper, estimate) = bound_and_estimate(c, c_radius, g_rows, &mu);
+    support_at(c, c_radius, g_rows, interior, &multipliers(c, g_rows))
+}
+
+/// [`support`] at multipliers `mu` found elsewhere (e.g. by [`crate::geometry::cone3::Cone3`]):
+/// the bounds are rigorous for any `mu`, and tight when c + Gᵀμ is the projection.
+pub fn support_at(
+    c: &[f64],
+    c_radius: &[f64],
+    g_rows: &[&[f64]],
+    interior: &[f64],
+    mu: &[f64],
+) -> Support {
+    let (upper, estimate) = bound_and_estimate(c, c_radius, g_rows, mu);
     // Candidate maximizer: the projection c + Gᵀμ.
     let mut u = c.to_vec();
-    for (row, &m) in g_rows.iter().zip(&mu) {
+    for (row, &m) in g_rows.iter().zip(mu) {
         for (ui, gi) in u.iter_mut().zip(row.iter()) {
             *ui += m * gi;
         }

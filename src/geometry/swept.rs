@@ -22,7 +22,7 @@ use std::sync::Mutex;
 
 use crate::geometry::arrangement::{ArrangementError, Hyperplanes, Pattern};
 use crate::geometry::cells::get_bit;
-use crate::geometry::cone::{support, upper_bound, FEW_ROWS};
+use crate::geometry::cone::{support_at, upper_bound, FEW_ROWS};
 use crate::geometry::cone3::Cone3;
 use crate::geometry::dual::PatternCheck;
 use crate::geometry::sweep::{signs_at, sweep_cells, CellValue, SweptCell};
@@ -246,11 +246,9 @@ impl Swept {
                 return;
             };
             let rows = self.facet_rows(data, point, facets);
-            if self.proven_below(dual, &rows, screen) {
-                return;
+            if let Some(check) = self.check_cell(dual, point, &rows, screen) {
+                visit(cell, check);
             }
-            let check = self.check_cell(dual, point, &rows);
-            visit(cell, check);
         })
     }
 
@@ -320,29 +318,31 @@ impl Swept {
             .collect()
     }
 
-    /// Whether both sides' supports are proven ≤ `screen` by the rigorous bound ‖c + Gᵀμ‖ at
-    /// the multipliers found from the cone's faces ([`Cone3`], whose edges both sides share),
-    /// before any active-set work.
-    fn proven_below(&self, dual: &Dual, rows: &FacetRows, screen: f64) -> bool {
+    /// The cone check of one cell from its dual vector and facet rows, or `None` when both
+    /// sides are proven ≤ `screen` by the rigorous bound ‖c + Gᵀμ‖. The multipliers come from
+    /// the cone's faces ([`Cone3`], whose edges both sides share) and serve the full check too.
+    fn check_cell(
+        &self,
+        dual: &Dual,
+        point: &IntVec,
+        rows: &FacetRows,
+        screen: f64,
+    ) -> Option<PatternCheck> {
         let g: SmallVec<[&[f64]; FEW_ROWS]> = rows.iter().map(|r| r.as_slice()).collect();
         let radius = [dual.err; 3];
         let neg = dual.c.map(|v| -v);
         let cone = Cone3::new(&g);
-        [dual.c, neg]
-            .iter()
-            .all(|c| upper_bound(c, &radius, &g, &cone.multipliers(c)) <= screen)
-    }
-
-    /// The cone check of one cell from its dual vector and facet rows.
-    fn check_cell(&self, dual: &Dual, point: &IntVec, rows: &FacetRows) -> PatternCheck {
-        let g: SmallVec<[&[f64]; FEW_ROWS]> = rows.iter().map(|r| r.as_slice()).collect();
-        let radius = [dual.err; 3];
-        let gate = point.direction();
-        let neg = dual.c.map(|v| -v);
-        PatternCheck {
-            positive: support(&dual.c, &radius, &g, &gate),
-            negative: support(&neg, &radius, &g, &gate),
+        let (mu_pos, mu_neg) = (cone.multipliers(&dual.c), cone.multipliers(&neg));
+        if upper_bound(&dual.c, &radius, &g, &mu_pos) <= screen
+            && upper_bound(&neg, &radius, &g, &mu_neg) <= screen
+        {
+            return None;
         }
+        let gate = point.direction();
+        Some(PatternCheck {
+            positive: support_at(&dual.c, &radius, &g, &gate, &mu_pos),
+            negative: support_at(&neg, &radius, &g, &gate, &mu_neg),
+        })
     }
 }
 
