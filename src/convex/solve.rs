@@ -122,6 +122,13 @@ fn to_clarabel(m: &CsMat<f64>) -> CscMatrix<f64> {
     CscMatrix::new(rows, cols, indptr, indices, data)
 }
 
+/// Interior-point solves at this tolerance or looser skip Clarabel's iterative refinement of
+/// each KKT solve (the working set's exploration rounds, at 1e-5). The search directions then
+/// carry the static regularization's error, which a loose solve tolerates: diabetes_s1000
+/// spent about a third of its solve time refining (docs/benchmarks.md). A loose solve that does
+/// not end `Solved` is run again with refinement.
+pub const UNREFINED_TOL: f64 = 1e-6;
+
 /// Solve the program with Clarabel. `Err` only when Clarabel refuses the input (a bug);
 /// every solver outcome, failed or not, comes back as a status.
 pub fn solve(
@@ -141,37 +148,51 @@ pub fn solve(
             Cone::SecondOrder(k) => SupportedConeT::SecondOrderConeT(k),
         })
         .collect();
-    let clarabel_settings = DefaultSettingsBuilder::default()
-        .verbose(verbose)
-        .max_iter(settings.max_iter)
-        .tol_gap_abs(settings.tol)
-        .tol_gap_rel(settings.tol)
-        .tol_feas(settings.tol)
-        .direct_solve_method("faer".to_string())
-        // Sequential factorization: the KKT systems here are too small for parallel supernodes
-        // to pay (wave2d_n400: 10.6 s of solves with one thread, 12.6 s with two).
-        .max_threads(1)
-        .build()
-        .map_err(|e| Error::Solver {
-            status: "bad_settings".into(),
-            detail: e.to_string(),
-        })?;
-    let mut solver = DefaultSolver::new(&p, &program.q, &a, &program.b, &cones, clarabel_settings)
-        .map_err(|e| Error::Solver {
-            status: "bad_input".into(),
-            detail: e.to_string(),
-        })?;
-    // Clarabel logs to stdout by default; stdout belongs to the summary or the JSON.
-    solver.print_to_stream(Box::new(std::io::stderr()));
-    solver.solve();
-    let sol = &solver.solution;
-    Ok(SolverOutcome {
-        status: SolveStatus::from_clarabel(sol.status),
-        x: sol.x.clone(),
-        z: sol.z.clone(),
-        primal_objective: sol.obj_val,
-        dual_objective: sol.obj_val_dual,
-        iterations: sol.iterations,
-        seconds: start.elapsed().as_secs_f64(),
-    })
+    let run = |refine: bool| -> Result<SolverOutcome, Error> {
+        let clarabel_settings = DefaultSettingsBuilder::default()
+            .verbose(verbose)
+            .max_iter(settings.max_iter)
+            .tol_gap_abs(settings.tol)
+            .tol_gap_rel(settings.tol)
+            .tol_feas(settings.tol)
+            .direct_solve_method("faer".to_string())
+            // Sequential factorization: the KKT systems here are too small for parallel
+            // supernodes to pay (wave2d_n400: 10.6 s of solves with one thread, 12.6 s with two).
+            .max_threads(1)
+            .iterative_refinement_enable(refine)
+            .build()
+            .map_err(|e| Error::Solver {
+                status: "bad_settings".into(),
+                detail: e.to_string(),
+            })?;
+        let mut solver =
+            DefaultSolver::new(&p, &program.q, &a, &program.b, &cones, clarabel_settings).map_err(
+                |e| Error::Solver {
+                    status: "bad_input".into(),
+                    detail: e.to_string(),
+                },
+            )?;
+        // Clarabel logs to stdout by default; stdout belongs to the summary or the JSON.
+        solver.print_to_stream(Box::new(std::io::stderr()));
+        solver.solve();
+        let sol = &solver.solution;
+        Ok(SolverOutcome {
+            status: SolveStatus::from_clarabel(sol.status),
+            x: sol.x.clone(),
+            z: sol.z.clone(),
+            primal_objective: sol.obj_val,
+            dual_objective: sol.obj_val_dual,
+            iterations: sol.iterations,
+            seconds: 0.0,
+        })
+    };
+    let loose = settings.tol >= UNREFINED_TOL;
+    let mut outcome = run(!loose)?;
+    if loose && outcome.status != SolveStatus::Solved {
+        let first = outcome.iterations;
+        outcome = run(true)?;
+        outcome.iterations += first;
+    }
+    outcome.seconds = start.elapsed().as_secs_f64();
+    Ok(outcome)
 }
