@@ -291,10 +291,21 @@ pub(crate) fn carrying_weight(
 /// A streamed cell that stands for its direction box: its pattern, its check, the violated
 /// side's value and which side (+ for v, − for w).
 struct Candidate {
-    pattern: Pattern,
+    pattern: Lazy,
+    /// The pattern's gate (ties between boxes' candidates go to the smaller).
+    gate: Vec<f64>,
     check: PatternCheck,
     value: f64,
     positive: bool,
+}
+
+/// A candidate's pattern, or its cell while no pattern is in the set: the walk then needs no
+/// pattern to compare with, and only the boxes' winners are materialized (at wave2d_n1000 the
+/// first walk, at λ = y, would otherwise materialize about 88,000 cells at one exact sign per
+/// line each).
+enum Lazy {
+    Pattern(Pattern),
+    Cell(Cell),
 }
 
 impl Candidate {
@@ -312,7 +323,7 @@ impl Candidate {
         match rank(self.interior(), self.value, old) {
             std::cmp::Ordering::Greater => true,
             std::cmp::Ordering::Less => false,
-            std::cmp::Ordering::Equal => self.pattern.gate < old.pattern.gate,
+            std::cmp::Ordering::Equal => self.gate < old.gate,
         }
     }
 }
@@ -538,6 +549,7 @@ impl<'a> Known<'a> {
             1
         };
         let cutoff = std::sync::atomic::AtomicU64::new(0f64.to_bits());
+        let set_is_empty = in_set.iter().all(|pair| !pair[0] && !pair[1]);
         let visit = |cell: Cell, check: PatternCheck| {
             let value = check.estimate();
             if value <= threshold {
@@ -591,6 +603,21 @@ impl<'a> Known<'a> {
                 if boxes.with(|b| b.get(&key).is_some_and(outranked)) {
                     continue;
                 }
+                if set_is_empty {
+                    let candidate = Candidate {
+                        pattern: Lazy::Cell(cell.clone()),
+                        gate: cell.gate(),
+                        check: check.clone(),
+                        value: side_value,
+                        positive,
+                    };
+                    boxes.with(|b| {
+                        if b.get(&key).is_none_or(|old| candidate.replaces(old)) {
+                            b.insert(key, candidate);
+                        }
+                    });
+                    continue;
+                }
                 if materialized.is_none() {
                     match swept.materialize(&cell) {
                         Ok(p) => materialized = Some(p),
@@ -609,7 +636,8 @@ impl<'a> Known<'a> {
                     continue;
                 }
                 let candidate = Candidate {
-                    pattern: p.clone(),
+                    pattern: Lazy::Pattern(p.clone()),
+                    gate: p.gate.clone(),
                     check: check.clone(),
                     value: side_value,
                     positive,
@@ -662,21 +690,25 @@ impl<'a> Known<'a> {
         // Most violated first; ties by the gate, so the choice is deterministic.
         candidates.sort_by(|a, b| {
             b.value.total_cmp(&a.value).then_with(|| {
-                a.pattern
-                    .gate
-                    .partial_cmp(&b.pattern.gate)
+                a.gate
+                    .partial_cmp(&b.gate)
                     .unwrap_or(std::cmp::Ordering::Equal)
             })
         });
         let mut patterns = Vec::new();
         let mut violations = Vec::new();
         for Candidate {
-            pattern: p,
+            pattern,
             check,
             value,
             positive,
+            ..
         } in candidates
         {
+            let p = match pattern {
+                Lazy::Pattern(p) => p,
+                Lazy::Cell(cell) => swept.materialize(&cell)?,
+            };
             let (sign, side) = if positive {
                 (1.0, check.positive)
             } else {

@@ -171,14 +171,14 @@ impl Swept {
         self.vertex.is_some()
     }
 
-    /// The pattern of a walked cell.
+    /// The pattern of a walked cell (a swept cell's signs cost one exact sign per line).
     pub fn materialize(&self, cell: &Cell) -> Result<Pattern, String> {
         match cell {
             Cell::Swept { point, facets } => {
                 let signs = signs_at(self.reps(), point)?;
                 Ok(Pattern {
                     active: self.planes.active(&signs),
-                    gate: point.direction(),
+                    gate: cell.gate(),
                     facet_rows: Some(self.planes.facet_rows(facets)),
                 })
             }
@@ -391,6 +391,16 @@ pub enum Cell {
         /// A floating-point interior point.
         gate: Vec<f64>,
     },
+}
+
+impl Cell {
+    /// The gate of the cell's pattern ([`Swept::materialize`]), without its signs.
+    pub fn gate(&self) -> Vec<f64> {
+        match self {
+            Cell::Swept { point, .. } => point.direction(),
+            Cell::Signed { gate, .. } => gate.clone(),
+        }
+    }
 }
 
 /// The flip steps of the dual vector for one λ (see the module documentation).
