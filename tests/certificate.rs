@@ -254,4 +254,37 @@ fn probe_directions_never_rule_out_a_feasible_dual_point() {
         caught >= 40,
         "the probes found ρ/2 in {caught} of 60 trials"
     );
+    // More rows than probes (every second or third row is one), and convolutional data, where
+    // the rows are patches and λ belongs to their samples: still never above the exact ρ.
+    for trial in 0..10 {
+        let n = 40 + 5 * trial;
+        let rows: Vec<Vec<f64>> = (0..n)
+            .map(|_| (0..2).map(|_| rng.gaussian()).collect())
+            .collect();
+        let data = dataset(&rows, true);
+        let lambda: Vec<f64> = (0..n).map(|_| rng.gaussian()).collect();
+        let model = problem("xor.toml").model;
+        let rho = rho_upper(&data, &model, &lambda);
+        assert!(!exceeds_at_probe(
+            &data,
+            &model,
+            &lambda,
+            rho * (1.0 + 1e-12)
+        ));
+        assert!(exceeds_at_probe(&data, &model, &lambda, 1e-3 * rho));
+    }
+    let spec = problem("conv_signals.toml");
+    let data = cvxnn::data::Dataset::load(&spec).unwrap();
+    assert!(data.x.rows() > data.n(), "patches, not samples");
+    for _ in 0..5 {
+        let lambda: Vec<f64> = (0..data.n()).map(|_| rng.gaussian()).collect();
+        let rho = rho_upper(&data, &spec.model, &lambda);
+        assert!(!exceeds_at_probe(
+            &data,
+            &spec.model,
+            &lambda,
+            rho * (1.0 + 1e-12)
+        ));
+        assert!(exceeds_at_probe(&data, &spec.model, &lambda, 1e-3 * rho));
+    }
 }

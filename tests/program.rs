@@ -161,4 +161,16 @@ cells = "stored"
     }
     // The data must contain the case the anchor is for.
     assert!(thin > 0, "no thin cell among {checked}");
+    // And the compiled program states those rows: each block's sign rows are its pattern's
+    // program rows.
+    let patterns: Vec<&Pattern> = all.patterns.iter().collect();
+    let owners: Vec<(usize, Side)> = (0..patterns.len()).map(|i| (i, Side::Positive)).collect();
+    let (_, layout) = compile_blocks(&data, &spec.model, &patterns, owners, false, None);
+    for (b, p) in patterns.iter().enumerate() {
+        assert_eq!(
+            layout.sign_rows[b].len(),
+            p.program_rows(x).len(),
+            "block {b}"
+        );
+    }
 }

@@ -452,8 +452,8 @@ pub(crate) fn solve_once(
 
 /// The zero network's certified solution when a closed form proves it optimal: ρ(λ₀) ≤ β at
 /// its dual point (λ₀ = y, y, y/2 for squared, hinge, logistic) proves it optimal with
-/// d(λ₀) = L(0, y), no solve needed. Probe directions ([`exceeds_at_probe`]) usually rule it
-/// out at once; otherwise every pattern is checked (the stored scan stops at the first whose
+/// d(λ₀) = L(0, y), no solve needed. For exact patterns, probe directions
+/// ([`exceeds_at_probe`]) usually rule it out at once; otherwise every pattern is checked (the stored scan stops at the first whose
 /// bound exceeds β, a streamed arrangement is walked once).
 fn zero_solution(
     spec: &Spec,
@@ -463,9 +463,11 @@ fn zero_solution(
 ) -> Result<Option<LoopResult>, Error> {
     let zero = zero_network(spec, data);
     // ρ(λ₀) ≤ β at the zero network's dual point (λ₀ = y, y, y/2 for squared, hinge, logistic)
-    // proves it optimal with d(λ₀) = L(0, y): no solve needed. A few probe directions usually
-    // prove ρ(λ₀) > β first (the usual case); otherwise the stored scan stops at the first
-    // pattern whose bound exceeds β, and a streamed arrangement is walked once.
+    // proves it optimal with d(λ₀) = L(0, y): no solve needed. For the exact arrangement a few
+    // probe directions usually prove ρ(λ₀) > β first (the usual case; a probe may lie outside
+    // a sampled program's cells, so there it proves nothing about that program); otherwise the
+    // stored scan stops at the first pattern whose bound exceeds β, and a streamed arrangement
+    // is walked once.
     let zero_dual = crate::certify::certificate::loss_dual(
         data,
         &spec.model,
@@ -475,8 +477,10 @@ fn zero_solution(
     );
     // With an output bias the zero network is not the candidate (its bias would have to be
     // fitted first): the loop runs.
+    let ruled_out =
+        arrangement.exact && exceeds_at_probe(data, &spec.model, &zero_dual, spec.model.beta);
     let zero_optimal = !spec.model.output_bias
-        && !exceeds_at_probe(data, &spec.model, &zero_dual, spec.model.beta)
+        && !ruled_out
         && match pool {
             Pool::Stored(all) => all.iter().all(|p| {
                 crate::certify::certificate::check_pattern(
@@ -647,7 +651,9 @@ fn certify_solution(
     }
     let other = certify_network(&network)?;
     let seconds = first.seconds + other.seconds;
-    let (network, cert) = if other.gap < first.gap {
+    // A NaN gap proves nothing: it loses to any number. Ties keep the re-balanced network.
+    let size = |gap: f64| if gap.is_nan() { f64::INFINITY } else { gap };
+    let (network, cert) = if size(other.gap) < size(first.gap) {
         (network, other)
     } else {
         (rebalanced, first)

@@ -245,7 +245,7 @@ pub fn compile(
 
 /// Build the conic program and its layout for these blocks (pattern index, side). With
 /// `all_sign_rows` every non-zero row's sign constraint is kept (the cone exactly as defined);
-/// otherwise only each cell's facet rows.
+/// otherwise each cell's facet rows and one anchor row ([`Pattern::program_rows`]).
 pub fn compile_blocks(
     data: &Dataset,
     model: &Model,

@@ -126,7 +126,7 @@ fn to_clarabel(m: &CsMat<f64>) -> CscMatrix<f64> {
 /// each KKT solve (the working set's exploration rounds, at 1e-5). The search directions then
 /// carry the static regularization's error, which a loose solve tolerates: diabetes_s1000
 /// spent about a third of its solve time refining (docs/benchmarks.md). A loose solve that does
-/// not end `Solved` is run again with refinement.
+/// not end `Solved` is run again with refinement, and the better-ended of the two is kept.
 pub const UNREFINED_TOL: f64 = 1e-6;
 
 /// Solve the program with Clarabel. `Err` only when Clarabel refuses the input (a bug);
@@ -189,9 +189,15 @@ pub fn solve(
     let loose = settings.tol >= UNREFINED_TOL;
     let mut outcome = run(!loose)?;
     if loose && outcome.status != SolveStatus::Solved {
-        let first = outcome.iterations;
-        outcome = run(true)?;
-        outcome.iterations += first;
+        let spent = outcome.iterations;
+        let refined = run(true)?;
+        let spent = spent + refined.iterations;
+        // The refined solve replaces the first unless it ends worse (an `AlmostSolved` first
+        // solve is kept over a refined one without a solution). Both solves' iterations count.
+        if refined.status == SolveStatus::Solved || !outcome.status.has_solution() {
+            outcome = refined;
+        }
+        outcome.iterations = spent;
     }
     outcome.seconds = start.elapsed().as_secs_f64();
     Ok(outcome)
