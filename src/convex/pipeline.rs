@@ -453,8 +453,9 @@ pub(crate) fn solve_once(
 /// The zero network's certified solution when a closed form proves it optimal: ρ(λ₀) ≤ β at
 /// its dual point (λ₀ = y, y, y/2 for squared, hinge, logistic) proves it optimal with
 /// d(λ₀) = L(0, y), no solve needed. For exact patterns, probe directions
-/// ([`exceeds_at_probe`]) usually rule it out at once; otherwise every pattern is checked (the stored scan stops at the first whose
-/// bound exceeds β, a streamed arrangement is walked once).
+/// ([`exceeds_at_probe`]) usually rule it out at once; otherwise every pattern is checked (the
+/// stored scan stops at the first whose bound exceeds β, a streamed arrangement is walked
+/// once).
 fn zero_solution(
     spec: &Spec,
     data: &Dataset,
@@ -478,9 +479,9 @@ fn zero_solution(
     // With an output bias the zero network is not the candidate (its bias would have to be
     // fitted first): the loop runs.
     let ruled_out =
-        arrangement.exact && exceeds_at_probe(data, &spec.model, &zero_dual, spec.model.beta);
+        || arrangement.exact && exceeds_at_probe(data, &spec.model, &zero_dual, spec.model.beta);
     let zero_optimal = !spec.model.output_bias
-        && !ruled_out
+        && !ruled_out()
         && match pool {
             Pool::Stored(all) => all.iter().all(|p| {
                 crate::certify::certificate::check_pattern(

@@ -603,41 +603,36 @@ impl<'a> Known<'a> {
                 if boxes.with(|b| b.get(&key).is_some_and(outranked)) {
                     continue;
                 }
-                if set_is_empty {
-                    let candidate = Candidate {
-                        pattern: Lazy::Cell(cell.clone()),
-                        gate: cell.gate(),
-                        check: check.clone(),
-                        value: side_value,
-                        positive,
-                    };
-                    boxes.with(|b| {
-                        if b.get(&key).is_none_or(|old| candidate.replaces(old)) {
-                            b.insert(key, candidate);
-                        }
-                    });
-                    continue;
-                }
-                if materialized.is_none() {
-                    match swept.materialize(&cell) {
-                        Ok(p) => materialized = Some(p),
-                        Err(e) => {
-                            *failure.lock().unwrap() = Some(e);
-                            return;
+                // With nothing in the set there is nothing to look the pattern up in: keep the
+                // cell, and materialize it only if it wins its box.
+                let pattern = if set_is_empty {
+                    Lazy::Cell(cell.clone())
+                } else {
+                    if materialized.is_none() {
+                        match swept.materialize(&cell) {
+                            Ok(p) => materialized = Some(p),
+                            Err(e) => {
+                                *failure.lock().unwrap() = Some(e);
+                                return;
+                            }
                         }
                     }
-                }
-                let p = materialized.as_ref().expect("just materialized");
-                let s = side_index(side_of(if positive { 1.0 } else { -1.0 }));
-                if index
-                    .get(&p.active)
-                    .is_some_and(|&i| in_set.get(i).is_some_and(|pair| pair[s]))
-                {
-                    continue;
-                }
+                    let p = materialized.as_ref().expect("just materialized");
+                    let s = side_index(side_of(if positive { 1.0 } else { -1.0 }));
+                    if index
+                        .get(&p.active)
+                        .is_some_and(|&i| in_set.get(i).is_some_and(|pair| pair[s]))
+                    {
+                        continue;
+                    }
+                    Lazy::Pattern(p.clone())
+                };
                 let candidate = Candidate {
-                    pattern: Lazy::Pattern(p.clone()),
-                    gate: p.gate.clone(),
+                    gate: match &pattern {
+                        Lazy::Pattern(p) => p.gate.clone(),
+                        Lazy::Cell(c) => c.gate(),
+                    },
+                    pattern,
                     check: check.clone(),
                     value: side_value,
                     positive,

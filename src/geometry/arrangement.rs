@@ -89,8 +89,10 @@ impl Pattern {
             }
             self.sign(k) * crate::input::data::dot(row, &self.gate) / size
         };
-        let anchor = (0..x.rows()).max_by(|&a, &b| angle(a).total_cmp(&angle(b)));
-        if let Some(k) = anchor.filter(|k| !rows.contains(k) && angle(*k) > 0.0) {
+        let anchor = (0..x.rows())
+            .map(|k| (k, angle(k)))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((k, _)) = anchor.filter(|&(k, a)| !rows.contains(&k) && a > 0.0) {
             rows.push(k);
         }
         rows
