@@ -4,6 +4,7 @@
 //! ([`dual`]), the local search for violated cells ([`search`]), and the seminorm reduction for unpenalized biases ([`unpenalized`]).
 
 pub mod arrangement;
+pub mod cell_bounds;
 pub mod cells;
 pub mod cone;
 pub mod cone3;

@@ -83,6 +83,20 @@ pub struct SweptCell<V> {
     pub facets: Vec<usize>,
     /// An exact interior point: every aⱼᵀ point is non-zero and of the cell's sign.
     pub point: IntVec,
+    /// Where the cell comes in the sweep's output: the same for every sweep of the same
+    /// normals with the same [`SweepOptions`], whatever the cells' values and the threads.
+    pub index: CellIndex,
+}
+
+/// A cell's place in the output of a sweep: the `local`-th cell reported by part `part` (the
+/// slabs in order, then the merge of their boundaries). Each part reports its cells in an
+/// order fixed by the normals and the options alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellIndex {
+    /// The slab (0, 1, …), or the number of slabs for the cells the merge reports.
+    pub part: u32,
+    /// Position among the part's cells.
+    pub local: u32,
 }
 
 /// Tuning of [`sweep_cells_with`]; the result (the set of cells) does not depend on it.
@@ -127,6 +141,7 @@ pub fn sweep_cells_with<V: CellValue>(
             value: init(&vec![0; words(0)]),
             facets: Vec::new(),
             point,
+            index: CellIndex { part: 0, local: 0 },
         });
         return Ok(1);
     }
@@ -151,7 +166,7 @@ pub fn sweep_cells_with<V: CellValue>(
                 _ => (Some(bounds[s - 1].0), bounds[s - 1].1.clone()),
             };
             let end = bounds.get(s).map(|b| b.0);
-            run_slab(&chart, order, start, end, &bottom, s == 0, emit)
+            run_slab(&chart, s as u32, order, start, end, &bottom, emit)
         })
         .collect::<Result<Vec<SlabOut<V>>, String>>()?;
     for (s, (l, order)) in bounds.iter().enumerate() {
@@ -741,12 +756,15 @@ fn to_space(chart: &Chart, point: &Pt, both: bool) -> Result<(IntVec, Option<Int
 }
 
 /// Report a cell (and its antipode when `both`); returns the number reported.
+/// Report a cell (and its antipode when `both`, at the next index) as cell `index`.
+#[allow(clippy::too_many_arguments)]
 fn emit_cell<V: CellValue>(
     chart: &Chart,
     value: V,
     mut facets: Vec<u32>,
     point: &Pt,
     both: bool,
+    index: CellIndex,
     emit: &(dyn Fn(SweptCell<V>) + Sync),
 ) -> Result<usize, String> {
     facets.sort_unstable();
@@ -758,6 +776,7 @@ fn emit_cell<V: CellValue>(
             value,
             facets,
             point,
+            index,
         });
         return Ok(1);
     };
@@ -765,11 +784,16 @@ fn emit_cell<V: CellValue>(
         value: value.antipode(),
         facets: facets.clone(),
         point: anti,
+        index: CellIndex {
+            local: index.local + 1,
+            ..index
+        },
     };
     emit(SweptCell {
         value,
         facets,
         point,
+        index,
     });
     emit(anti);
     Ok(2)
@@ -953,19 +977,22 @@ struct Sweep<'a, V> {
     keep_start: bool,
     emit: &'a (dyn Fn(SweptCell<V>) + Sync),
     emitted: usize,
+    /// The slab's number (the part of [`CellIndex`]).
+    slab: u32,
 }
 
 /// Sweep the events with abscissa in [start, end) from the order at `start` (`None`: −∞).
 fn run_slab<V: CellValue>(
     chart: &Chart,
+    slab: u32,
     order: Vec<u32>,
     start: Option<f64>,
     end: Option<f64>,
     bottom: &V,
-    keep_start: bool,
     emit: &(dyn Fn(SweptCell<V>) + Sync),
 ) -> Result<SlabOut<V>, String> {
-    let mut s = Sweep::new(chart, order, start, bottom, keep_start, emit);
+    let mut s = Sweep::new(chart, order, start, bottom, slab == 0, emit);
+    s.slab = slab;
     let end = end.map(Abscissa::F);
     while let Some(slot) = s.heap.peek() {
         if let Some(e) = &end {
@@ -997,6 +1024,7 @@ impl<'a, V: CellValue> Sweep<'a, V> {
             keep_start,
             emit,
             emitted: 0,
+            slab: 0,
         };
         for k in 0..m.saturating_sub(1) {
             s.schedule(k);
@@ -1128,12 +1156,17 @@ impl<'a, V: CellValue> Sweep<'a, V> {
                 });
             }
             Origin::Born => {
+                let index = CellIndex {
+                    part: self.slab,
+                    local: self.emitted as u32,
+                };
                 self.emitted += emit_cell(
                     self.chart,
                     dead.value,
                     dead.facets,
                     &dead.point,
                     true,
+                    index,
                     self.emit,
                 )?;
             }
@@ -1237,6 +1270,17 @@ fn merge<V: CellValue>(
     let mut first: Vec<Option<(V, Pt)>> = (0..=m).map(|_| None).collect();
     let mut held: Vec<Option<Vec<u32>>> = (0..=m).map(|_| None).collect();
     let mut count = 0;
+    // The merge's own cells, in the order it reports them.
+    let part = outs.len() as u32;
+    let mut merged = 0usize;
+    let mut next_index = |reported: usize| {
+        let index = CellIndex {
+            part,
+            local: merged as u32,
+        };
+        merged += reported;
+        index
+    };
     for (s, out) in outs.into_iter().enumerate() {
         let mut next: Vec<Option<Carry>> = (0..=m).map(|_| None).collect();
         for (k, frag) in out.left.into_iter().enumerate() {
@@ -1251,7 +1295,12 @@ fn merge<V: CellValue>(
                 (Outcome::Died, Some(j)) => held[j as usize] = Some(facets),
                 (Outcome::Died, None) => {
                     let (value, point) = found.ok_or_else(lost)?;
-                    count += emit_cell(chart, value, facets, &point, true, emit)?;
+                    let index = next_index(2);
+                    let reported = emit_cell(chart, value, facets, &point, true, index, emit)?;
+                    if reported != 2 {
+                        return Err("a bounded cell without its antipode".into());
+                    }
+                    count += reported;
                 }
                 (Outcome::Alive(i), origin) => next[i as usize] = Some(Carry { facets, origin }),
             }
@@ -1283,7 +1332,9 @@ fn merge<V: CellValue>(
         let mut facets = held[j].take().ok_or_else(lost)?;
         facets.extend_from_slice(&right[m - j].facets);
         let (value, point) = first[j].take().ok_or_else(lost)?;
-        count += emit_cell(chart, value, facets, &point, j > 0 && j < m, emit)?;
+        let both = j > 0 && j < m;
+        let index = next_index(if both { 2 } else { 1 });
+        count += emit_cell(chart, value, facets, &point, both, index, emit)?;
     }
     Ok(count)
 }

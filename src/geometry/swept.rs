@@ -21,11 +21,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::geometry::arrangement::{ArrangementError, Hyperplanes, Pattern};
+use crate::geometry::cell_bounds::{delta_allowance, CellBounds};
 use crate::geometry::cells::get_bit;
 use crate::geometry::cone::{support_at, upper_bound, FEW_ROWS};
 use crate::geometry::cone3::Cone3;
 use crate::geometry::dual::PatternCheck;
-use crate::geometry::sweep::{signs_at, sweep_cells, CellValue, SweptCell};
+use crate::geometry::sweep::{signs_at, sweep_cells, CellIndex, CellValue, SweptCell};
 use crate::geometry::vertex_walk::VertexWalk;
 use crate::input::data::Dataset;
 use crate::input::spec::{Activation, Model};
@@ -48,6 +49,8 @@ pub struct Swept {
     /// value keeps one cell of each complementary pair).
     pub patterns: usize,
     activation: Activation,
+    /// Each swept cell's proven bound from the last walk ([`CellBounds`]).
+    bounds: CellBounds,
 }
 
 /// A cell's count of active non-zero rows, kept along the walk (to recognise the all-zero
@@ -91,6 +94,7 @@ impl Swept {
                 patterns: w.patterns,
                 vertex: Some(w),
                 activation,
+                bounds: CellBounds::none(),
             }));
         }
         if data.x.cols() != 3 {
@@ -104,9 +108,12 @@ impl Swept {
             cells: 0,
             patterns: 0,
             activation,
+            bounds: CellBounds::none(),
         };
         let kept = AtomicUsize::new(0);
         let census = swept.census_table();
+        // The size of each part of the sweep's output, for the cells' positions.
+        let parts: Vec<AtomicUsize> = (0..MAX_PARTS).map(|_| AtomicUsize::new(0)).collect();
         let cells = sweep_cells(
             swept.reps(),
             &|signs| swept.census(&census, signs),
@@ -114,9 +121,16 @@ impl Swept {
                 if swept.keeps(&cell.value) {
                     kept.fetch_add(1, Ordering::Relaxed);
                 }
+                let part = (cell.index.part as usize).min(MAX_PARTS - 1);
+                parts[part].fetch_max(cell.index.local as usize + 1, Ordering::Relaxed);
             },
         )
         .map_err(ArrangementError::Numerical)?;
+        let sizes: Vec<usize> = parts.into_iter().map(AtomicUsize::into_inner).collect();
+        // Every cell has its own position only when the parts' sizes add up to the cells.
+        if sizes[MAX_PARTS - 1] == 0 && sizes.iter().sum::<usize>() == cells {
+            swept.bounds = CellBounds::new(&sizes);
+        }
         swept.cells = cells;
         swept.patterns = kept.into_inner();
         Ok(Some(swept))
@@ -164,6 +178,12 @@ impl Swept {
             // One cell of each pair {C, −C}: the one where the first non-zero row is active.
             Activation::Absolute => c.first,
         }
+    }
+
+    /// Cells that the last walk skipped by the bounds of the walk before
+    /// ([`crate::geometry::cell_bounds`]).
+    pub fn skipped_by_bounds(&self) -> usize {
+        self.bounds.skipped()
     }
 
     /// Whether the cells are walked by vertices (four columns), not swept.
@@ -238,18 +258,51 @@ impl Swept {
                 .map_err(|f| format!("the vertex walk stopped: {f:?}"))?;
             return Ok(kept);
         }
-        self.walk_kept(data, model, lambda, &|cell, dual| {
-            if dual.norm_upper() <= screen {
+        let walk = self.bounds.begin(data, lambda);
+        let delta = walk.as_ref().and_then(|w| w.delta.as_deref());
+        let allowance = delta.map_or(0.0, |d| {
+            let (on, off) = (
+                self.activation.cell_slope(true),
+                self.activation.cell_slope(false),
+            );
+            delta_allowance(data, d, on.abs().max(off.abs()))
+        });
+        let walked = self.walk_kept(data, model, lambda, delta, &|cell, duals, index| {
+            let (dual, change) = duals;
+            // Proven below the screen by the last walk's bound and the change of c since.
+            if let (Some(w), Some(change)) = (&walk, change) {
+                if let Some(before) = w.bound(index) {
+                    let moved = change.norm_upper_with(allowance);
+                    let bound = (before + moved).next_up();
+                    if bound <= screen {
+                        w.skip(index, bound);
+                        return;
+                    }
+                }
+            }
+            let norm = dual.norm_upper();
+            if norm <= screen {
+                if let Some(w) = &walk {
+                    w.set(index, norm);
+                }
                 return;
             }
             let Cell::Swept { point, facets } = &cell else {
                 return;
             };
             let rows = self.facet_rows(data, point, facets);
-            if let Some(check) = self.check_cell(dual, point, &rows, screen) {
+            let (upper, check) = self.check_cell(dual, point, &rows, screen);
+            if let Some(w) = &walk {
+                w.set(index, upper.min(norm));
+            }
+            if let Some(check) = check {
                 visit(cell, check);
             }
-        })
+        });
+        if let Some(w) = walk {
+            w.finish(walked.is_ok());
+        }
+        walked
     }
 
     /// Visit every kept cell with its incrementally updated dual vector ĉ at λ and the bound
@@ -261,19 +314,20 @@ impl Swept {
         lambda: &[f64],
         visit: &(dyn Fn(Cell, [f64; 3], f64) + Sync),
     ) -> Result<usize, String> {
-        self.walk_kept(data, model, lambda, &|cell, dual| {
+        self.walk_kept(data, model, lambda, None, &|cell, (dual, _), _| {
             visit(cell, dual.c, dual.err)
         })
     }
 
-    /// Walk every cell with its dual vector at λ and pass the kept ones to `visit`; returns
-    /// how many were kept.
+    /// Walk every cell with its dual vector at λ (and at `delta`, when given) and pass the
+    /// kept ones to `visit` with their place in the sweep; returns how many were kept.
     fn walk_kept(
         &self,
         data: &Dataset,
         model: &Model,
         lambda: &[f64],
-        visit: &(dyn Fn(Cell, &Dual) + Sync),
+        delta: Option<&[f64]>,
+        visit: &KeptVisitor,
     ) -> Result<usize, String> {
         if model.activation != self.activation {
             return Err("the model's activation is not the arrangement's".into());
@@ -282,20 +336,27 @@ impl Swept {
             return Err("dual vectors are walked by the sweep of three-column data only".into());
         }
         let table = DualTable::new(self, data, lambda);
+        let change = delta.map(|d| DualTable::new(self, data, d));
         let census = self.census_table();
         let kept = AtomicUsize::new(0);
         sweep_cells(
             self.reps(),
-            &|signs| (self.census(&census, signs), table.value(self, signs)),
-            &|cell: SweptCell<(Census, Dual)>| {
-                let (count, dual) = &cell.value;
+            &|signs| {
+                (
+                    self.census(&census, signs),
+                    table.value(self, signs),
+                    change.as_ref().map(|t| t.value(self, signs)),
+                )
+            },
+            &|cell: SweptCell<(Census, Dual, Option<Dual>)>| {
+                let (count, dual, moved) = &cell.value;
                 if self.keeps(count) {
                     kept.fetch_add(1, Ordering::Relaxed);
                     let found = Cell::Swept {
                         point: cell.point,
                         facets: cell.facets,
                     };
-                    visit(found, dual);
+                    visit(found, (dual, moved.as_ref()), cell.index);
                 }
             },
         )?;
@@ -318,33 +379,43 @@ impl Swept {
             .collect()
     }
 
-    /// The cone check of one cell from its dual vector and facet rows, or `None` when both
-    /// sides are proven ≤ `screen` by the rigorous bound ‖c + Gᵀμ‖. The multipliers come from
-    /// the cone's faces ([`Cone3`], whose edges both sides share) and serve the full check too.
+    /// The cone check of one cell from its dual vector and facet rows: the rigorous bound
+    /// ‖c + Gᵀμ‖ on both sides' values (the larger), with the check itself unless both are
+    /// ≤ `screen`. The multipliers come from the cone's faces ([`Cone3`], whose edges both
+    /// sides share) and serve the full check too.
     fn check_cell(
         &self,
         dual: &Dual,
         point: &IntVec,
         rows: &FacetRows,
         screen: f64,
-    ) -> Option<PatternCheck> {
+    ) -> (f64, Option<PatternCheck>) {
         let g: SmallVec<[&[f64]; FEW_ROWS]> = rows.iter().map(|r| r.as_slice()).collect();
         let radius = [dual.err; 3];
         let neg = dual.c.map(|v| -v);
         let cone = Cone3::new(&g);
         let (mu_pos, mu_neg) = (cone.multipliers(&dual.c), cone.multipliers(&neg));
-        if upper_bound(&dual.c, &radius, &g, &mu_pos) <= screen
-            && upper_bound(&neg, &radius, &g, &mu_neg) <= screen
-        {
-            return None;
+        let upper =
+            upper_bound(&dual.c, &radius, &g, &mu_pos).max(upper_bound(&neg, &radius, &g, &mu_neg));
+        if upper <= screen {
+            return (upper, None);
         }
         let gate = point.direction();
-        Some(PatternCheck {
+        let check = PatternCheck {
             positive: support_at(&dual.c, &radius, &g, &gate, &mu_pos),
             negative: support_at(&neg, &radius, &g, &gate, &mu_neg),
-        })
+        };
+        (upper, Some(check))
     }
 }
+
+/// What [`Swept::walk_kept`] calls per kept cell: the cell, its dual vectors at λ and at the
+/// change δ (when walked with one), and its place in the sweep.
+type KeptVisitor<'v> = dyn Fn(Cell, (&Dual, Option<&Dual>), CellIndex) + Sync + 'v;
+
+/// More parts than the sweep reports (its slabs and the merge): a count that reaches the last
+/// one means the cells have no positions, and no bounds are kept.
+const MAX_PARTS: usize = 64;
 
 /// A swept cell's signed facet rows (three columns each).
 type FacetRows = SmallVec<[[f64; 3]; FEW_ROWS]>;
@@ -420,13 +491,20 @@ struct Dual<'a> {
     err: f64,
 }
 
-impl CellValue for (Census<'_>, Dual<'_>) {
+impl CellValue for (Census<'_>, Dual<'_>, Option<Dual<'_>>) {
     fn flip(&mut self, j: usize, to_positive: bool) {
         self.0.flip(j, to_positive);
         self.1.flip(j, to_positive);
+        if let Some(d) = &mut self.2 {
+            d.flip(j, to_positive);
+        }
     }
     fn antipode(&self) -> Self {
-        (self.0.antipode(), self.1.antipode())
+        (
+            self.0.antipode(),
+            self.1.antipode(),
+            self.2.as_ref().map(Dual::antipode),
+        )
     }
 }
 
@@ -457,7 +535,14 @@ impl Dual<'_> {
 
     /// An upper bound on the exact ‖c‖.
     fn norm_upper(&self) -> f64 {
-        let widened = self.c.map(|v| (v.abs() + self.err).next_up());
+        self.norm_upper_with(0.0)
+    }
+
+    /// An upper bound on ‖c‖ for every c within `more` of the exact one in each entry.
+    fn norm_upper_with(&self, more: f64) -> f64 {
+        let widened = self
+            .c
+            .map(|v| ((v.abs() + self.err).next_up() + more).next_up());
         crate::numeric::rounding::norm_upper(&widened)
     }
 }

@@ -1,0 +1,134 @@
+//! The bounds a walk of streamed cells keeps for the next one (cvxnn::geometry::cell_bounds):
+//! the sweep's cell positions are fixed, and a walk that skips cells by the last walk's bounds
+//! reports exactly what a walk without them reports.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Mutex;
+
+use cvxnn::arrangement::Xoshiro;
+use cvxnn::data::{Dataset, Matrix};
+use cvxnn::spec::Spec;
+use cvxnn::sweep::{sweep_cells, CellIndex, SweptCell};
+use cvxnn::swept::Swept;
+
+/// A three-column spec (two features and the bias) with `n` random dyadic inputs.
+fn spec(n: usize, activation: &str, seed: u64) -> Spec {
+    let mut rng = Xoshiro::new(seed);
+    let mut dyadic = || (rng.gaussian() * 256.0).round() / 256.0;
+    let rows: Vec<String> = (0..n)
+        .map(|_| format!("[{}, {}]", dyadic(), dyadic()))
+        .collect();
+    let y: Vec<String> = (0..n).map(|_| format!("{}", dyadic())).collect();
+    let text =
+        format!(
+        "name = \"bounds\"\n[data]\nx = [{}]\ny = [{}]\n[model]\nactivation = \"{activation}\"\n\
+         bias = true\nbeta = 0.1\nloss = \"squared\"\n{}[arrangements]\nmethod = \"exact\"\n",
+        rows.join(", "),
+        y.join(", "),
+        if activation == "leaky_relu" { "slope = 0.2\n" } else { "" }
+    );
+    Spec::from_str(&text, Path::new("bounds.toml")).unwrap()
+}
+
+/// Each checked cell (by its interior point's direction) and its two sides' upper bounds.
+fn walk(swept: &Swept, data: &Dataset, spec: &Spec, lambda: &[f64], screen: f64) -> Checked {
+    let seen = Mutex::new(BTreeMap::new());
+    swept
+        .walk_checks(data, &spec.model, lambda, screen, &|cell, check| {
+            let key: Vec<u64> = cell.gate().iter().map(|v| v.to_bits()).collect();
+            let value = (
+                check.positive.upper.to_bits(),
+                check.negative.upper.to_bits(),
+            );
+            assert!(
+                seen.lock().unwrap().insert(key, value).is_none(),
+                "a cell twice"
+            );
+        })
+        .unwrap();
+    seen.into_inner().unwrap()
+}
+
+type Checked = BTreeMap<Vec<u64>, (u64, u64)>;
+
+#[test]
+fn the_sweep_reports_each_cell_at_its_own_fixed_place() {
+    let spec = spec(70, "relu", 3);
+    let data = Dataset::load(&spec).unwrap();
+    let reps = cvxnn::arrangement::Hyperplanes::of(&data.x).groups.reps;
+    let places = |threads: usize| {
+        let seen = Mutex::new(BTreeMap::new());
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                sweep_cells(&reps, &|_| (), &|c: SweptCell<()>| {
+                    let at: CellIndex = c.index;
+                    let key = (at.part, at.local);
+                    let old = seen.lock().unwrap().insert(key, c.point.direction());
+                    assert!(old.is_none(), "two cells at {key:?}");
+                })
+                .unwrap()
+            });
+        seen.into_inner().unwrap()
+    };
+    let one = places(1);
+    assert!(one.len() > 1000, "{} cells", one.len());
+    assert_eq!(one, places(3));
+    // Within each part the places are 0, 1, 2, …
+    let mut parts: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
+    for &(p, l) in one.keys() {
+        parts.entry(p).or_default().insert(l);
+    }
+    for (p, locals) in parts {
+        assert_eq!(locals.len() as u32, locals.last().unwrap() + 1, "part {p}");
+    }
+}
+
+#[test]
+fn walks_that_reuse_bounds_check_what_fresh_walks_check() {
+    let (mut skipped, mut checked) = (0, 0);
+    for (activation, seed) in [("relu", 5), ("leaky_relu", 6), ("absolute", 7)] {
+        let spec = spec(60, activation, seed);
+        let data = Dataset::load(&spec).unwrap();
+        let warm = Swept::new(&data, spec.model.activation).unwrap().unwrap();
+        let mut rng = Xoshiro::new(seed);
+        let mut lambda: Vec<f64> = data.y.iter().map(|v| 0.3 * v).collect();
+        // The screen near the top of the cells' values, so that some cells are checked.
+        let mut all = walk(&warm.clone(), &data, &spec, &lambda, 0.0)
+            .values()
+            .map(|&(p, n)| f64::from_bits(p).max(f64::from_bits(n)))
+            .collect::<Vec<_>>();
+        all.sort_by(f64::total_cmp);
+        let screen = all[all.len() * 9 / 10];
+        for step in [0.0, 1e-9, 1e-6, 1e-3, 1e-2, 0.1, 1.0, 1e-4] {
+            for l in lambda.iter_mut() {
+                *l += step * rng.gaussian();
+            }
+            // A clone keeps the cells' positions, not the bounds: it walks afresh.
+            let fresh = walk(&warm.clone(), &data, &spec, &lambda, screen);
+            let reused = walk(&warm, &data, &spec, &lambda, screen);
+            assert_eq!(fresh, reused, "{activation}, step {step}");
+            checked += fresh.len();
+            skipped += warm.skipped_by_bounds();
+        }
+        // Other data (the same hyperplanes, X doubled) must not use the bounds of the first.
+        let mut doubled = data.clone();
+        let twice: Vec<f64> = (0..data.n())
+            .flat_map(|k| data.x.row(k).iter().map(|v| 2.0 * v).collect::<Vec<_>>())
+            .collect();
+        doubled.x = Matrix::from_row_major(data.n(), data.x.cols(), twice);
+        let fresh = walk(&warm.clone(), &doubled, &spec, &lambda, screen);
+        assert_eq!(fresh, walk(&warm, &doubled, &spec, &lambda, screen));
+        assert_eq!(
+            warm.skipped_by_bounds(),
+            0,
+            "{activation}: bounds of other data"
+        );
+    }
+    // The small steps let most cells be skipped.
+    assert!(skipped > 10_000, "{skipped} cells skipped");
+    assert!(checked > 1_000, "{checked} cells checked");
+}
