@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use cvxnn::arrangement::Xoshiro;
 use cvxnn::data::{Dataset, Matrix};
 use cvxnn::spec::Spec;
-use cvxnn::sweep::{sweep_cells, CellIndex, SweptCell};
+use cvxnn::sweep::{sweep_cells_with, CellIndex, SweepOptions, SweptCell};
 use cvxnn::swept::Swept;
 
 /// A three-column spec (two features and the bias) with `n` random dyadic inputs.
@@ -57,6 +57,11 @@ fn the_sweep_reports_each_cell_at_its_own_fixed_place() {
     let spec = spec(70, "relu", 3);
     let data = Dataset::load(&spec).unwrap();
     let reps = cvxnn::arrangement::Hyperplanes::of(&data.x).groups.reps;
+    // Four slabs: three boundaries and the merge's cells make five parts.
+    let options = SweepOptions {
+        slabs: Some(4),
+        ..SweepOptions::default()
+    };
     let places = |threads: usize| {
         let seen = Mutex::new(BTreeMap::new());
         rayon::ThreadPoolBuilder::new()
@@ -64,7 +69,7 @@ fn the_sweep_reports_each_cell_at_its_own_fixed_place() {
             .build()
             .unwrap()
             .install(|| {
-                sweep_cells(&reps, &|_| (), &|c: SweptCell<()>| {
+                sweep_cells_with(&reps, &options, &|_| (), &|c: SweptCell<()>| {
                     let at: CellIndex = c.index;
                     let key = (at.part, at.local);
                     let old = seen.lock().unwrap().insert(key, c.point.direction());
@@ -82,6 +87,7 @@ fn the_sweep_reports_each_cell_at_its_own_fixed_place() {
     for &(p, l) in one.keys() {
         parts.entry(p).or_default().insert(l);
     }
+    assert!(parts.len() >= 3, "{} parts", parts.len());
     for (p, locals) in parts {
         assert_eq!(locals.len() as u32, locals.last().unwrap() + 1, "part {p}");
     }
@@ -90,8 +96,14 @@ fn the_sweep_reports_each_cell_at_its_own_fixed_place() {
 #[test]
 fn walks_that_reuse_bounds_check_what_fresh_walks_check() {
     let (mut skipped, mut checked) = (0, 0);
-    for (activation, seed) in [("relu", 5), ("leaky_relu", 6), ("absolute", 7)] {
-        let spec = spec(60, activation, seed);
+    // 300 rows: the sweep runs in two slabs and a merge (60 rows: one slab).
+    for (activation, seed, n) in [
+        ("relu", 5, 60),
+        ("leaky_relu", 6, 60),
+        ("absolute", 7, 60),
+        ("relu", 8, 300),
+    ] {
+        let spec = spec(n, activation, seed);
         let data = Dataset::load(&spec).unwrap();
         let warm = Swept::new(&data, spec.model.activation).unwrap().unwrap();
         let mut rng = Xoshiro::new(seed);

@@ -15,8 +15,8 @@
 //! The sweep reports each cell at a [`CellIndex`] that depends only on the normals and the sweep
 //! options ([`crate::geometry::sweep`]); the part sizes counted when the arrangement is built
 //! turn it into a position. One `f32` per cell (rounded up): 4 MB for a million cells. The
-//! bounds are tied to the data (a fingerprint of X and of the rows' samples) and to the λ of
-//! the last walk; any other data, or a walk that did not finish, starts them afresh.
+//! bounds are tied to the data (X and the rows' samples, kept and compared exactly) and to the
+//! λ of the last walk; any other data, or a walk that did not finish, starts them afresh.
 
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -41,7 +41,7 @@ pub struct CellBounds {
 
 /// The bounds and what they hold for.
 struct Stored {
-    fingerprint: u64,
+    fingerprint: Fingerprint,
     lambda: Vec<f64>,
     values: Vec<AtomicU32>,
 }
@@ -51,7 +51,7 @@ struct Stored {
 pub struct Walk<'a> {
     bounds: &'a CellBounds,
     guard: MutexGuard<'a, Option<Stored>>,
-    fingerprint: u64,
+    fingerprint: Fingerprint,
     lambda: Vec<f64>,
     values: Vec<AtomicU32>,
     skipped: AtomicUsize,
@@ -192,24 +192,23 @@ fn f32_up(x: f64) -> f32 {
     }
 }
 
-/// A hash of X's entries and of the rows' samples (FNV-1a over their bits).
-fn fingerprint(data: &Dataset) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |v: u64| {
-        for b in v.to_le_bytes() {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
-    eat(data.n() as u64);
-    eat(data.d() as u64);
-    for k in 0..data.n() {
-        for v in data.x.row(k) {
-            eat(v.to_bits());
-        }
-        eat(data.sample_of[k] as u64);
+/// The data the bounds hold for: X's entries (as bits) and each row's sample, compared
+/// exactly.
+#[derive(PartialEq)]
+struct Fingerprint {
+    cols: usize,
+    x: Vec<u64>,
+    sample_of: Vec<usize>,
+}
+
+fn fingerprint(data: &Dataset) -> Fingerprint {
+    Fingerprint {
+        cols: data.x.cols(),
+        x: (0..data.n())
+            .flat_map(|k| data.x.row(k).iter().map(|v| v.to_bits()))
+            .collect(),
+        sample_of: data.sample_of.clone(),
     }
-    h
 }
 
 impl std::fmt::Debug for CellBounds {

@@ -16,6 +16,12 @@
 //! and its error bound, as a stored pattern is checked
 //! ([`crate::certify::certificate::check_pattern`]); only the cells that are kept are materialized
 //! (their exact sign vector from the interior point).
+//!
+//! # Bounds from the last walk
+//! Each walk of the sweep stores a proven bound on every cell's value and, at the next λ, skips
+//! the cells whose bound plus ‖c_i(λ − λ')‖ stays below the screen (see
+//! [`crate::geometry::cell_bounds`]): once the working-set loop converges, most cells are passed
+//! over without their facets or cone.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -288,6 +294,9 @@ impl Swept {
                 return;
             }
             let Cell::Swept { point, facets } = &cell else {
+                if let Some(w) = &walk {
+                    w.set(index, f64::INFINITY);
+                }
                 return;
             };
             let rows = self.facet_rows(data, point, facets);
@@ -395,8 +404,11 @@ impl Swept {
         let neg = dual.c.map(|v| -v);
         let cone = Cone3::new(&g);
         let (mu_pos, mu_neg) = (cone.multipliers(&dual.c), cone.multipliers(&neg));
-        let upper =
-            upper_bound(&dual.c, &radius, &g, &mu_pos).max(upper_bound(&neg, &radius, &g, &mu_neg));
+        // A side whose bound is not a number proves nothing: it counts as +∞ (`max` alone
+        // would pass over it).
+        let side = |v: f64| if v.is_nan() { f64::INFINITY } else { v };
+        let upper = side(upper_bound(&dual.c, &radius, &g, &mu_pos))
+            .max(side(upper_bound(&neg, &radius, &g, &mu_neg)));
         if upper <= screen {
             return (upper, None);
         }
