@@ -8,9 +8,12 @@ use std::sync::Mutex;
 
 use cvxnn::arrangement::Xoshiro;
 use cvxnn::data::{Dataset, Matrix};
+use cvxnn::geometry::cell_bounds::{delta_allowance, CellBounds};
 use cvxnn::spec::Spec;
 use cvxnn::sweep::{sweep_cells_with, CellIndex, SweepOptions, SweptCell};
 use cvxnn::swept::Swept;
+use num_rational::BigRational;
+use num_traits::{Signed, Zero};
 
 /// A three-column spec (two features and the bias) with `n` random dyadic inputs.
 fn spec(n: usize, activation: &str, seed: u64) -> Spec {
@@ -143,4 +146,79 @@ fn walks_that_reuse_bounds_check_what_fresh_walks_check() {
     // The small steps let most cells be skipped.
     assert!(skipped > 10_000, "{skipped} cells skipped");
     assert!(checked > 1_000, "{checked} cells checked");
+}
+
+/// The exact rational value of a float.
+fn exact(v: f64) -> BigRational {
+    BigRational::from_float(v).expect("finite")
+}
+
+#[test]
+fn the_allowance_covers_the_rounding_of_the_change_of_lambda() {
+    // |c_i(δ̂) − c_i(δ)|_j ≤ s Σ_k |x_kj| |δ̂_k − δ_k| for every cell, with δ = λ − λ' exact:
+    // the allowance must bound that sum, computed here in exact arithmetic, for any cell.
+    let spec = spec(40, "leaky_relu", 11);
+    let data = Dataset::load(&spec).unwrap();
+    let mut rng = Xoshiro::new(12);
+    for trial in 0..200i32 {
+        let scale = 10f64.powi(trial % 9 - 4);
+        let before: Vec<f64> = (0..data.y.len()).map(|_| rng.gaussian()).collect();
+        let now: Vec<f64> = before
+            .iter()
+            .map(|b| b + scale * rng.gaussian() * b.abs().max(1.0))
+            .collect();
+        let delta: Vec<f64> = now.iter().zip(&before).map(|(a, b)| a - b).collect();
+        let slope = 1.0;
+        let allowance = delta_allowance(&data, &delta, slope);
+        for j in 0..data.x.cols() {
+            let mut worst = BigRational::zero();
+            for k in 0..data.n() {
+                let s = data.sample_of[k];
+                let true_delta = exact(now[s]) - exact(before[s]);
+                let off = (exact(delta[s]) - true_delta).abs();
+                worst += exact(data.x.row(k)[j]).abs() * off;
+            }
+            assert!(worst <= exact(allowance), "trial {trial}, column {j}");
+        }
+    }
+}
+
+#[test]
+fn stored_bounds_round_up() {
+    let spec = spec(8, "relu", 13);
+    let data = Dataset::load(&spec).unwrap();
+    let bounds = CellBounds::new(&[500]);
+    let lambda = data.y.clone();
+    let mut rng = Xoshiro::new(14);
+    let values: Vec<f64> = (0..500)
+        .map(|i| match i {
+            0 => f64::NAN,
+            1 => 1e300,
+            _ => rng.gaussian().abs() * 10f64.powi(i % 20 - 10),
+        })
+        .collect();
+    let at = |local: u32| CellIndex { part: 0, local };
+    let walk = bounds.begin(&data, &lambda).unwrap();
+    assert!(walk.delta.is_none(), "no bounds before the first walk");
+    for (i, &v) in values.iter().enumerate() {
+        walk.set(at(i as u32), v);
+    }
+    walk.finish(true);
+    let again = bounds.begin(&data, &lambda).unwrap();
+    assert!(again.delta.as_ref().unwrap().iter().all(|&d| d == 0.0));
+    for (i, &v) in values.iter().enumerate() {
+        let b = again.bound(at(i as u32)).unwrap();
+        if v.is_nan() {
+            assert_eq!(b, f64::INFINITY, "NaN must prove nothing");
+        } else {
+            assert!(b >= v, "{b} < {v}");
+        }
+    }
+    // Out of range: no position, no bound.
+    assert!(again.bound(at(500)).is_none());
+    again.finish(false);
+    assert!(
+        bounds.begin(&data, &lambda).unwrap().delta.is_none(),
+        "an unfinished walk keeps nothing"
+    );
 }
