@@ -9,18 +9,27 @@ use std::sync::Mutex;
 use cvxnn::arrangement::Xoshiro;
 use cvxnn::data::{Dataset, Matrix};
 use cvxnn::geometry::cell_bounds::{delta_allowance, CellBounds};
+use cvxnn::geometry::dual::PatternCheck;
 use cvxnn::spec::Spec;
 use cvxnn::sweep::{sweep_cells_with, CellIndex, SweepOptions, SweptCell};
-use cvxnn::swept::Swept;
+use cvxnn::swept::{Cell, Swept, WalkOptions};
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 
 /// A three-column spec (two features and the bias) with `n` random dyadic inputs.
 fn spec(n: usize, activation: &str, seed: u64) -> Spec {
+    spec_with(n, 2, activation, seed)
+}
+
+/// A spec with `n` random dyadic inputs of `features` features and the bias.
+fn spec_with(n: usize, features: usize, activation: &str, seed: u64) -> Spec {
     let mut rng = Xoshiro::new(seed);
     let mut dyadic = || (rng.gaussian() * 256.0).round() / 256.0;
     let rows: Vec<String> = (0..n)
-        .map(|_| format!("[{}, {}]", dyadic(), dyadic()))
+        .map(|_| {
+            let row: Vec<String> = (0..features).map(|_| format!("{}", dyadic())).collect();
+            format!("[{}]", row.join(", "))
+        })
         .collect();
     let y: Vec<String> = (0..n).map(|_| format!("{}", dyadic())).collect();
     let text =
@@ -204,10 +213,11 @@ fn stored_bounds_round_up() {
         walk.set(at(i as u32), v);
     }
     walk.finish(true);
+    // The same λ continues the round: the bounds hold as they are.
     let again = bounds.begin(&data, &lambda).unwrap();
-    assert!(again.delta.as_ref().unwrap().iter().all(|&d| d == 0.0));
     for (i, &v) in values.iter().enumerate() {
-        let b = again.bound(at(i as u32)).unwrap();
+        let (b, moves) = again.bound(at(i as u32)).unwrap();
+        assert!(!moves);
         if v.is_nan() {
             assert_eq!(b, f64::INFINITY, "NaN must prove nothing");
         } else {
@@ -217,8 +227,102 @@ fn stored_bounds_round_up() {
     // Out of range: no position, no bound.
     assert!(again.bound(at(500)).is_none());
     again.finish(false);
+    let fresh = bounds.begin(&data, &lambda).unwrap();
     assert!(
-        bounds.begin(&data, &lambda).unwrap().delta.is_none(),
+        fresh.bound(at(2)).is_none(),
         "an unfinished walk keeps nothing"
     );
+    fresh.finish(true);
+    // Another λ: the bounds are the previous round's, to be widened by the change.
+    let other: Vec<f64> = lambda.iter().map(|v| v + 1.0).collect();
+    let next = bounds.begin(&data, &other).unwrap();
+    assert!(next.delta.as_ref().unwrap().iter().all(|&d| d == 1.0));
+    assert!(next.bound(at(2)).is_none(), "cell 2 was never bounded");
+    next.set(at(3), 1.5);
+    next.finish(true);
+    // A third λ: round-before-last bounds are not offered, the last round's are.
+    let third: Vec<f64> = lambda.iter().map(|v| v + 2.0).collect();
+    let last = bounds.begin(&data, &third).unwrap();
+    assert_eq!(last.bound(at(3)), Some((1.5, true)));
+    assert!(last.bound(at(4)).is_none());
+}
+
+/// The cells a four-column walk in `parts` parts reports above `screen` (by gate), with their
+/// values when `precise`.
+fn walk4(
+    swept: &Swept,
+    data: &Dataset,
+    spec: &Spec,
+    lambda: &[f64],
+    screen: f64,
+    precise: bool,
+    parts: usize,
+) -> Checked {
+    let seen = Mutex::new(BTreeMap::new());
+    for part in 0..parts {
+        let options = WalkOptions {
+            precise,
+            cutoff: None,
+            part: (parts, part),
+        };
+        let visit = |cell: Cell, check: PatternCheck| {
+            let key: Vec<u64> = cell.gate().iter().map(|v| v.to_bits()).collect();
+            let value = if precise {
+                (
+                    check.positive.upper.to_bits(),
+                    check.negative.upper.to_bits(),
+                )
+            } else {
+                (0, 0)
+            };
+            assert!(
+                seen.lock().unwrap().insert(key, value).is_none(),
+                "a cell twice"
+            );
+        };
+        swept
+            .walk_checks_with(data, &spec.model, lambda, screen, &options, &visit)
+            .unwrap();
+    }
+    seen.into_inner().unwrap()
+}
+
+#[test]
+fn four_column_walks_in_parts_reuse_bounds_soundly() {
+    let (mut skipped, mut checked) = (0, 0);
+    for (activation, seed) in [("relu", 21), ("absolute", 22)] {
+        let spec = spec_with(24, 3, activation, seed);
+        let data = Dataset::load(&spec).unwrap();
+        let warm = Swept::new(&data, spec.model.activation).unwrap().unwrap();
+        assert!(warm.is_vertex_walk());
+        let mut rng = Xoshiro::new(seed);
+        let mut lambda: Vec<f64> = data.y.iter().map(|v| 0.3 * v).collect();
+        let mut all = walk4(&warm.clone(), &data, &spec, &lambda, 0.0, true, 1)
+            .values()
+            .map(|&(p, n)| f64::from_bits(p).max(f64::from_bits(n)))
+            .collect::<Vec<_>>();
+        all.sort_by(f64::total_cmp);
+        let screen = all[all.len() * 9 / 10];
+        for (round, step) in [0.0, 1e-6, 1e-3, 1e-2, 0.1, 1.0, 1e-4]
+            .into_iter()
+            .enumerate()
+        {
+            for l in lambda.iter_mut() {
+                *l += step * rng.gaussian();
+            }
+            // Pricing walks come in parts, the certificate's in one.
+            let (precise, parts) = if round % 2 == 0 {
+                (false, 3)
+            } else {
+                (true, 1)
+            };
+            let fresh = walk4(&warm.clone(), &data, &spec, &lambda, screen, precise, parts);
+            let reused = walk4(&warm, &data, &spec, &lambda, screen, precise, parts);
+            assert_eq!(fresh, reused, "{activation}, step {step}");
+            checked += fresh.len();
+            skipped += warm.skipped_by_bounds();
+        }
+    }
+    assert!(skipped > 1_000, "{skipped} cells skipped");
+    assert!(checked > 500, "{checked} cells checked");
 }

@@ -11,19 +11,26 @@
 //! 2u · s · Σ_k ‖x_k‖_∞ |δ̂_k| (s the largest slope magnitude). A cell is skipped only when
 //! B_i + ‖c_i(δ)‖ ≤ screen, which proves ρ_i(λ) ≤ screen just as its own check would.
 //!
+//! Both walks of streamed cells keep them: the sweep of three-column data
+//! ([`crate::geometry::swept`]) and the vertex walk of four-column data
+//! ([`crate::geometry::vertex_walk`], whose cells are placed by their vertex triple).
+//!
 //! # Indexing and memory
 //! The sweep reports each cell at a [`CellIndex`] that depends only on the normals and the sweep
 //! options ([`crate::geometry::sweep`]); the part sizes counted when the arrangement is built
-//! turn it into a position. One `f32` per cell (rounded up): 4 MB for a million cells. The
+//! turn it into a position. One `f32` per cell (rounded up) and the round that proved it: 8 MB
+//! for a million cells. A round is the walks at one λ (a pricing walk may come in parts, each a
+//! walk over some of the cells); a bound is used only at its own round's λ (as it is) or at the
+//! next round's (plus the change of c). The
 //! bounds are tied to the data (X and the rows' samples, kept and compared exactly) and to the
 //! λ of the last walk; any other data, or a walk that did not finish, starts them afresh.
 
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::geometry::sweep::CellIndex;
 use crate::input::data::Dataset;
-use crate::numeric::rounding::UNIT_ROUNDOFF;
+use crate::numeric::rounding::{norm_upper, UNIT_ROUNDOFF};
 
 /// Arrangements with more cells than this keep no bounds (their memory would grow with the
 /// cells: 4 bytes each).
@@ -42,8 +49,13 @@ pub struct CellBounds {
 /// The bounds and what they hold for.
 struct Stored {
     fingerprint: Fingerprint,
+    /// The current round: walks at `lambda` (a round may take several partial walks).
+    round: u32,
     lambda: Vec<f64>,
-    values: Vec<AtomicU32>,
+    /// λ of the round before.
+    previous: Option<Vec<f64>>,
+    /// Per cell: the bound (`f32` bits, high half) and the round that proved it (low half).
+    values: Vec<AtomicU64>,
 }
 
 /// One walk's use of the bounds: read with [`Walk::bound`], written with [`Walk::set`], and
@@ -52,10 +64,12 @@ pub struct Walk<'a> {
     bounds: &'a CellBounds,
     guard: MutexGuard<'a, Option<Stored>>,
     fingerprint: Fingerprint,
+    round: u32,
     lambda: Vec<f64>,
-    values: Vec<AtomicU32>,
+    previous: Option<Vec<f64>>,
+    values: Vec<AtomicU64>,
     skipped: AtomicUsize,
-    /// δ̂ = λ − λ' when the stored bounds hold at λ' (per sample, as λ).
+    /// δ̂ = λ − λ' for λ' the previous round's λ, when there is one (per sample, as λ).
     pub delta: Option<Vec<f64>>,
 }
 
@@ -103,26 +117,48 @@ impl CellBounds {
     }
 
     /// Start a walk at λ over `data`, or `None` when there are no bounds or another walk holds
-    /// them. The stored bounds are offered (as `delta`) only when they hold for the same data.
+    /// them. A walk at the λ of the current round continues it (a pricing walk in parts);
+    /// another λ starts the next round, with the current one as the previous. Bounds are
+    /// offered only for the same data, and only from the current or the previous round.
     pub fn begin(&self, data: &Dataset, lambda: &[f64]) -> Option<Walk<'_>> {
         if self.cells == 0 {
             return None;
         }
         let mut guard = self.state.try_lock().ok()?;
         let fingerprint = fingerprint(data);
-        let (values, delta) = match guard.take() {
-            Some(s) if s.fingerprint == fingerprint && s.lambda.len() == lambda.len() => {
-                let delta = lambda.iter().zip(&s.lambda).map(|(a, b)| a - b).collect();
-                let all_finite = lambda.iter().chain(&s.lambda).all(|v| v.is_finite());
-                (s.values, all_finite.then_some(delta))
-            }
-            _ => ((0..self.cells).map(|_| AtomicU32::new(0)).collect(), None),
+        let same_bits = |a: &[f64]| {
+            a.len() == lambda.len()
+                && a.iter()
+                    .zip(lambda)
+                    .all(|(x, y)| x.to_bits() == y.to_bits())
         };
+        let (round, previous, values) = match guard.take() {
+            Some(s) if s.fingerprint == fingerprint && s.round < u32::MAX - 1 => {
+                if same_bits(&s.lambda) {
+                    (s.round, s.previous, s.values)
+                } else {
+                    (s.round + 1, Some(s.lambda), s.values)
+                }
+            }
+            // Round 0 marks cells never bounded.
+            _ => (
+                1,
+                None,
+                (0..self.cells).map(|_| AtomicU64::new(0)).collect(),
+            ),
+        };
+        let delta = previous
+            .as_ref()
+            .filter(|p| p.len() == lambda.len())
+            .filter(|p| lambda.iter().chain(p.iter()).all(|v| v.is_finite()))
+            .map(|p| lambda.iter().zip(p).map(|(a, b)| a - b).collect());
         Some(Walk {
             bounds: self,
             guard,
             fingerprint,
+            round,
             lambda: lambda.to_vec(),
+            previous,
             values,
             skipped: AtomicUsize::new(0),
             delta,
@@ -131,24 +167,55 @@ impl CellBounds {
 }
 
 impl Walk<'_> {
-    /// The stored bound of the cell at `index` (at the previous walk's λ), if there is one.
-    pub fn bound(&self, index: CellIndex) -> Option<f64> {
-        self.delta.as_ref()?;
+    /// The stored bound of the cell at `index`, if it holds at this walk's λ (`false`) or at
+    /// the previous round's (`true`: add ‖c_i(δ)‖, and only when `delta` is known).
+    pub fn bound(&self, index: CellIndex) -> Option<(f64, bool)> {
         let p = self.bounds.position(index)?;
-        Some(f32::from_bits(self.values[p].load(Ordering::Relaxed)) as f64)
+        let packed = self.values[p].load(Ordering::Relaxed);
+        let (bits, round) = ((packed >> 32) as u32, packed as u32);
+        let bound = f32::from_bits(bits) as f64;
+        if round == self.round {
+            Some((bound, false))
+        } else if round + 1 == self.round && self.delta.is_some() {
+            Some((bound, true))
+        } else {
+            None
+        }
     }
 
     /// Record a proven upper bound on the cell's value at this walk's λ (rounded up to `f32`).
     pub fn set(&self, index: CellIndex, bound: f64) {
         if let Some(p) = self.bounds.position(index) {
-            self.values[p].store(f32_up(bound).to_bits(), Ordering::Relaxed);
+            let packed = (u64::from(f32_up(bound).to_bits()) << 32) | u64::from(self.round);
+            self.values[p].store(packed, Ordering::Relaxed);
         }
     }
 
-    /// [`Walk::set`] for a cell skipped by its bound (counted).
-    pub fn skip(&self, index: CellIndex, bound: f64) {
+    /// Whether the cell at `index` is proven ≤ `screen` by its stored bound (plus, for a bound
+    /// of the previous round, ‖c_i(δ)‖ from `change` = (ĉ_i(δ̂), its error bound) and the
+    /// [`delta_allowance`]); if so the new bound is stored and the skip counted.
+    pub fn skips(
+        &self,
+        index: CellIndex,
+        change: Option<(&[f64], f64)>,
+        allowance: f64,
+        screen: f64,
+    ) -> bool {
+        let Some((before, moves)) = self.bound(index) else {
+            return false;
+        };
+        let moved = match (moves, change) {
+            (false, _) => 0.0,
+            (true, Some((c, err))) => moved_norm(c, err, allowance),
+            (true, None) => return false,
+        };
+        let bound = (before + moved).next_up();
+        if bound > screen || bound.is_nan() {
+            return false;
+        }
         self.skipped.fetch_add(1, Ordering::Relaxed);
         self.set(index, bound);
+        true
     }
 
     /// Keep the bounds for the next walk when every cell was walked (`complete`); otherwise
@@ -159,7 +226,9 @@ impl Walk<'_> {
             .store(self.skipped.load(Ordering::Relaxed), Ordering::Relaxed);
         *self.guard = complete.then(|| Stored {
             fingerprint: self.fingerprint,
+            round: self.round,
             lambda: std::mem::take(&mut self.lambda),
+            previous: self.previous.take(),
             values: std::mem::take(&mut self.values),
         });
     }
@@ -176,6 +245,15 @@ pub fn delta_allowance(data: &Dataset, delta: &[f64], slope: f64) -> f64 {
         .sum();
     // 1.01 covers the rounding of the sum itself (relative error below n u).
     (2.0 * UNIT_ROUNDOFF * slope.abs() * sum * 1.01).next_up()
+}
+
+/// An upper bound on ‖c‖ for every c within `err + allowance` of `c_hat` in each entry.
+pub fn moved_norm(c_hat: &[f64], err: f64, allowance: f64) -> f64 {
+    let widened: smallvec::SmallVec<[f64; 4]> = c_hat
+        .iter()
+        .map(|v| ((v.abs() + err).next_up() + allowance).next_up())
+        .collect();
+    norm_upper(&widened)
 }
 
 /// The smallest `f32` at least `x` (+∞ for NaN, so that a bound that is not a number never

@@ -186,10 +186,22 @@ impl Swept {
         }
     }
 
+    /// The [`delta_allowance`] of this activation's slopes.
+    fn allowance(&self, data: &Dataset, delta: &[f64]) -> f64 {
+        let (on, off) = (
+            self.activation.cell_slope(true),
+            self.activation.cell_slope(false),
+        );
+        delta_allowance(data, delta, on.abs().max(off.abs()))
+    }
+
     /// Cells that the last walk skipped by the bounds of the walk before
     /// ([`crate::geometry::cell_bounds`]).
     pub fn skipped_by_bounds(&self) -> usize {
-        self.bounds.skipped()
+        match &self.vertex {
+            Some(walk) => walk.bounds.skipped(),
+            None => self.bounds.skipped(),
+        }
     }
 
     /// Whether the cells are walked by vertices (four columns), not swept.
@@ -248,42 +260,55 @@ impl Swept {
                 return Err("the model's activation is not the arrangement's".into());
             }
             let lambda_rows: Vec<f64> = data.sample_of.iter().map(|&s| lambda[s]).collect();
-            let (_, kept) = walk
-                .walk(&lambda_rows, true, options.part, &|cell, cache| {
+            let bounds = walk.bounds.begin(data, lambda);
+            let delta = bounds.as_ref().and_then(|b| b.delta.as_deref());
+            let allowance = delta.map_or(0.0, |d| self.allowance(data, d));
+            let delta_rows: Option<Vec<f64>> =
+                delta.map(|d| data.sample_of.iter().map(|&s| d[s]).collect());
+            let walked = walk.walk_with_change(
+                &lambda_rows,
+                delta_rows.as_deref(),
+                true,
+                options.part,
+                &|cell, cache| {
+                    let place = walk.place(&cell.origin);
+                    if let Some(b) = &bounds {
+                        let change = cell.change.as_ref().map(|(c, e)| (&c[..], *e));
+                        if b.skips(place, change, allowance, screen) {
+                            return;
+                        }
+                    }
                     let cut = options.cutoff.map_or(f64::NEG_INFINITY, |c| {
                         f64::from_bits(c.load(std::sync::atomic::Ordering::Relaxed))
                     });
-                    if let Some(check) = walk.check(cell, screen, cache, options.precise, cut) {
+                    let (bound, check) = walk.check(cell, screen, cache, options.precise, cut);
+                    if let Some(b) = &bounds {
+                        b.set(place, bound);
+                    }
+                    if let Some(check) = check {
                         let found = Cell::Signed {
                             active: cell.signs.iter().map(|&s| s > 0).collect(),
                             gate: walk.gate(cell),
                         };
                         visit(found, check);
                     }
-                })
-                .map_err(|f| format!("the vertex walk stopped: {f:?}"))?;
+                },
+            );
+            if let Some(b) = bounds {
+                b.finish(walked.is_ok());
+            }
+            let (_, kept) = walked.map_err(|f| format!("the vertex walk stopped: {f:?}"))?;
             return Ok(kept);
         }
         let walk = self.bounds.begin(data, lambda);
         let delta = walk.as_ref().and_then(|w| w.delta.as_deref());
-        let allowance = delta.map_or(0.0, |d| {
-            let (on, off) = (
-                self.activation.cell_slope(true),
-                self.activation.cell_slope(false),
-            );
-            delta_allowance(data, d, on.abs().max(off.abs()))
-        });
+        let allowance = delta.map_or(0.0, |d| self.allowance(data, d));
         let walked = self.walk_kept(data, model, lambda, delta, &|cell, duals, index| {
             let (dual, change) = duals;
             // Proven below the screen by the last walk's bound and the change of c since.
-            if let (Some(w), Some(change)) = (&walk, change) {
-                if let Some(before) = w.bound(index) {
-                    let moved = change.norm_upper_with(allowance);
-                    let bound = (before + moved).next_up();
-                    if bound <= screen {
-                        w.skip(index, bound);
-                        return;
-                    }
+            if let Some(w) = &walk {
+                if w.skips(index, change.map(|d| (&d.c[..], d.err)), allowance, screen) {
+                    return;
                 }
             }
             let norm = dual.norm_upper();

@@ -154,7 +154,8 @@ impl VertexWalk {
             .collect()
     }
 
-    /// Bounds on both sides of the cell's dual constraint, or `None` when both are proven ≤
+    /// The larger side's best proven upper bound, and bounds on both sides of the cell's dual
+    /// constraint, or `None` when both are proven ≤
     /// `screen` (by ‖c‖, the multipliers of the line's last projection in `cache`, the cone of
     /// the vertex's three rows, which contains the cell's, or a projection over every row).
     /// `precise`: both sides as [`crate::geometry::dual::check_pattern`] computes them for a
@@ -169,12 +170,17 @@ impl VertexWalk {
         cache: &mut Multipliers,
         precise: bool,
         cutoff: f64,
-    ) -> Option<PatternCheck> {
+    ) -> (f64, Option<PatternCheck>) {
         let widened = cell.c.map(|v| (v.abs() + cell.err).next_up());
         let norm_bound = norm_upper(&widened);
         if norm_bound <= screen {
-            return None;
+            return (norm_bound, None);
         }
+        // The larger side's best proven bound (a bound that is not a number counts as +∞).
+        let larger = |b: [f64; 2]| {
+            let side = |v: f64| if v.is_nan() { f64::INFINITY } else { v };
+            side(b[0]).max(side(b[1]))
+        };
         // The best upper bound so far per side.
         let mut cheap = [norm_bound; 2];
         let radius = [cell.err; 4];
@@ -197,7 +203,7 @@ impl VertexWalk {
             }
         }
         if proven == [true, true] {
-            return None;
+            return (larger(cheap), None);
         }
         if let Origin::Vertex { i, j, k, .. } = cell.origin {
             // The cone of the vertex's three rows contains the cell's.
@@ -209,7 +215,7 @@ impl VertexWalk {
                 }
             }
             if proven == [true, true] {
-                return None;
+                return (larger(cheap), None);
             }
         }
         // Pricing only: a side whose bound is at most `cutoff` cannot be among the candidates
@@ -231,13 +237,14 @@ impl VertexWalk {
                 });
                 signed = true;
                 let (upper, r) = bound(side, &mu);
+                cheap[s] = cheap[s].min(upper);
                 proven[s] = upper <= screen;
                 cache[s] = MuSlot::set(mu.as_slice());
                 found[s] = Some((upper, r, mu.len == 0));
             }
         }
         if proven == [true, true] {
-            return None;
+            return (larger(cheap), None);
         }
         if !precise {
             // A side not projected is reported by its cheap bound: with an empty direction when
@@ -252,14 +259,19 @@ impl VertexWalk {
                     interior: false,
                 },
             });
-            return Some(PatternCheck { positive, negative });
+            return (larger(cheap), Some(PatternCheck { positive, negative }));
         }
         let rows = self.cone_rows(cell.signs);
         let g: Vec<&[f64]> = rows.iter().map(|r| r.as_slice()).collect();
         let gate = self.gate(cell);
-        Some(PatternCheck {
+        let check = PatternCheck {
             positive: support(&cell.c, &radius, &g, &gate),
             negative: support(&neg, &radius, &g, &gate),
-        })
+        };
+        let precise_bounds = [
+            cheap[0].min(check.positive.upper),
+            cheap[1].min(check.negative.upper),
+        ];
+        (larger(precise_bounds), Some(check))
     }
 }

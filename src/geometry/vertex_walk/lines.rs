@@ -250,7 +250,7 @@ impl VertexWalk {
         &self,
         i: usize,
         j: usize,
-        terms: &Terms,
+        (terms, change): (&Terms, Option<&Terms>),
         (signs, anti_signs): (&mut [i8], &mut [i8]),
         slots: &mut [[MuSlot; 4]],
         visit: &(dyn Fn(&Walked, &mut Multipliers) + Sync),
@@ -267,6 +267,8 @@ impl VertexWalk {
         // At t = −∞ row l has sign −sign(q_l); rows i and j vanish on the line.
         let mut base = [0.0f64; 4];
         let mut anti = [0.0f64; 4];
+        // The same sums at the change of λ, when there is one.
+        let (mut base_d, mut anti_d) = ([0.0f64; 4], [0.0f64; 4]);
         let mut positive = 0usize;
         set(signs, anti_signs, i, 0);
         set(signs, anti_signs, j, 0);
@@ -275,6 +277,10 @@ impl VertexWalk {
             set(signs, anti_signs, key.k, s);
             add(&mut base, terms.term(key.k, s));
             add(&mut anti, terms.term(key.k, -s));
+            if let Some(t) = change {
+                add(&mut base_d, t.term(key.k, s));
+                add(&mut anti_d, t.term(key.k, -s));
+            }
             positive += usize::from(s > 0);
         }
         let (mut cells, mut kept) = (0, 0);
@@ -285,16 +291,22 @@ impl VertexWalk {
                 let si = e * self.pair_sign(j, k) * sk;
                 let sj = -e * self.pair_sign(i, k) * sk;
                 let old = signs[k];
-                let mut c = base;
-                sub(&mut c, terms.term(k, old));
-                add(&mut c, terms.term(k, sk));
-                add(&mut c, terms.term(i, si));
-                add(&mut c, terms.term(j, sj));
-                let mut ca = anti;
-                sub(&mut ca, terms.term(k, -old));
-                add(&mut ca, terms.term(k, -sk));
-                add(&mut ca, terms.term(i, -si));
-                add(&mut ca, terms.term(j, -sj));
+                // The cell's and its antipode's sums from the line's, at λ and at the change.
+                let at = |t: &Terms, base: &[f64; 4], anti: &[f64; 4]| {
+                    let mut c = *base;
+                    sub(&mut c, t.term(k, old));
+                    add(&mut c, t.term(k, sk));
+                    add(&mut c, t.term(i, si));
+                    add(&mut c, t.term(j, sj));
+                    let mut ca = *anti;
+                    sub(&mut ca, t.term(k, -old));
+                    add(&mut ca, t.term(k, -sk));
+                    add(&mut ca, t.term(i, -si));
+                    add(&mut ca, t.term(j, -sj));
+                    (c, ca)
+                };
+                let (c, ca) = at(terms, &base, &anti);
+                let moved = change.map(|t| (at(t, &base_d, &anti_d), t.err));
                 let pos = positive - usize::from(old > 0)
                     + usize::from(sk > 0)
                     + usize::from(si > 0)
@@ -313,6 +325,7 @@ impl VertexWalk {
                         c,
                         err: terms.err,
                         origin: vertex(false),
+                        change: moved.map(|((d, _), e)| (d, e)),
                     };
                     visit(&cell, &mut mu_cell);
                 }
@@ -323,6 +336,7 @@ impl VertexWalk {
                         c: ca,
                         err: terms.err,
                         origin: vertex(true),
+                        change: moved.map(|((_, d), e)| (d, e)),
                     };
                     visit(&cell, &mut mu_anti);
                 }
@@ -337,6 +351,12 @@ impl VertexWalk {
             add(&mut base, terms.term(k, to));
             sub(&mut anti, terms.term(k, -from));
             add(&mut anti, terms.term(k, -to));
+            if let Some(t) = change {
+                sub(&mut base_d, t.term(k, from));
+                add(&mut base_d, t.term(k, to));
+                sub(&mut anti_d, t.term(k, -from));
+                add(&mut anti_d, t.term(k, -to));
+            }
             positive = positive - usize::from(from > 0) + usize::from(to > 0);
             set(signs, anti_signs, k, to);
         }

@@ -55,6 +55,8 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
+use crate::geometry::cell_bounds::CellBounds;
+use crate::geometry::sweep::CellIndex;
 use crate::input::data::Dataset;
 use crate::input::spec::Activation;
 use crate::numeric::exact::IntVec;
@@ -101,6 +103,11 @@ pub struct VertexWalk {
     /// Cells that give a block of the program: ReLU drops the all-zero pattern, absolute value
     /// keeps one cell of each antipodal pair.
     pub patterns: usize,
+    /// Each cell's proven bound from the last walks ([`CellBounds`]): part 0 the vertex cells
+    /// (two per triple, in the order of the triples), part 1 the sectors.
+    pub bounds: CellBounds,
+    /// Per i, the number of triples (i', j, k) with i' < i.
+    groups_before: Vec<usize>,
 }
 
 /// Where a walked cell comes from, enough to place an interior gate.
@@ -131,6 +138,9 @@ pub struct Walked<'a> {
     pub err: f64,
     /// Where it comes from.
     pub origin: Origin,
+    /// ĉ at the change δ of λ and its entrywise error bound, when walked with one
+    /// ([`VertexWalk::walk_with_change`]).
+    pub change: Option<([f64; 4], f64)>,
 }
 
 /// The terms slope(s) λ_l x_l of the dual vectors.
@@ -232,6 +242,8 @@ impl VertexWalk {
                 activation,
                 cells: 0,
                 patterns: 0,
+                bounds: CellBounds::none(),
+                groups_before: Vec::new(),
             };
             let built = walk.pair_signs().and_then(|()| walk.sector_cells());
             let counted = built.and_then(|()| {
@@ -250,6 +262,16 @@ impl VertexWalk {
                     }
                     walk.cells = cells;
                     walk.patterns = kept;
+                    let triples = n * (n - 1) * (n - 2) / 6;
+                    walk.bounds = CellBounds::new(&[2 * triples, 2 * n]);
+                    let mut before = 0;
+                    walk.groups_before = (0..n)
+                        .map(|i| {
+                            let here = before;
+                            before += (n - i - 1) * (n - i).saturating_sub(2) / 2;
+                            here
+                        })
+                        .collect();
                     return Ok(Some(walk));
                 }
                 Err(Fault::Chart) => continue,
@@ -287,8 +309,40 @@ impl VertexWalk {
         part: (usize, usize),
         visit: &(dyn Fn(&Walked, &mut Multipliers) + Sync),
     ) -> Result<(usize, usize), Fault> {
+        self.walk_with_change(lambda_rows, None, use_cache, part, visit)
+    }
+
+    /// The place of a walked cell among [`VertexWalk::bounds`]' cells.
+    pub fn place(&self, origin: &Origin) -> CellIndex {
+        match *origin {
+            Origin::Vertex { i, j, k, antipode } => {
+                let n = self.x.len();
+                let triple = self.groups_before[i] + triple_offset(n, i, j) + (k - j - 1);
+                CellIndex {
+                    part: 0,
+                    local: (2 * triple + usize::from(antipode)) as u32,
+                }
+            }
+            Origin::Sector(index) => CellIndex {
+                part: 1,
+                local: index as u32,
+            },
+        }
+    }
+
+    /// [`VertexWalk::walk`] that also carries each cell's dual vector at `change_rows` (the
+    /// change δ of λ, per row), with its own error bound, in [`Walked::change`].
+    pub fn walk_with_change(
+        &self,
+        lambda_rows: &[f64],
+        change_rows: Option<&[f64]>,
+        use_cache: bool,
+        part: (usize, usize),
+        visit: &(dyn Fn(&Walked, &mut Multipliers) + Sync),
+    ) -> Result<(usize, usize), Fault> {
         let (parts, part) = (part.0.max(1), part.1);
         let terms = Terms::new(self, lambda_rows);
+        let change = change_rows.map(|d| Terms::new(self, d));
         let n = self.x.len();
         let kept = AtomicUsize::new(0);
         let cells = AtomicUsize::new(0);
@@ -306,8 +360,12 @@ impl VertexWalk {
             slots.resize(self.sectors.len(), Multipliers::default());
             for (index, (signs, _)) in self.sectors.iter().enumerate() {
                 let mut c = [0.0; 4];
+                let mut moved = [0.0; 4];
                 for (l, &s) in signs.iter().enumerate() {
                     add(&mut c, terms.term(l, s));
+                    if let Some(t) = &change {
+                        add(&mut moved, t.term(l, s));
+                    }
                 }
                 cells.fetch_add(1, AtomicOrdering::Relaxed);
                 let positive = signs.iter().filter(|&&s| s > 0).count();
@@ -318,6 +376,7 @@ impl VertexWalk {
                         c,
                         err: terms.err,
                         origin: Origin::Sector(index),
+                        change: change.as_ref().map(|t| (moved, t.err)),
                     };
                     visit(&walked, &mut slots[index]);
                 }
@@ -345,7 +404,8 @@ impl VertexWalk {
                 }
                 let offset = triple_offset(n, i, j);
                 let scratch = (&mut signs[..], &mut anti_signs[..]);
-                match self.line(i, j, &terms, scratch, &mut slots[offset..], visit) {
+                let all_terms = (&terms, change.as_ref());
+                match self.line(i, j, all_terms, scratch, &mut slots[offset..], visit) {
                     Ok((c, k)) => {
                         cells.fetch_add(c, AtomicOrdering::Relaxed);
                         kept.fetch_add(k, AtomicOrdering::Relaxed);
