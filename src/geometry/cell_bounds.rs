@@ -33,7 +33,7 @@ use crate::input::data::Dataset;
 use crate::numeric::rounding::{norm_upper, UNIT_ROUNDOFF};
 
 /// Arrangements with more cells than this keep no bounds (their memory would grow with the
-/// cells: 4 bytes each).
+/// cells: 8 bytes each).
 pub const MAX_BOUNDED_CELLS: usize = 50_000_000;
 
 /// The bounds of one arrangement's cells (see the module documentation).
