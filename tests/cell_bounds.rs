@@ -232,6 +232,7 @@ fn stored_bounds_round_up() {
         fresh.bound(at(2)).is_none(),
         "an unfinished walk keeps nothing"
     );
+    fresh.set(at(5), 0.5);
     fresh.finish(true);
     // Another λ: the bounds are the previous round's, to be widened by the change.
     let other: Vec<f64> = lambda.iter().map(|v| v + 1.0).collect();
@@ -245,6 +246,7 @@ fn stored_bounds_round_up() {
     let last = bounds.begin(&data, &third).unwrap();
     assert_eq!(last.bound(at(3)), Some((1.5, true)));
     assert!(last.bound(at(4)).is_none());
+    assert!(last.bound(at(5)).is_none(), "a bound two rounds old");
 }
 
 /// The cells a four-column walk in `parts` parts reports above `screen` (by gate), with their
@@ -258,11 +260,39 @@ fn walk4(
     precise: bool,
     parts: usize,
 ) -> Checked {
+    walk4_parts(
+        swept,
+        data,
+        spec,
+        lambda,
+        screen,
+        precise,
+        parts,
+        0..parts,
+        None,
+    )
+}
+
+/// [`walk4`] over some of the parts only, with an optional cutoff (pricing's: sides whose
+/// cheap bound is below it are not projected).
+#[allow(clippy::too_many_arguments)]
+fn walk4_parts(
+    swept: &Swept,
+    data: &Dataset,
+    spec: &Spec,
+    lambda: &[f64],
+    screen: f64,
+    precise: bool,
+    parts: usize,
+    which: std::ops::Range<usize>,
+    cutoff: Option<f64>,
+) -> Checked {
     let seen = Mutex::new(BTreeMap::new());
-    for part in 0..parts {
+    let cut = cutoff.map(|c| std::sync::atomic::AtomicU64::new(c.to_bits()));
+    for part in which {
         let options = WalkOptions {
             precise,
-            cutoff: None,
+            cutoff: cut.as_ref(),
             part: (parts, part),
         };
         let visit = |cell: Cell, check: PatternCheck| {
@@ -290,7 +320,7 @@ fn walk4(
 #[test]
 fn four_column_walks_in_parts_reuse_bounds_soundly() {
     let (mut skipped, mut checked) = (0, 0);
-    for (activation, seed) in [("relu", 21), ("absolute", 22)] {
+    for (activation, seed) in [("relu", 21), ("absolute", 22), ("leaky_relu", 23)] {
         let spec = spec_with(24, 3, activation, seed);
         let data = Dataset::load(&spec).unwrap();
         let warm = Swept::new(&data, spec.model.activation).unwrap().unwrap();
@@ -319,6 +349,41 @@ fn four_column_walks_in_parts_reuse_bounds_soundly() {
             let fresh = walk4(&warm.clone(), &data, &spec, &lambda, screen, precise, parts);
             let reused = walk4(&warm, &data, &spec, &lambda, screen, precise, parts);
             assert_eq!(fresh, reused, "{activation}, step {step}");
+            checked += fresh.len();
+            skipped += warm.skipped_by_bounds();
+        }
+        // Partial pricing: one part per λ, so most cells keep bounds from older rounds (which
+        // must not be used). (No cutoff: which sides it leaves unprojected depends on the
+        // multipliers a walk has cached, which a fresh copy has not.)
+        for (round, step) in [1e-6, 1e-5, 1e-6, 1e-4, 1e-6, 1e-3].into_iter().enumerate() {
+            for l in lambda.iter_mut() {
+                *l += step * rng.gaussian();
+            }
+            let part = round % 3;
+            let cut = None;
+            let fresh = walk4_parts(
+                &warm.clone(),
+                &data,
+                &spec,
+                &lambda,
+                screen,
+                false,
+                3,
+                part..part + 1,
+                cut,
+            );
+            let reused = walk4_parts(
+                &warm,
+                &data,
+                &spec,
+                &lambda,
+                screen,
+                false,
+                3,
+                part..part + 1,
+                cut,
+            );
+            assert_eq!(fresh, reused, "{activation}, partial round {round}");
             checked += fresh.len();
             skipped += warm.skipped_by_bounds();
         }

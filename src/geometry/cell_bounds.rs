@@ -210,7 +210,12 @@ impl Walk<'_> {
             (true, None) => return false,
         };
         let bound = (before + moved).next_up();
-        if bound > screen || bound.is_nan() {
+        // Skipped only when proven below a screen that is a number.
+        let proven = matches!(
+            bound.partial_cmp(&screen),
+            Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+        );
+        if !proven {
             return false;
         }
         self.skipped.fetch_add(1, Ordering::Relaxed);
@@ -237,11 +242,15 @@ impl Walk<'_> {
 /// Every entry of c_i(δ̂) − c_i(δ) is at most this (see the module documentation), for rows
 /// with slopes of magnitude at most `slope`.
 pub fn delta_allowance(data: &Dataset, delta: &[f64], slope: f64) -> f64 {
-    let sum: f64 = (0..data.n())
-        .map(|k| {
-            let x = data.x.row(k).iter().fold(0.0f64, |a, v| a.max(v.abs()));
-            x * delta[data.sample_of[k]].abs()
-        })
+    let rows = (0..data.n()).map(|k| (data.x.row(k), delta[data.sample_of[k]]));
+    allowance_of_rows(rows, slope)
+}
+
+/// [`delta_allowance`] for rows given with their own δ̂ (the rows the dual vectors are summed
+/// from, e.g. a walk's own copy of X).
+pub fn allowance_of_rows<'r>(rows: impl Iterator<Item = (&'r [f64], f64)>, slope: f64) -> f64 {
+    let sum: f64 = rows
+        .map(|(x, d)| x.iter().fold(0.0f64, |a, v| a.max(v.abs())) * d.abs())
         .sum();
     // 1.01 covers the rounding of the sum itself (relative error below n u).
     (2.0 * UNIT_ROUNDOFF * slope.abs() * sum * 1.01).next_up()

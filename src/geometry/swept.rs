@@ -262,9 +262,12 @@ impl Swept {
             let lambda_rows: Vec<f64> = data.sample_of.iter().map(|&s| lambda[s]).collect();
             let bounds = walk.bounds.begin(data, lambda);
             let delta = bounds.as_ref().and_then(|b| b.delta.as_deref());
-            let allowance = delta.map_or(0.0, |d| self.allowance(data, d));
             let delta_rows: Option<Vec<f64>> =
                 delta.map(|d| data.sample_of.iter().map(|&s| d[s]).collect());
+            // The walk sums its own rows: the allowance is theirs.
+            let allowance = delta_rows
+                .as_deref()
+                .map_or(0.0, |d| walk.change_allowance(d));
             let walked = walk.walk_with_change(
                 &lambda_rows,
                 delta_rows.as_deref(),

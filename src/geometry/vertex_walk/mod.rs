@@ -312,6 +312,17 @@ impl VertexWalk {
         self.walk_with_change(lambda_rows, None, use_cache, part, visit)
     }
 
+    /// The [`crate::geometry::cell_bounds::delta_allowance`] of this walk's own rows (from
+    /// which the dual vectors are summed) for a change of λ given per row.
+    pub fn change_allowance(&self, change_rows: &[f64]) -> f64 {
+        let (on, off) = (
+            self.activation.cell_slope(true),
+            self.activation.cell_slope(false),
+        );
+        let rows = self.x.iter().zip(change_rows).map(|(x, &d)| (&x[..], d));
+        crate::geometry::cell_bounds::allowance_of_rows(rows, on.abs().max(off.abs()))
+    }
+
     /// The place of a walked cell among [`VertexWalk::bounds`]' cells.
     pub fn place(&self, origin: &Origin) -> CellIndex {
         match *origin {
