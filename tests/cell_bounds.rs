@@ -45,21 +45,7 @@ fn spec_with(n: usize, features: usize, activation: &str, seed: u64) -> Spec {
 
 /// Each checked cell (by its interior point's direction) and its two sides' upper bounds.
 fn walk(swept: &Swept, data: &Dataset, spec: &Spec, lambda: &[f64], screen: f64) -> Checked {
-    let seen = Mutex::new(BTreeMap::new());
-    swept
-        .walk_checks(data, &spec.model, lambda, screen, &|cell, check| {
-            let key: Vec<u64> = cell.gate().iter().map(|v| v.to_bits()).collect();
-            let value = (
-                check.positive.upper.to_bits(),
-                check.negative.upper.to_bits(),
-            );
-            assert!(
-                seen.lock().unwrap().insert(key, value).is_none(),
-                "a cell twice"
-            );
-        })
-        .unwrap();
-    seen.into_inner().unwrap()
+    walk_parts(swept, data, spec, lambda, screen, &Parts::whole())
 }
 
 type Checked = BTreeMap<Vec<u64>, (u64, u64)>;
@@ -249,55 +235,45 @@ fn stored_bounds_round_up() {
     assert!(last.bound(at(5)).is_none(), "a bound two rounds old");
 }
 
-/// The cells a four-column walk in `parts` parts reports above `screen` (by gate), with their
-/// values when `precise`.
-fn walk4(
-    swept: &Swept,
-    data: &Dataset,
-    spec: &Spec,
-    lambda: &[f64],
-    screen: f64,
-    precise: bool,
-    parts: usize,
-) -> Checked {
-    walk4_parts(
-        swept,
-        data,
-        spec,
-        lambda,
-        screen,
-        precise,
-        parts,
-        0..parts,
-        None,
-    )
-}
-
-/// [`walk4`] over some of the parts only, with an optional cutoff (pricing's: sides whose
-/// cheap bound is below it are not projected).
-#[allow(clippy::too_many_arguments)]
-fn walk4_parts(
-    swept: &Swept,
-    data: &Dataset,
-    spec: &Spec,
-    lambda: &[f64],
-    screen: f64,
+/// A walk at one λ, split in `parts` parts of which `which` are walked (pricing's four-column
+/// walks go in batches of lines; the certificate's is one part).
+struct Parts {
     precise: bool,
     parts: usize,
     which: std::ops::Range<usize>,
-    cutoff: Option<f64>,
+}
+
+impl Parts {
+    /// One precise walk over every cell (the certificate's, and every three-column walk).
+    fn whole() -> Parts {
+        Parts {
+            precise: true,
+            parts: 1,
+            which: 0..1,
+        }
+    }
+}
+
+/// The cells such a walk reports above `screen` (by gate), with their values when `precise`
+/// (pricing's values depend on the multipliers the walk has cached).
+fn walk_parts(
+    swept: &Swept,
+    data: &Dataset,
+    spec: &Spec,
+    lambda: &[f64],
+    screen: f64,
+    how: &Parts,
 ) -> Checked {
     let seen = Mutex::new(BTreeMap::new());
-    let cut = cutoff.map(|c| std::sync::atomic::AtomicU64::new(c.to_bits()));
-    for part in which {
+    for part in how.which.clone() {
         let options = WalkOptions {
-            precise,
-            cutoff: cut.as_ref(),
-            part: (parts, part),
+            precise: how.precise,
+            cutoff: None,
+            part: (how.parts, part),
         };
         let visit = |cell: Cell, check: PatternCheck| {
             let key: Vec<u64> = cell.gate().iter().map(|v| v.to_bits()).collect();
-            let value = if precise {
+            let value = if how.precise {
                 (
                     check.positive.upper.to_bits(),
                     check.negative.upper.to_bits(),
@@ -317,6 +293,23 @@ fn walk4_parts(
     seen.into_inner().unwrap()
 }
 
+/// The same walk on `warm` (reusing its bounds) and on a fresh copy must report the same cells;
+/// returns (cells reported, cells the warm walk skipped by its bounds).
+fn same_as_fresh(
+    warm: &Swept,
+    data: &Dataset,
+    spec: &Spec,
+    lambda: &[f64],
+    screen: f64,
+    how: &Parts,
+    label: &str,
+) -> (usize, usize) {
+    let fresh = walk_parts(&warm.clone(), data, spec, lambda, screen, how);
+    let reused = walk_parts(warm, data, spec, lambda, screen, how);
+    assert_eq!(fresh, reused, "{label}");
+    (fresh.len(), warm.skipped_by_bounds())
+}
+
 #[test]
 fn four_column_walks_in_parts_reuse_bounds_soundly() {
     let (mut skipped, mut checked) = (0, 0);
@@ -327,7 +320,7 @@ fn four_column_walks_in_parts_reuse_bounds_soundly() {
         assert!(warm.is_vertex_walk());
         let mut rng = Xoshiro::new(seed);
         let mut lambda: Vec<f64> = data.y.iter().map(|v| 0.3 * v).collect();
-        let mut all = walk4(&warm.clone(), &data, &spec, &lambda, 0.0, true, 1)
+        let mut all = walk_parts(&warm.clone(), &data, &spec, &lambda, 0.0, &Parts::whole())
             .values()
             .map(|&(p, n)| f64::from_bits(p).max(f64::from_bits(n)))
             .collect::<Vec<_>>();
@@ -341,16 +334,19 @@ fn four_column_walks_in_parts_reuse_bounds_soundly() {
                 *l += step * rng.gaussian();
             }
             // Pricing walks come in parts, the certificate's in one.
-            let (precise, parts) = if round % 2 == 0 {
-                (false, 3)
+            let how = if round % 2 == 0 {
+                Parts {
+                    precise: false,
+                    parts: 3,
+                    which: 0..3,
+                }
             } else {
-                (true, 1)
+                Parts::whole()
             };
-            let fresh = walk4(&warm.clone(), &data, &spec, &lambda, screen, precise, parts);
-            let reused = walk4(&warm, &data, &spec, &lambda, screen, precise, parts);
-            assert_eq!(fresh, reused, "{activation}, step {step}");
-            checked += fresh.len();
-            skipped += warm.skipped_by_bounds();
+            let label = format!("{activation}, step {step}");
+            let (c, k) = same_as_fresh(&warm, &data, &spec, &lambda, screen, &how, &label);
+            checked += c;
+            skipped += k;
         }
         // Partial pricing: one part per λ, so most cells keep bounds from older rounds (which
         // must not be used). (No cutoff: which sides it leaves unprojected depends on the
@@ -360,32 +356,15 @@ fn four_column_walks_in_parts_reuse_bounds_soundly() {
                 *l += step * rng.gaussian();
             }
             let part = round % 3;
-            let cut = None;
-            let fresh = walk4_parts(
-                &warm.clone(),
-                &data,
-                &spec,
-                &lambda,
-                screen,
-                false,
-                3,
-                part..part + 1,
-                cut,
-            );
-            let reused = walk4_parts(
-                &warm,
-                &data,
-                &spec,
-                &lambda,
-                screen,
-                false,
-                3,
-                part..part + 1,
-                cut,
-            );
-            assert_eq!(fresh, reused, "{activation}, partial round {round}");
-            checked += fresh.len();
-            skipped += warm.skipped_by_bounds();
+            let how = Parts {
+                precise: false,
+                parts: 3,
+                which: part..part + 1,
+            };
+            let label = format!("{activation}, partial round {round}");
+            let (c, k) = same_as_fresh(&warm, &data, &spec, &lambda, screen, &how, &label);
+            checked += c;
+            skipped += k;
         }
     }
     assert!(skipped > 1_000, "{skipped} cells skipped");

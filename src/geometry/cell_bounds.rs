@@ -256,6 +256,13 @@ pub fn allowance_of_rows<'r>(rows: impl Iterator<Item = (&'r [f64], f64)>, slope
     (2.0 * UNIT_ROUNDOFF * slope.abs() * sum * 1.01).next_up()
 }
 
+/// The larger of two sides' upper bounds, a bound that is not a number counting as +∞ (so
+/// that it proves nothing; `f64::max` alone would pass over it).
+pub fn larger_bound(a: f64, b: f64) -> f64 {
+    let side = |v: f64| if v.is_nan() { f64::INFINITY } else { v };
+    side(a).max(side(b))
+}
+
 /// An upper bound on ‖c‖ for every c within `err + allowance` of `c_hat` in each entry.
 pub fn moved_norm(c_hat: &[f64], err: f64, allowance: f64) -> f64 {
     let widened: smallvec::SmallVec<[f64; 4]> = c_hat

@@ -755,9 +755,8 @@ fn to_space(chart: &Chart, point: &Pt, both: bool) -> Result<(IntVec, Option<Int
     Ok((g, anti))
 }
 
-/// Report a cell (and its antipode when `both`); returns the number reported.
-/// Report a cell (and its antipode when `both`, at the next index) as cell `index`.
-#[allow(clippy::too_many_arguments)]
+/// Report a cell (and its antipode when `both`, at the next index) as cell `index`; returns
+/// the number reported.
 fn emit_cell<V: CellValue>(
     chart: &Chart,
     value: V,
@@ -974,10 +973,10 @@ struct Sweep<'a, V> {
     heap: EventHeap,
     cells: Vec<Alive<V>>,
     left: Vec<Option<LeftFrag<V>>>,
-    keep_start: bool,
     emit: &'a (dyn Fn(SweptCell<V>) + Sync),
     emitted: usize,
-    /// The slab's number (the part of [`CellIndex`]).
+    /// The slab's number (the part of [`CellIndex`]); the first slab keeps its start cells'
+    /// values for the merge.
     slab: u32,
 }
 
@@ -991,8 +990,7 @@ fn run_slab<V: CellValue>(
     bottom: &V,
     emit: &(dyn Fn(SweptCell<V>) + Sync),
 ) -> Result<SlabOut<V>, String> {
-    let mut s = Sweep::new(chart, order, start, bottom, slab == 0, emit);
-    s.slab = slab;
+    let mut s = Sweep::new(chart, slab, order, start, bottom, emit);
     let end = end.map(Abscissa::F);
     while let Some(slot) = s.heap.peek() {
         if let Some(e) = &end {
@@ -1008,10 +1006,10 @@ fn run_slab<V: CellValue>(
 impl<'a, V: CellValue> Sweep<'a, V> {
     fn new(
         chart: &'a Chart,
+        slab: u32,
         order: Vec<u32>,
         start: Option<f64>,
         bottom: &V,
-        keep_start: bool,
         emit: &'a (dyn Fn(SweptCell<V>) + Sync),
     ) -> Sweep<'a, V> {
         let m = order.len();
@@ -1021,10 +1019,9 @@ impl<'a, V: CellValue> Sweep<'a, V> {
             heap: EventHeap::new(m.saturating_sub(1)),
             cells: Vec::with_capacity(m + 1),
             left: (0..=m).map(|_| None).collect(),
-            keep_start,
             emit,
             emitted: 0,
-            slab: 0,
+            slab,
         };
         for k in 0..m.saturating_sub(1) {
             s.schedule(k);
@@ -1184,7 +1181,7 @@ impl<'a, V: CellValue> Sweep<'a, V> {
                     left[k as usize] = Some(LeftFrag {
                         facets: cell.facets,
                         outcome: Outcome::Alive(i as u32),
-                        found: self.keep_start.then_some((cell.value, cell.point)),
+                        found: (self.slab == 0).then_some((cell.value, cell.point)),
                     });
                 }
                 Origin::Born => right[i] = Some(cell.facets),

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::geometry::arrangement::{ArrangementError, Hyperplanes, Pattern};
-use crate::geometry::cell_bounds::{delta_allowance, CellBounds};
+use crate::geometry::cell_bounds::{delta_allowance, larger_bound, CellBounds};
 use crate::geometry::cells::get_bit;
 use crate::geometry::cone::{support_at, upper_bound, FEW_ROWS};
 use crate::geometry::cone3::Cone3;
@@ -186,15 +186,6 @@ impl Swept {
         }
     }
 
-    /// The [`delta_allowance`] of this activation's slopes.
-    fn allowance(&self, data: &Dataset, delta: &[f64]) -> f64 {
-        let (on, off) = (
-            self.activation.cell_slope(true),
-            self.activation.cell_slope(false),
-        );
-        delta_allowance(data, delta, on.abs().max(off.abs()))
-    }
-
     /// Cells that the last walk skipped by the bounds of the walk before
     /// ([`crate::geometry::cell_bounds`]).
     pub fn skipped_by_bounds(&self) -> usize {
@@ -305,7 +296,8 @@ impl Swept {
         }
         let walk = self.bounds.begin(data, lambda);
         let delta = walk.as_ref().and_then(|w| w.delta.as_deref());
-        let allowance = delta.map_or(0.0, |d| self.allowance(data, d));
+        let slope = self.activation.largest_slope();
+        let allowance = delta.map_or(0.0, |d| delta_allowance(data, d, slope));
         let walked = self.walk_kept(data, model, lambda, delta, &|cell, duals, index| {
             let (dual, change) = duals;
             // Proven below the screen by the last walk's bound and the change of c since.
@@ -432,11 +424,10 @@ impl Swept {
         let neg = dual.c.map(|v| -v);
         let cone = Cone3::new(&g);
         let (mu_pos, mu_neg) = (cone.multipliers(&dual.c), cone.multipliers(&neg));
-        // A side whose bound is not a number proves nothing: it counts as +∞ (`max` alone
-        // would pass over it).
-        let side = |v: f64| if v.is_nan() { f64::INFINITY } else { v };
-        let upper = side(upper_bound(&dual.c, &radius, &g, &mu_pos))
-            .max(side(upper_bound(&neg, &radius, &g, &mu_neg)));
+        let upper = larger_bound(
+            upper_bound(&dual.c, &radius, &g, &mu_pos),
+            upper_bound(&neg, &radius, &g, &mu_neg),
+        );
         if upper <= screen {
             return (upper, None);
         }
@@ -575,14 +566,7 @@ impl Dual<'_> {
 
     /// An upper bound on the exact ‖c‖.
     fn norm_upper(&self) -> f64 {
-        self.norm_upper_with(0.0)
-    }
-
-    /// An upper bound on ‖c‖ for every c within `more` of the exact one in each entry.
-    fn norm_upper_with(&self, more: f64) -> f64 {
-        let widened = self
-            .c
-            .map(|v| ((v.abs() + self.err).next_up() + more).next_up());
+        let widened = self.c.map(|v| (v.abs() + self.err).next_up());
         crate::numeric::rounding::norm_upper(&widened)
     }
 }

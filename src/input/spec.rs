@@ -162,6 +162,14 @@ impl Activation {
             (Activation::Absolute, false) => -1.0,
         }
     }
+
+    /// The largest slope magnitude, max(|on|, |off|), which bounds how much any row's term
+    /// can weigh in a cell's dual vector.
+    pub fn largest_slope(&self) -> f64 {
+        self.cell_slope(true)
+            .abs()
+            .max(self.cell_slope(false).abs())
+    }
 }
 
 /// The training loss L(f, y), summed over samples.

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use super::cone4::{nnls4, nnls4_all, Mu4};
 use super::det4::dot4;
 use super::{Origin, VertexWalk, Walked};
+use crate::geometry::cell_bounds::larger_bound;
 use crate::geometry::cone::{support, Support};
 use crate::geometry::dual::PatternCheck;
 use crate::numeric::rounding::{dot_radius, norm_upper};
@@ -176,11 +177,7 @@ impl VertexWalk {
         if norm_bound <= screen {
             return (norm_bound, None);
         }
-        // The larger side's best proven bound (a bound that is not a number counts as +∞).
-        let larger = |b: [f64; 2]| {
-            let side = |v: f64| if v.is_nan() { f64::INFINITY } else { v };
-            side(b[0]).max(side(b[1]))
-        };
+        let larger = |b: [f64; 2]| larger_bound(b[0], b[1]);
         // The best upper bound so far per side.
         let mut cheap = [norm_bound; 2];
         let radius = [cell.err; 4];

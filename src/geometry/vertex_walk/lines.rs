@@ -265,21 +265,18 @@ impl VertexWalk {
         };
         let keys = self.sorted_keys(&line)?;
         // At t = −∞ row l has sign −sign(q_l); rows i and j vanish on the line.
-        let mut base = [0.0f64; 4];
-        let mut anti = [0.0f64; 4];
-        // The same sums at the change of λ, when there is one.
-        let (mut base_d, mut anti_d) = ([0.0f64; 4], [0.0f64; 4]);
+        // The line's sums (and its antipode's) at λ, and the same at the change of λ.
+        let mut sums = LineSums::default();
+        let mut sums_d = LineSums::default();
         let mut positive = 0usize;
         set(signs, anti_signs, i, 0);
         set(signs, anti_signs, j, 0);
         for key in &keys {
             let s = -key.sq;
             set(signs, anti_signs, key.k, s);
-            add(&mut base, terms.term(key.k, s));
-            add(&mut anti, terms.term(key.k, -s));
+            sums.enter(terms, key.k, s);
             if let Some(t) = change {
-                add(&mut base_d, t.term(key.k, s));
-                add(&mut anti_d, t.term(key.k, -s));
+                sums_d.enter(t, key.k, s);
             }
             positive += usize::from(s > 0);
         }
@@ -292,21 +289,15 @@ impl VertexWalk {
                 let sj = -e * self.pair_sign(i, k) * sk;
                 let old = signs[k];
                 // The cell's and its antipode's sums from the line's, at λ and at the change.
-                let at = |t: &Terms, base: &[f64; 4], anti: &[f64; 4]| {
-                    let mut c = *base;
-                    sub(&mut c, t.term(k, old));
-                    add(&mut c, t.term(k, sk));
-                    add(&mut c, t.term(i, si));
-                    add(&mut c, t.term(j, sj));
-                    let mut ca = *anti;
-                    sub(&mut ca, t.term(k, -old));
-                    add(&mut ca, t.term(k, -sk));
-                    add(&mut ca, t.term(i, -si));
-                    add(&mut ca, t.term(j, -sj));
-                    (c, ca)
+                let at = |t: &Terms, line: &LineSums| {
+                    let mut cell = *line;
+                    cell.pass(t, k, old, sk);
+                    cell.enter(t, i, si);
+                    cell.enter(t, j, sj);
+                    (cell.base, cell.anti)
                 };
-                let (c, ca) = at(terms, &base, &anti);
-                let moved = change.map(|t| (at(t, &base_d, &anti_d), t.err));
+                let (c, ca) = at(terms, &sums);
+                let moved = change.map(|t| (at(t, &sums_d), t.err));
                 let pos = positive - usize::from(old > 0)
                     + usize::from(sk > 0)
                     + usize::from(si > 0)
@@ -347,19 +338,37 @@ impl VertexWalk {
             }
             // Pass the vertex: row k turns to sign(q_k).
             let (from, to) = (signs[k], key.sq);
-            sub(&mut base, terms.term(k, from));
-            add(&mut base, terms.term(k, to));
-            sub(&mut anti, terms.term(k, -from));
-            add(&mut anti, terms.term(k, -to));
+            sums.pass(terms, k, from, to);
             if let Some(t) = change {
-                sub(&mut base_d, t.term(k, from));
-                add(&mut base_d, t.term(k, to));
-                sub(&mut anti_d, t.term(k, -from));
-                add(&mut anti_d, t.term(k, -to));
+                sums_d.pass(t, k, from, to);
             }
             positive = positive - usize::from(from > 0) + usize::from(to > 0);
             set(signs, anti_signs, k, to);
         }
         Ok((cells, kept))
+    }
+}
+
+/// A line's dual-vector sums for its cells (`base`) and their antipodes (`anti`, every sign
+/// flipped), updated together.
+#[derive(Clone, Copy, Default)]
+struct LineSums {
+    base: [f64; 4],
+    anti: [f64; 4],
+}
+
+impl LineSums {
+    /// Row `l` enters with sign `s`.
+    fn enter(&mut self, t: &Terms, l: usize, s: i8) {
+        add(&mut self.base, t.term(l, s));
+        add(&mut self.anti, t.term(l, -s));
+    }
+
+    /// Row `l` turns from sign `from` to sign `to`.
+    fn pass(&mut self, t: &Terms, l: usize, from: i8, to: i8) {
+        sub(&mut self.base, t.term(l, from));
+        add(&mut self.base, t.term(l, to));
+        sub(&mut self.anti, t.term(l, -from));
+        add(&mut self.anti, t.term(l, -to));
     }
 }

@@ -154,7 +154,7 @@ impl Terms {
     fn new(walk: &VertexWalk, lambda_rows: &[f64]) -> Terms {
         let on_slope = walk.activation.cell_slope(true);
         let off_slope = walk.activation.cell_slope(false);
-        let scale = on_slope.abs().max(off_slope.abs());
+        let scale = walk.activation.largest_slope();
         let mut total = 0.0f64;
         let mut on = Vec::with_capacity(walk.x.len());
         let mut off = Vec::with_capacity(walk.x.len());
@@ -315,12 +315,8 @@ impl VertexWalk {
     /// The [`crate::geometry::cell_bounds::delta_allowance`] of this walk's own rows (from
     /// which the dual vectors are summed) for a change of λ given per row.
     pub fn change_allowance(&self, change_rows: &[f64]) -> f64 {
-        let (on, off) = (
-            self.activation.cell_slope(true),
-            self.activation.cell_slope(false),
-        );
         let rows = self.x.iter().zip(change_rows).map(|(x, &d)| (&x[..], d));
-        crate::geometry::cell_bounds::allowance_of_rows(rows, on.abs().max(off.abs()))
+        crate::geometry::cell_bounds::allowance_of_rows(rows, self.activation.largest_slope())
     }
 
     /// The place of a walked cell among [`VertexWalk::bounds`]' cells.
