@@ -56,9 +56,13 @@ use num_bigint::BigInt;
 use num_traits::{Signed, ToPrimitive, Zero};
 use rayon::prelude::*;
 
+pub use tape::{SweepTape, TapeGeometry, TapedCell};
+
 use crate::geometry::arrangement::Xoshiro;
 use crate::geometry::cells::{words, Signs};
 use crate::numeric::exact::{sign_dot, IntVec};
+
+mod tape;
 
 /// A per-cell payload updated incrementally as the sweep moves from cell to cell.
 pub trait CellValue: Clone + Send + Sync {
@@ -133,6 +137,28 @@ pub fn sweep_cells_with<V: CellValue>(
     init: &(dyn Fn(&Signs) -> V + Sync),
     emit: &(dyn Fn(SweptCell<V>) + Sync),
 ) -> Result<usize, String> {
+    sweep_recording(reps, options, init, emit, false).map(|(count, _)| count)
+}
+
+/// [`sweep_cells_with`], which also records the sweep as a [`SweepTape`]: every later walk of
+/// the same normals and options can replay it ([`SweepTape::replay`]) without the geometry.
+/// No tape when there is no line (a single cell).
+pub fn sweep_cells_taped<V: CellValue>(
+    reps: &[IntVec],
+    options: &SweepOptions,
+    init: &(dyn Fn(&Signs) -> V + Sync),
+    emit: &(dyn Fn(SweptCell<V>) + Sync),
+) -> Result<(usize, Option<SweepTape>), String> {
+    sweep_recording(reps, options, init, emit, true)
+}
+
+fn sweep_recording<V: CellValue>(
+    reps: &[IntVec],
+    options: &SweepOptions,
+    init: &(dyn Fn(&Signs) -> V + Sync),
+    emit: &(dyn Fn(SweptCell<V>) + Sync),
+    record: bool,
+) -> Result<(usize, Option<SweepTape>), String> {
     validate(reps)?;
     let m = reps.len();
     if m == 0 {
@@ -143,7 +169,7 @@ pub fn sweep_cells_with<V: CellValue>(
             point,
             index: CellIndex { part: 0, local: 0 },
         });
-        return Ok(1);
+        return Ok((1, None));
     }
     let mut chart = choose_chart(reps, options.seed)?;
     chart.lines.exact_points = options.exact_points;
@@ -166,7 +192,8 @@ pub fn sweep_cells_with<V: CellValue>(
                 _ => (Some(bounds[s - 1].0), bounds[s - 1].1.clone()),
             };
             let end = bounds.get(s).map(|b| b.0);
-            run_slab(&chart, s as u32, order, start, end, &bottom, emit)
+            let tape = record.then(|| tape::SlabTape::new(order.clone()));
+            run_slab(&chart, s as u32, order, start, end, &bottom, emit, tape)
         })
         .collect::<Result<Vec<SlabOut<V>>, String>>()?;
     for (s, (l, order)) in bounds.iter().enumerate() {
@@ -176,7 +203,18 @@ pub fn sweep_cells_with<V: CellValue>(
             ));
         }
     }
-    merge(&chart, outs, emit)
+    let mut tapes = Vec::new();
+    let outs = outs
+        .into_iter()
+        .map(|mut out| {
+            tapes.extend(out.tape.take());
+            out
+        })
+        .collect();
+    let mut merged = record.then(tape::MergeTape::default);
+    let count = merge(&chart, outs, emit, merged.as_mut())?;
+    let tape = merged.map(|merged| SweepTape::new(&chart, bottom_signs, tapes, merged, count));
+    Ok((count, tape))
 }
 
 /// Every cell as (sign vector, sorted facets, interior point), the signs computed exactly at
@@ -725,8 +763,18 @@ fn dyadic_point_small(t: f64, y: f64) -> Option<[i128; 3]> {
 
 /// The point of R³, g = w₀ p + w₁ q + w₂ e, and −g when `both`.
 fn to_space(chart: &Chart, point: &Pt, both: bool) -> Result<(IntVec, Option<IntVec>), String> {
-    let b = &chart.basis;
-    if let (Pt::Float(t, y), false) = (point, chart.lines.exact_points) {
+    to_space_by(&chart.basis, chart.lines.exact_points, point, both)
+}
+
+/// [`to_space`] from the chart's basis and its `exact_points` option alone (what a replayed
+/// tape keeps of the chart).
+fn to_space_by(
+    b: &[[i64; 3]; 3],
+    exact_points: bool,
+    point: &Pt,
+    both: bool,
+) -> Result<(IntVec, Option<IntVec>), String> {
+    if let (Pt::Float(t, y), false) = (point, exact_points) {
         let (t, y) = (*t, *y);
         // |w| < 2¹⁰⁰ and |basis| < 2²²: the sums fit in i128.
         if let Some(w) = dyadic_point_small(t, y) {
@@ -757,6 +805,7 @@ fn to_space(chart: &Chart, point: &Pt, both: bool) -> Result<(IntVec, Option<Int
 
 /// Report a cell (and its antipode when `both`, at the next index) as cell `index`; returns
 /// the number reported.
+#[allow(clippy::too_many_arguments)]
 fn emit_cell<V: CellValue>(
     chart: &Chart,
     value: V,
@@ -765,11 +814,15 @@ fn emit_cell<V: CellValue>(
     both: bool,
     index: CellIndex,
     emit: &(dyn Fn(SweptCell<V>) + Sync),
+    record: Option<&mut tape::Geometries>,
 ) -> Result<usize, String> {
     facets.sort_unstable();
     facets.dedup();
-    let facets: Vec<usize> = facets.into_iter().map(|j| j as usize).collect();
+    if let Some(r) = record {
+        r.push(&facets, point);
+    }
     let (point, anti) = to_space(chart, point, both)?;
+    let facets: Vec<usize> = facets.into_iter().map(|j| j as usize).collect();
     let Some(anti) = anti else {
         emit(SweptCell {
             value,
@@ -965,6 +1018,8 @@ struct SlabOut<V> {
     /// The order at the slab's end.
     order: Vec<u32>,
     emitted: usize,
+    /// The slab's record, when the sweep is taped.
+    tape: Option<tape::SlabTape>,
 }
 
 struct Sweep<'a, V> {
@@ -978,9 +1033,12 @@ struct Sweep<'a, V> {
     /// The slab's number (the part of [`CellIndex`]); the first slab keeps its start cells'
     /// values for the merge.
     slab: u32,
+    /// The slab's record, when the sweep is taped.
+    tape: Option<tape::SlabTape>,
 }
 
 /// Sweep the events with abscissa in [start, end) from the order at `start` (`None`: −∞).
+#[allow(clippy::too_many_arguments)]
 fn run_slab<V: CellValue>(
     chart: &Chart,
     slab: u32,
@@ -989,8 +1047,10 @@ fn run_slab<V: CellValue>(
     end: Option<f64>,
     bottom: &V,
     emit: &(dyn Fn(SweptCell<V>) + Sync),
+    tape: Option<tape::SlabTape>,
 ) -> Result<SlabOut<V>, String> {
     let mut s = Sweep::new(chart, slab, order, start, bottom, emit);
+    s.tape = tape;
     let end = end.map(Abscissa::F);
     while let Some(slot) = s.heap.peek() {
         if let Some(e) = &end {
@@ -1022,6 +1082,7 @@ impl<'a, V: CellValue> Sweep<'a, V> {
             emit,
             emitted: 0,
             slab,
+            tape: None,
         };
         for k in 0..m.saturating_sub(1) {
             s.schedule(k);
@@ -1120,6 +1181,9 @@ impl<'a, V: CellValue> Sweep<'a, V> {
             let l = self.order[i - 1];
             let mut value = self.cells[i - 1].value.clone();
             value.flip(l as usize, up[l as usize]);
+            if let Some(t) = &mut self.tape {
+                t.born(i, l);
+            }
             let born = Alive {
                 value,
                 facets: vec![l, self.order[i]],
@@ -1165,6 +1229,7 @@ impl<'a, V: CellValue> Sweep<'a, V> {
                     true,
                     index,
                     self.emit,
+                    self.tape.as_mut().map(|t| &mut t.geometries),
                 )?;
             }
         }
@@ -1196,6 +1261,7 @@ impl<'a, V: CellValue> Sweep<'a, V> {
             right,
             order: self.order,
             emitted: self.emitted,
+            tape: self.tape,
         })
     }
 }
@@ -1253,6 +1319,7 @@ fn merge<V: CellValue>(
     chart: &Chart,
     outs: Vec<SlabOut<V>>,
     emit: &(dyn Fn(SweptCell<V>) + Sync),
+    mut record: Option<&mut tape::MergeTape>,
 ) -> Result<usize, String> {
     let m = chart.left.len();
     let lost = || "a cell was lost between slabs".to_string();
@@ -1293,7 +1360,9 @@ fn merge<V: CellValue>(
                 (Outcome::Died, None) => {
                     let (value, point) = found.ok_or_else(lost)?;
                     let index = next_index(2);
-                    let reported = emit_cell(chart, value, facets, &point, true, index, emit)?;
+                    let geometries = record.as_deref_mut().map(|r| r.emit(s, k, true));
+                    let reported =
+                        emit_cell(chart, value, facets, &point, true, index, emit, geometries)?;
                     if reported != 2 {
                         return Err("a bounded cell without its antipode".into());
                     }
@@ -1331,7 +1400,8 @@ fn merge<V: CellValue>(
         let (value, point) = first[j].take().ok_or_else(lost)?;
         let both = j > 0 && j < m;
         let index = next_index(if both { 2 } else { 1 });
-        count += emit_cell(chart, value, facets, &point, both, index, emit)?;
+        let geometries = record.as_deref_mut().map(|r| r.emit(0, j, both));
+        count += emit_cell(chart, value, facets, &point, both, index, emit, geometries)?;
     }
     Ok(count)
 }

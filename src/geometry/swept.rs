@@ -22,6 +22,12 @@
 //! the cells whose bound plus ‖c_i(λ − λ')‖ stays below the screen (see
 //! [`crate::geometry::cell_bounds`]): once the working-set loop converges, most cells are passed
 //! over without their facets or cone.
+//!
+//! # The sweep replayed
+//! Counting the cells records the sweep ([`SweepTape`], about 30 bytes per cell, up to
+//! [`TAPE_MAX_CELLS`]); every walk then replays it: the same values, indices, facets and points
+//! as a fresh sweep, without its event queue and exact predicates, and a cell's facets and
+//! point are only built when the cell is checked.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -32,7 +38,10 @@ use crate::geometry::cells::get_bit;
 use crate::geometry::cone::{support_at, upper_bound, FEW_ROWS};
 use crate::geometry::cone3::Cone3;
 use crate::geometry::dual::PatternCheck;
-use crate::geometry::sweep::{signs_at, sweep_cells, CellIndex, CellValue, SweptCell};
+use crate::geometry::sweep::{
+    signs_at, sweep_cells, sweep_cells_taped, CellIndex, CellValue, SweepOptions, SweepTape,
+    SweptCell, TapeGeometry, TapedCell,
+};
 use crate::geometry::vertex_walk::VertexWalk;
 use crate::input::data::Dataset;
 use crate::input::spec::{Activation, Model};
@@ -57,6 +66,32 @@ pub struct Swept {
     activation: Activation,
     /// Each swept cell's proven bound from the last walk ([`CellBounds`]).
     bounds: CellBounds,
+    /// The recorded sweep, when there are at most [`TAPE_MAX_CELLS`] cells.
+    tape: Taped,
+}
+
+/// Arrangements with more cells than this are swept afresh at every walk instead of replayed
+/// (a tape holds about 30 bytes per cell: 360 MB here).
+pub const TAPE_MAX_CELLS: usize = 12_000_000;
+
+/// The recorded sweep of a [`Swept`] (shared by its clones; not part of its equality: a tape is
+/// what the sweep of the same normals reports).
+#[derive(Clone, Default)]
+struct Taped(Option<std::sync::Arc<SweepTape>>);
+
+impl PartialEq for Taped {
+    fn eq(&self, _: &Taped) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Taped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(t) => write!(f, "tape of {} cells, {} bytes", t.cells(), t.bytes()),
+            None => write!(f, "no tape"),
+        }
+    }
 }
 
 /// A cell's count of active non-zero rows, kept along the walk (to recognise the all-zero
@@ -101,6 +136,7 @@ impl Swept {
                 vertex: Some(w),
                 activation,
                 bounds: CellBounds::none(),
+                tape: Taped::default(),
             }));
         }
         if data.x.cols() != 3 {
@@ -115,23 +151,29 @@ impl Swept {
             patterns: 0,
             activation,
             bounds: CellBounds::none(),
+            tape: Taped::default(),
         };
         let kept = AtomicUsize::new(0);
         let census = swept.census_table();
         // The size of each part of the sweep's output, for the cells' positions.
         let parts: Vec<AtomicUsize> = (0..MAX_PARTS).map(|_| AtomicUsize::new(0)).collect();
-        let cells = sweep_cells(
-            swept.reps(),
-            &|signs| swept.census(&census, signs),
-            &|cell: SweptCell<Census>| {
-                if swept.keeps(&cell.value) {
-                    kept.fetch_add(1, Ordering::Relaxed);
-                }
-                let part = (cell.index.part as usize).min(MAX_PARTS - 1);
-                parts[part].fetch_max(cell.index.local as usize + 1, Ordering::Relaxed);
-            },
-        )
+        let count = |cell: SweptCell<Census>| {
+            if swept.keeps(&cell.value) {
+                kept.fetch_add(1, Ordering::Relaxed);
+            }
+            let part = (cell.index.part as usize).min(MAX_PARTS - 1);
+            parts[part].fetch_max(cell.index.local as usize + 1, Ordering::Relaxed);
+        };
+        let init = |signs: &crate::geometry::cells::Signs| swept.census(&census, signs);
+        // At most m(m − 1) + 2 cells for m lines.
+        let m = swept.reps().len();
+        let (cells, tape) = if m.saturating_mul(m) <= TAPE_MAX_CELLS {
+            sweep_cells_taped(swept.reps(), &SweepOptions::default(), &init, &count)
+        } else {
+            sweep_cells(swept.reps(), &init, &count).map(|c| (c, None))
+        }
         .map_err(ArrangementError::Numerical)?;
+        swept.tape = Taped(tape.map(std::sync::Arc::new));
         let sizes: Vec<usize> = parts.into_iter().map(AtomicUsize::into_inner).collect();
         // Every cell has its own position only when the parts' sizes add up to the cells.
         if sizes[MAX_PARTS - 1] == 0 && sizes.iter().sum::<usize>() == cells {
@@ -298,12 +340,12 @@ impl Swept {
         let delta = walk.as_ref().and_then(|w| w.delta.as_deref());
         let slope = self.activation.largest_slope();
         let allowance = delta.map_or(0.0, |d| delta_allowance(data, d, slope));
-        let walked = self.walk_kept(data, model, lambda, delta, &|cell, duals, index| {
+        let walked = self.walk_kept(data, model, lambda, delta, &|geometry, duals, index| {
             let (dual, change) = duals;
             // Proven below the screen by the last walk's bound and the change of c since.
             if let Some(w) = &walk {
                 if w.skips(index, change.map(|d| (&d.c[..], d.err)), allowance, screen) {
-                    return;
+                    return Ok(());
                 }
             }
             let norm = dual.norm_upper();
@@ -311,13 +353,14 @@ impl Swept {
                 if let Some(w) = &walk {
                     w.set(index, norm);
                 }
-                return;
+                return Ok(());
             }
+            let cell = geometry.cell()?;
             let Cell::Swept { point, facets } = &cell else {
                 if let Some(w) = &walk {
                     w.set(index, f64::INFINITY);
                 }
-                return;
+                return Ok(());
             };
             let rows = self.facet_rows(data, point, facets);
             let (upper, check) = self.check_cell(dual, point, &rows, screen);
@@ -327,6 +370,7 @@ impl Swept {
             if let Some(check) = check {
                 visit(cell, check);
             }
+            Ok(())
         });
         if let Some(w) = walk {
             w.finish(walked.is_ok());
@@ -343,8 +387,9 @@ impl Swept {
         lambda: &[f64],
         visit: &(dyn Fn(Cell, [f64; 3], f64) + Sync),
     ) -> Result<usize, String> {
-        self.walk_kept(data, model, lambda, None, &|cell, (dual, _), _| {
-            visit(cell, dual.c, dual.err)
+        self.walk_kept(data, model, lambda, None, &|geometry, (dual, _), _| {
+            visit(geometry.cell()?, dual.c, dual.err);
+            Ok(())
         })
     }
 
@@ -368,27 +413,42 @@ impl Swept {
         let change = delta.map(|d| DualTable::new(self, data, d));
         let census = self.census_table();
         let kept = AtomicUsize::new(0);
-        sweep_cells(
-            self.reps(),
-            &|signs| {
-                (
-                    self.census(&census, signs),
-                    table.value(self, signs),
-                    change.as_ref().map(|t| t.value(self, signs)),
-                )
-            },
-            &|cell: SweptCell<(Census, Dual, Option<Dual>)>| {
-                let (count, dual, moved) = &cell.value;
-                if self.keeps(count) {
-                    kept.fetch_add(1, Ordering::Relaxed);
-                    let found = Cell::Swept {
+        let init = |signs: &crate::geometry::cells::Signs| {
+            (
+                self.census(&census, signs),
+                table.value(self, signs),
+                change.as_ref().map(|t| t.value(self, signs)),
+            )
+        };
+        let failure = Mutex::new(None);
+        let pass = |value: &(Census, Dual, Option<Dual>), geometry: Geometry, index| {
+            let (count, dual, moved) = value;
+            if self.keeps(count) {
+                kept.fetch_add(1, Ordering::Relaxed);
+                if let Err(e) = visit(geometry, (dual, moved.as_ref()), index) {
+                    *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                }
+            }
+        };
+        match &self.tape.0 {
+            Some(tape) => {
+                tape.replay(&init, &|cell: TapedCell<(Census, Dual, Option<Dual>)>| {
+                    pass(&cell.value, Geometry::Taped(cell.geometry), cell.index)
+                })?;
+            }
+            None => {
+                sweep_cells(self.reps(), &init, &|cell: SweptCell<_>| {
+                    let geometry = Geometry::Ready(Cell::Swept {
                         point: cell.point,
                         facets: cell.facets,
-                    };
-                    visit(found, (dual, moved.as_ref()), cell.index);
-                }
-            },
-        )?;
+                    });
+                    pass(&cell.value, geometry, cell.index)
+                })?;
+            }
+        }
+        if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(e);
+        }
         Ok(kept.into_inner())
     }
 
@@ -440,9 +500,30 @@ impl Swept {
     }
 }
 
-/// What [`Swept::walk_kept`] calls per kept cell: the cell, its dual vectors at λ and at the
-/// change δ (when walked with one), and its place in the sweep.
-type KeptVisitor<'v> = dyn Fn(Cell, (&Dual, Option<&Dual>), CellIndex) + Sync + 'v;
+/// What [`Swept::walk_kept`] calls per kept cell: the cell's geometry, its dual vectors at λ and
+/// at the change δ (when walked with one), and its place in the sweep. An error (a replayed
+/// cell's point could not be built) ends the walk with it.
+type KeptVisitor<'v> =
+    dyn Fn(Geometry, (&Dual, Option<&Dual>), CellIndex) -> Result<(), String> + Sync + 'v;
+
+/// A kept cell's facets and interior point: at hand (a fresh sweep), or on the tape, built
+/// when the visitor needs them.
+enum Geometry<'t> {
+    Ready(Cell),
+    Taped(TapeGeometry<'t>),
+}
+
+impl Geometry<'_> {
+    fn cell(self) -> Result<Cell, String> {
+        match self {
+            Geometry::Ready(cell) => Ok(cell),
+            Geometry::Taped(t) => Ok(Cell::Swept {
+                point: t.point()?,
+                facets: t.facets(),
+            }),
+        }
+    }
+}
 
 /// More parts than the sweep reports (its slabs and the merge): a count that reaches the last
 /// one means the cells have no positions, and no bounds are kept.
