@@ -143,6 +143,47 @@ fn walks_that_reuse_bounds_check_what_fresh_walks_check() {
     assert!(checked > 1_000, "{checked} cells checked");
 }
 
+/// A walk that replays the recorded sweep reports the cells, with the values, that a walk
+/// sweeping afresh reports (three activations, one slab and several).
+#[test]
+fn replayed_walks_check_what_fresh_sweeps_check() {
+    for (activation, seed, n) in [
+        ("relu", 15, 60),
+        ("absolute", 16, 120),
+        ("leaky_relu", 17, 300),
+    ] {
+        let spec = spec(n, activation, seed);
+        let data = Dataset::load(&spec).unwrap();
+        let taped = Swept::new(&data, spec.model.activation).unwrap().unwrap();
+        let fresh = taped.without_tape();
+        assert!(taped.tape_bytes() > 0 && fresh.tape_bytes() == 0);
+        let mut rng = Xoshiro::new(seed);
+        let lambda: Vec<f64> = data.y.iter().map(|v| v + 0.1 * rng.gaussian()).collect();
+        let all = walk(&fresh, &data, &spec, &lambda, 0.0);
+        assert_eq!(
+            all,
+            walk(&taped, &data, &spec, &lambda, 0.0),
+            "{activation}"
+        );
+        let mut values: Vec<f64> = all
+            .values()
+            .map(|&(p, n)| f64::from_bits(p).max(f64::from_bits(n)))
+            .collect();
+        values.sort_by(f64::total_cmp);
+        for q in [2, 5, 9] {
+            let screen = values[values.len() * q / 10];
+            let checked = walk(&fresh, &data, &spec, &lambda, screen);
+            assert!(!checked.is_empty());
+            let replayed = Swept::new(&data, spec.model.activation).unwrap().unwrap();
+            assert_eq!(
+                checked,
+                walk(&replayed, &data, &spec, &lambda, screen),
+                "{activation}"
+            );
+        }
+    }
+}
+
 /// The exact rational value of a float.
 fn exact(v: f64) -> BigRational {
     BigRational::from_float(v).expect("finite")

@@ -2,11 +2,12 @@
 //! same cells at the same indices, with the same facets, points and bitwise the same values.
 mod common;
 
+use std::cmp::Ordering;
 use std::sync::Mutex;
 
 use cvxnn::arrangement::Xoshiro;
 use cvxnn::cells::{get_bit, words, Signs};
-use cvxnn::exact::{group_lines, IntVec};
+use cvxnn::exact::{group_lines, sign_dot, IntVec};
 use cvxnn::sweep::{
     signs_at, sweep_cells_taped, sweep_cells_with, CellValue, SweepOptions, SweptCell, TapedCell,
 };
@@ -83,6 +84,14 @@ fn three_ways(reps: &[IntVec], options: &SweepOptions) -> [Vec<Row>; 3] {
             assert_eq!(tape.cells(), n);
             let count = tape
                 .replay(&init(m), &|c: TapedCell<Trace>| {
+                    // The recorded sides of the facets are the exact signs at the point.
+                    let point = c.geometry.point().unwrap();
+                    let sides: Vec<(usize, bool)> = c.geometry.oriented_facets().collect();
+                    let facets: Vec<usize> = sides.iter().map(|s| s.0).collect();
+                    assert_eq!(facets, c.geometry.facets());
+                    for (j, positive) in sides {
+                        assert_eq!(positive, sign_dot(&reps[j], &point) == Ordering::Greater);
+                    }
                     replayed.lock().unwrap().push((
                         (c.index.part, c.index.local),
                         c.geometry.facets(),

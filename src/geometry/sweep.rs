@@ -203,14 +203,11 @@ fn sweep_recording<V: CellValue>(
             ));
         }
     }
+    let mut outs = outs;
     let mut tapes = Vec::new();
-    let outs = outs
-        .into_iter()
-        .map(|mut out| {
-            tapes.extend(out.tape.take());
-            out
-        })
-        .collect();
+    for out in &mut outs {
+        tapes.extend(out.tape.take());
+    }
     let mut merged = record.then(tape::MergeTape::default);
     let count = merge(&chart, outs, emit, merged.as_mut())?;
     let tape = merged.map(|merged| SweepTape::new(&chart, bottom_signs, tapes, merged, count));
@@ -568,6 +565,24 @@ impl Lines {
         ordering_of(&(nj * &p[1] - ni * &q[1]))
     }
 
+    /// Whether a_lᵀ g > 0 at the chart point (the point above line l when its upper side is
+    /// a_l's positive side, below it otherwise); an error when the point is on the line or
+    /// pending.
+    fn positive_side(&self, l: u32, point: &Pt) -> Result<bool, String> {
+        let side = match point {
+            Pt::Float(t, y) => self.side(l, *t, *y),
+            Pt::Exact(w) => {
+                let c = self.ex(l);
+                ordering_of(&(&c[0] * &w[0] + &c[1] * &w[1] + &c[2] * &w[2]))
+            }
+            Pt::Pending(_) => return Err("a cell's point is not known yet".into()),
+        };
+        match side {
+            Ordering::Equal => Err(format!("a cell's point lies on its facet {l}")),
+            s => Ok((s == Ordering::Greater) == self.up[l as usize]),
+        }
+    }
+
     /// The sign of α_l t + β_l y + γ_l: `Greater` above line l.
     fn side(&self, l: u32, t: f64, y: f64) -> Ordering {
         let c = self.fz(l);
@@ -818,10 +833,15 @@ fn emit_cell<V: CellValue>(
 ) -> Result<usize, String> {
     facets.sort_unstable();
     facets.dedup();
+    let (space, anti) = to_space(chart, point, both)?;
     if let Some(r) = record {
-        r.push(&facets, point);
+        let positive = facets
+            .iter()
+            .map(|&j| chart.lines.positive_side(j, point))
+            .collect::<Result<Vec<bool>, String>>()?;
+        r.record(&facets, &positive, point)?;
     }
-    let (point, anti) = to_space(chart, point, both)?;
+    let point = space;
     let facets: Vec<usize> = facets.into_iter().map(|j| j as usize).collect();
     let Some(anti) = anti else {
         emit(SweptCell {
@@ -1261,7 +1281,7 @@ impl<'a, V: CellValue> Sweep<'a, V> {
             right,
             order: self.order,
             emitted: self.emitted,
-            tape: self.tape,
+            tape: self.tape.map(|t| t.finish(self.emitted)),
         })
     }
 }

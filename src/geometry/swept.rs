@@ -1,6 +1,7 @@
 //! The exact arrangement of three-column data (two features and the bias) walked by the sweep
 //! ([`crate::geometry::sweep`]) each time it is needed, instead of stored: pricing and the certificate's
-//! check visit every cell in O(m) memory. Four-column data in general position are walked by
+//! check visit every cell in O(m) memory beyond the record of the sweep (below) and the kept
+//! bounds. Four-column data in general position are walked by
 //! [`crate::geometry::vertex_walk`] behind the same interface ([`Swept::walk_checks`],
 //! [`Swept::materialize`]).
 //!
@@ -70,9 +71,10 @@ pub struct Swept {
     tape: Taped,
 }
 
-/// Arrangements with more cells than this are swept afresh at every walk instead of replayed
-/// (a tape holds about 30 bytes per cell: 360 MB here).
-pub const TAPE_MAX_CELLS: usize = 12_000_000;
+/// Arrangements with more cells than this (m² for m lines, an upper bound) are swept afresh at
+/// every walk instead of replayed. A tape holds about 30 bytes per cell
+/// ([`crate::geometry::sweep::SweepTape`]), so at most about 250 MB.
+pub const TAPE_MAX_CELLS: usize = 8_000_000;
 
 /// The recorded sweep of a [`Swept`] (shared by its clones; not part of its equality: a tape is
 /// what the sweep of the same normals reports).
@@ -237,6 +239,20 @@ impl Swept {
         }
     }
 
+    /// A copy whose walks sweep afresh instead of replaying the recorded sweep (as for more
+    /// than [`TAPE_MAX_CELLS`] cells); for tests and diagnostics.
+    pub fn without_tape(&self) -> Swept {
+        Swept {
+            tape: Taped::default(),
+            ..self.clone()
+        }
+    }
+
+    /// Heap bytes of the recorded sweep (0 without one).
+    pub fn tape_bytes(&self) -> usize {
+        self.tape.0.as_ref().map_or(0, |t| t.bytes())
+    }
+
     /// Whether the cells are walked by vertices (four columns), not swept.
     pub fn is_vertex_walk(&self) -> bool {
         self.vertex.is_some()
@@ -355,19 +371,17 @@ impl Swept {
                 }
                 return Ok(());
             }
-            let cell = geometry.cell()?;
-            let Cell::Swept { point, facets } = &cell else {
+            let Some(rows) = geometry.facet_rows(self, data)? else {
                 if let Some(w) = &walk {
                     w.set(index, f64::INFINITY);
                 }
                 return Ok(());
             };
-            let rows = self.facet_rows(data, point, facets);
-            let (upper, check) = self.check_cell(dual, point, &rows, screen);
+            let (upper, check) = self.check_cell(dual, &rows, screen, geometry)?;
             if let Some(w) = &walk {
                 w.set(index, upper.min(norm));
             }
-            if let Some(check) = check {
+            if let Some((cell, check)) = check {
                 visit(cell, check);
             }
             Ok(())
@@ -455,13 +469,27 @@ impl Swept {
     /// The cell's cone rows sign_j x_{rep(j)} for its facets j (on the stack for the few
     /// facets most cells have).
     fn facet_rows(&self, data: &Dataset, point: &IntVec, facets: &[usize]) -> FacetRows {
+        self.oriented_rows(
+            data,
+            facets.iter().map(|&j| {
+                (
+                    j,
+                    sign_dot(&self.reps()[j], point) != std::cmp::Ordering::Less,
+                )
+            }),
+        )
+    }
+
+    /// The cone rows ±x_{rep(j)} of facets j given with the side of their hyperplane the cell
+    /// lies on (true: positive).
+    fn oriented_rows(
+        &self,
+        data: &Dataset,
+        facets: impl Iterator<Item = (usize, bool)>,
+    ) -> FacetRows {
         facets
-            .iter()
-            .map(|&j| {
-                let s = match sign_dot(&self.reps()[j], point) {
-                    std::cmp::Ordering::Less => -1.0,
-                    _ => 1.0,
-                };
+            .map(|(j, positive)| {
+                let s = if positive { 1.0 } else { -1.0 };
                 let x = data.x.row(self.planes.rep_row[j]);
                 [s * x[0], s * x[1], s * x[2]]
             })
@@ -471,14 +499,15 @@ impl Swept {
     /// The cone check of one cell from its dual vector and facet rows: the rigorous bound
     /// ‖c + Gᵀμ‖ on both sides' values (the larger), with the check itself unless both are
     /// ≤ `screen`. The multipliers come from the cone's faces ([`Cone3`], whose edges both
-    /// sides share) and serve the full check too.
+    /// sides share) and serve the full check too. The cell itself (its interior point gives
+    /// the check's direction) is only built from `geometry` for that check.
     fn check_cell(
         &self,
         dual: &Dual,
-        point: &IntVec,
         rows: &FacetRows,
         screen: f64,
-    ) -> (f64, Option<PatternCheck>) {
+        geometry: Geometry,
+    ) -> Result<(f64, Option<(Cell, PatternCheck)>), String> {
         let g: SmallVec<[&[f64]; FEW_ROWS]> = rows.iter().map(|r| r.as_slice()).collect();
         let radius = [dual.err; 3];
         let neg = dual.c.map(|v| -v);
@@ -489,14 +518,15 @@ impl Swept {
             upper_bound(&neg, &radius, &g, &mu_neg),
         );
         if upper <= screen {
-            return (upper, None);
+            return Ok((upper, None));
         }
-        let gate = point.direction();
+        let cell = geometry.cell()?;
+        let gate = cell.gate();
         let check = PatternCheck {
             positive: support_at(&dual.c, &radius, &g, &gate, &mu_pos),
             negative: support_at(&neg, &radius, &g, &gate, &mu_neg),
         };
-        (upper, Some(check))
+        Ok((upper, Some((cell, check))))
     }
 }
 
@@ -514,6 +544,17 @@ enum Geometry<'t> {
 }
 
 impl Geometry<'_> {
+    /// The cell's signed facet rows; `None` for a cell that has no facets (not swept).
+    fn facet_rows(&self, swept: &Swept, data: &Dataset) -> Result<Option<FacetRows>, String> {
+        Ok(match self {
+            Geometry::Ready(Cell::Swept { point, facets }) => {
+                Some(swept.facet_rows(data, point, facets))
+            }
+            Geometry::Ready(Cell::Signed { .. }) => None,
+            Geometry::Taped(t) => Some(swept.oriented_rows(data, t.oriented_facets())),
+        })
+    }
+
     fn cell(self) -> Result<Cell, String> {
         match self {
             Geometry::Ready(cell) => Ok(cell),

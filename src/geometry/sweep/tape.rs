@@ -10,7 +10,11 @@
 //!   interior point in the chart (two floats, or the exact homogeneous point when the floats
 //!   could not be verified);
 //! - for the merge: which slab's start interval each of its reports takes its value from;
-//! - the chart's basis (to turn chart points into points of R³) and the lines' orientation.
+//! - the chart's basis (to turn chart points into points of R³) and the lines' orientation;
+//! - the side of each facet's hyperplane the cell lies on (the exact sign of a_jᵀ point,
+//!   decided in the chart as the sweep decides its points), so that a check needs neither the
+//!   point nor an exact predicate;
+//! - the number of cells each part (slab, merge) reported, checked by every replay.
 //!
 //! # Why a replay equals the sweep
 //! The replay applies the same [`CellValue`] operations to the same values in the same order
@@ -19,7 +23,8 @@
 //! rounding bound; the facets and points are the sweep's own, and the indices are counted as
 //! the sweep counts them. `tests/sweep_tape.rs` compares replays with fresh sweeps.
 //!
-//! Memory: about 30 bytes per cell (a pair of antipodal cells shares one record).
+//! Memory: about 30 bytes per cell (a pair of antipodal cells shares one record; more for the
+//! rare exact points), measured by [`SweepTape::bytes`].
 
 use num_bigint::BigInt;
 use rayon::prelude::*;
@@ -35,6 +40,9 @@ pub(super) struct Geometries {
     ends: Vec<u32>,
     facets: Vec<u32>,
     points: Vec<Point>,
+    /// Bit e set when the recorded cell lies on the positive side of facet entry e's
+    /// hyperplane.
+    positive: Vec<u64>,
 }
 
 /// A settled chart point (a [`Pt`] that is never pending).
@@ -45,27 +53,90 @@ enum Point {
 }
 
 impl Geometries {
-    /// Record one report: its sorted facets and its chart point.
-    pub(super) fn push(&mut self, facets: &[u32], point: &Pt) {
-        self.facets.extend_from_slice(facets);
-        self.ends.push(self.facets.len() as u32);
-        self.points.push(match point {
-            Pt::Float(t, y) => Point::Float(*t, *y),
+    /// Record one report: its sorted facets, their sides (true: the cell lies on the positive
+    /// side of the facet's hyperplane) and its chart point (an error when it is still pending).
+    pub(super) fn record(
+        &mut self,
+        facets: &[u32],
+        positive: &[bool],
+        point: &Pt,
+    ) -> Result<(), String> {
+        let point = match point {
             Pt::Exact(w) => Point::Exact(w.clone()),
-            // emit_cell turns a pending point into an error right after recording it, and the
-            // sweep (hence the tape) fails with it.
-            Pt::Pending(_) => Point::Float(f64::NAN, f64::NAN),
-        });
+            Pt::Float(t, y) => Point::Float(*t, *y),
+            Pt::Pending(_) => return Err("a cell is recorded before its point is known".into()),
+        };
+        for (&j, &p) in facets.iter().zip(positive) {
+            let e = self.facets.len();
+            if e.is_multiple_of(64) {
+                self.positive.push(0);
+            }
+            self.positive[e / 64] |= u64::from(p) << (e % 64);
+            self.facets.push(j);
+        }
+        self.ends.push(self.facets.len() as u32);
+        self.points.push(point);
+        Ok(())
+    }
+
+    /// Release the vectors' spare capacity (the record is complete).
+    fn shrink(&mut self) {
+        self.ends.shrink_to_fit();
+        self.facets.shrink_to_fit();
+        self.points.shrink_to_fit();
+        self.positive.shrink_to_fit();
+    }
+
+    fn range(&self, at: usize) -> std::ops::Range<usize> {
+        let start = at.checked_sub(1).map_or(0, |p| self.ends[p] as usize);
+        start..self.ends[at] as usize
     }
 
     fn facets(&self, at: usize) -> &[u32] {
-        let start = at.checked_sub(1).map_or(0, |p| self.ends[p] as usize);
-        &self.facets[start..self.ends[at] as usize]
+        &self.facets[self.range(at)]
     }
 
+    /// Heap bytes held (capacities, and the digits of exact points).
     fn bytes(&self) -> usize {
-        4 * (self.ends.len() + self.facets.len()) + std::mem::size_of::<Point>() * self.points.len()
+        let digits: usize = self
+            .points
+            .iter()
+            .map(|p| match p {
+                Point::Float(..) => 0,
+                Point::Exact(w) => {
+                    std::mem::size_of::<[BigInt; 3]>()
+                        + w.iter()
+                            .map(|x| x.bits().div_ceil(64) as usize * 8)
+                            .sum::<usize>()
+                }
+            })
+            .sum();
+        bytes_of(&self.ends)
+            + bytes_of(&self.facets)
+            + bytes_of(&self.points)
+            + bytes_of(&self.positive)
+            + digits
     }
+}
+
+/// Heap bytes of a vector's buffer.
+fn bytes_of<T>(v: &Vec<T>) -> usize {
+    v.capacity() * std::mem::size_of::<T>()
+}
+
+/// A recorded chart point in R³ (negated when `antipode`).
+fn point_of(
+    basis: &[[i64; 3]; 3],
+    exact: bool,
+    point: &Point,
+    antipode: bool,
+) -> Result<IntVec, String> {
+    let pt = match point {
+        Point::Float(t, y) => Pt::Float(*t, *y),
+        Point::Exact(w) => Pt::Exact(w.clone()),
+    };
+    let (point, anti) = to_space_by(basis, exact, &pt, antipode)?;
+    Ok(anti.unwrap_or(point))
 }
 
 /// One slab's record.
@@ -77,6 +148,8 @@ pub(super) struct SlabTape {
     births: Vec<(u32, u32)>,
     /// The slab's own reports.
     pub(super) geometries: Geometries,
+    /// Cells the slab reported.
+    reported: usize,
 }
 
 impl SlabTape {
@@ -85,7 +158,16 @@ impl SlabTape {
             start,
             births: Vec::new(),
             geometries: Geometries::default(),
+            reported: 0,
         }
+    }
+
+    /// The slab is swept, having reported `reported` cells.
+    pub(super) fn finish(mut self, reported: usize) -> SlabTape {
+        self.reported = reported;
+        self.births.shrink_to_fit();
+        self.geometries.shrink();
+        self
     }
 
     /// A cell is born in interval `i`, from its lower neighbour across line `l`.
@@ -147,15 +229,22 @@ impl TapeGeometry<'_> {
 
     /// The cell's exact interior point (as [`super::SweptCell::point`]).
     pub fn point(&self) -> Result<IntVec, String> {
-        let pt = match &self.geometries.points[self.at] {
-            Point::Float(t, y) => Pt::Float(*t, *y),
-            Point::Exact(w) => Pt::Exact(w.clone()),
-        };
-        let (point, anti) =
-            to_space_by(&self.tape.basis, self.tape.exact_points, &pt, self.antipode)?;
-        Ok(match anti {
-            Some(anti) => anti,
-            None => point,
+        let tape = self.tape;
+        point_of(
+            &tape.basis,
+            tape.exact_points,
+            &self.geometries.points[self.at],
+            self.antipode,
+        )
+    }
+
+    /// Each facet (sorted) with whether the cell lies on the positive side of its hyperplane
+    /// (a_jᵀ point > 0 at [`TapeGeometry::point`]).
+    pub fn oriented_facets(&self) -> impl Iterator<Item = (usize, bool)> + '_ {
+        let g = self.geometries;
+        g.range(self.at).map(move |e| {
+            let positive = g.positive[e / 64] >> (e % 64) & 1 == 1;
+            (g.facets[e] as usize, positive != self.antipode)
         })
     }
 }
@@ -175,9 +264,11 @@ impl SweepTape {
         chart: &Chart,
         bottom: Signs,
         slabs: Vec<SlabTape>,
-        merge: MergeTape,
+        mut merge: MergeTape,
         cells: usize,
     ) -> SweepTape {
+        merge.sources.shrink_to_fit();
+        merge.geometries.shrink();
         SweepTape {
             basis: chart.basis,
             exact_points: chart.lines.exact_points,
@@ -194,20 +285,24 @@ impl SweepTape {
         self.cells
     }
 
-    /// Bytes held by the tape (its vectors' contents).
+    /// Heap bytes held by the tape.
     pub fn bytes(&self) -> usize {
         let slabs: usize = self
             .slabs
             .iter()
-            .map(|s| 4 * s.start.len() + 8 * s.births.len() + s.geometries.bytes())
+            .map(|s| bytes_of(&s.start) + bytes_of(&s.births) + s.geometries.bytes())
             .sum();
-        slabs + 9 * self.merge.sources.len() + self.merge.geometries.bytes() + self.up.len()
+        slabs
+            + bytes_of(&self.merge.sources)
+            + self.merge.geometries.bytes()
+            + bytes_of(&self.up)
+            + bytes_of(&self.bottom)
     }
 
     /// Report every cell as the recorded sweep did: the same values (from `init` at the bottom
     /// cell and the same flips and antipodes), indices, facets and points, from several threads
-    /// in no fixed order. Returns the number of cells reported, or an error when that is not
-    /// the number the sweep reported.
+    /// in no fixed order. Returns the number of cells reported, or an error when a part (a
+    /// slab or the merge) did not report as many as in the sweep.
     pub fn replay<V: CellValue>(
         &self,
         init: &(dyn Fn(&Signs) -> V + Sync),
@@ -220,14 +315,23 @@ impl SweepTape {
             .enumerate()
             .map(|(s, slab)| self.replay_slab(s, slab, &bottom, emit))
             .unzip();
-        let count = counts.iter().sum::<usize>() + self.replay_merge(starts, emit);
-        if count != self.cells {
+        for (s, (slab, &count)) in self.slabs.iter().zip(&counts).enumerate() {
+            if count != slab.reported {
+                return Err(format!(
+                    "slab {s} of the replay reported {count} cells, the sweep {}",
+                    slab.reported
+                ));
+            }
+        }
+        let swept: usize = counts.iter().sum();
+        let merged = self.replay_merge(starts, emit);
+        if swept + merged != self.cells {
             return Err(format!(
-                "the replay reported {count} cells, the sweep {}",
-                self.cells
+                "the replay's merge reported {merged} cells, the sweep's {}",
+                self.cells.saturating_sub(swept)
             ));
         }
-        Ok(count)
+        Ok(self.cells)
     }
 
     /// One slab: its births and reports; returns the values of its start intervals that the
